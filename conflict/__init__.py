@@ -1,0 +1,5 @@
+"""conflict package: see DESIGN.md, Where things live."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

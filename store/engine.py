@@ -1,0 +1,88 @@
+"""Database engines set up the way the store needs them, on SQLite and PostgreSQL.
+
+SQLite: WAL (readers never block the writer), a busy timeout, foreign keys on, and write
+transactions that begin with ``BEGIN IMMEDIATE``. Python's sqlite3 module otherwise starts a
+deferred transaction, which turns into "database is locked" when a read inside it later
+wants to write while another connection writes; taking the write lock at the start makes the
+second writer wait its turn instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from store.errors import StoreError
+
+__all__ = ["WRITE", "make_engine", "normalise_url", "redact_url"]
+
+# Execution option: a connection carrying WRITE=True begins with BEGIN IMMEDIATE on SQLite.
+WRITE = "syncd_write"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a database URL and pick the driver the store uses for it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"database URL {url!r} cannot be parsed: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise StoreError(
+        f"database URL {redact_url(url)!r}: unsupported database {backend!r}; "
+        "use sqlite:///FILE or postgresql://USER@HOST/DB"
+    )
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        return "<unparseable URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **options)
+    return create_engine(parsed, pool_pre_ping=True, **options)
+
+
+def _sqlite_engine(url: URL, **options: Any) -> Engine:
+    if url.database in (None, "", ":memory:"):
+        raise StoreError(
+            "an in-memory SQLite database cannot be shared between connections; "
+            "give a file: sqlite:///syncd.db"
+        )
+    engine = create_engine(
+        url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **options
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the driver, decide when transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(WRITE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine

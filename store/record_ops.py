@@ -1,0 +1,659 @@
+"""Writing records: create, update, upsert, archive, restore and merge, always in batches.
+
+Each operation takes many inputs and issues a fixed number of statements for the whole batch
+(validate in Python, one query for unique-value holders, one insert or executemany per table),
+so a batch of 500 costs a handful of round trips, not 500. Every write leaves a property
+history row and journal rows in the same transaction.
+
+Results are per input, in input order: a ``Record`` or the error that refused that input,
+so a caller may choose all-or-nothing (raise ``BatchError``) or write what is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
+
+from store import tables as t
+from store._tx import Tx
+from store.builtin_schema import AUTOMATIC_PROPERTIES
+from store.catalog import LoadedObject
+from store.errors import DuplicateError, NotFoundError, RecordWriteError, ValidationError
+from store.models import ChangeSource, Record, SourceType
+from store.values import canonical_value, format_datetime, unique_key
+
+__all__ = [
+    "Outcome",
+    "archive_records",
+    "create_records",
+    "lock_records",
+    "merge_records",
+    "read_records",
+    "record_from_row",
+    "restore_records",
+    "update_records",
+    "upsert_records",
+]
+
+Outcome = Record | RecordWriteError
+MAX_BATCH = 10_000
+
+
+def record_from_row(obj: LoadedObject, row: Mapping[str, Any]) -> Record:
+    """A domain record, with the automatic properties computed from the row's columns."""
+    props = {k: v for k, v in row["properties"].items() if k in obj.properties}
+    defined = obj.properties
+    automatic = {
+        "hs_object_id": str(row["id"]),
+        "createdate": format_datetime(row["created_at"]),
+        "hs_lastmodifieddate": format_datetime(row["updated_at"]),
+        "lastmodifieddate": format_datetime(row["updated_at"]),
+    }
+    props.update({k: v for k, v in automatic.items() if k in defined})
+    return Record(
+        object=obj.name,
+        id=row["id"],
+        properties=props,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        archived=row["archived"],
+        archived_at=row["archived_at"],
+        merged_into=row["merged_into_id"],
+    )
+
+
+def _changes(
+    obj: LoadedObject,
+    raw: Mapping[str, object],
+    current: Mapping[str, str],
+    source: ChangeSource,
+) -> dict[str, str | None]:
+    """The validated values of one input that differ from what is stored (None = clear)."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError(obj.name, "*", raw, "properties must be a mapping of name to value")
+    changes: dict[str, str | None] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str):
+            raise ValidationError(obj.name, repr(name), value, "property names are text")
+        prop = obj.property(name)
+        if name in AUTOMATIC_PROPERTIES or (
+            (prop.read_only or prop.field_type == "calculation")
+            and source.type is not SourceType.CALCULATED
+        ):
+            raise ValidationError(obj.name, name, value, "read-only: the store maintains it")
+        new = canonical_value(obj.name, prop, value, current=current.get(name))
+        if new != current.get(name):
+            changes[name] = new
+    return changes
+
+
+def _check_required(obj: LoadedObject, after: Mapping[str, str | None]) -> None:
+    for name in obj.schema.required_properties:
+        if after.get(name) is None:
+            raise ValidationError(obj.name, name, None, "required: every record must have it")
+
+
+class _UniqueClaims:
+    """Unique values an operation wants to hold, checked against the batch and the database."""
+
+    def __init__(self, tx: Tx, obj: LoadedObject) -> None:
+        self.tx = tx
+        self.obj = obj
+        self.unique = {n for n, p in obj.properties.items() if p.unique}
+        self.wanted: dict[int, list[tuple[str, str, str]]] = {}  # input index -> claims
+
+    def want(self, index: int, changes: Mapping[str, str | None]) -> None:
+        claims = [
+            (name, unique_key(self.obj.properties[name], value), value)
+            for name, value in changes.items()
+            if name in self.unique and value is not None
+        ]
+        if claims:
+            self.wanted[index] = claims
+
+    def conflicts(self, owner_of: Mapping[int, int | None]) -> dict[int, RecordWriteError]:
+        """Input index -> error, for inputs whose values another record (or input) holds."""
+        if not self.wanted:
+            return {}
+        keys = {(name, key) for claims in self.wanted.values() for name, key, _ in claims}
+        holders: dict[tuple[str, str], int] = {}
+        uv = t.unique_values
+        for chunk in _chunks(sorted(keys), 500):
+            for name, key, record_id in self.tx.connection.execute(
+                select(uv.c.property_name, uv.c.value_key, uv.c.record_id).where(
+                    uv.c.object_type_id == self.obj.id,
+                    tuple_(uv.c.property_name, uv.c.value_key).in_(chunk),
+                )
+            ):
+                holders[(name, key)] = record_id
+        errors: dict[int, RecordWriteError] = {}
+        claimed_by: dict[tuple[str, str], int] = {}
+        for index in sorted(self.wanted):
+            me = owner_of.get(index)
+            for name, key, value in self.wanted[index]:
+                holder = holders.get((name, key))
+                if holder is not None and holder != me:
+                    errors[index] = DuplicateError(self.obj.name, name, value, holder)
+                    break
+                other = claimed_by.get((name, key))
+                if other is not None:
+                    errors[index] = ValidationError(
+                        self.obj.name,
+                        name,
+                        value,
+                        f"the same value is in input {other} of this batch",
+                    )
+                    break
+            else:
+                for name, key, _ in self.wanted[index]:
+                    claimed_by[(name, key)] = index
+        return errors
+
+    def rows(self, index: int, record_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "object_type_id": self.obj.id,
+                "property_name": n,
+                "value_key": k,
+                "record_id": record_id,
+            }
+            for n, k, _ in self.wanted.get(index, [])
+        ]
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _check_size(inputs: Sequence[Any]) -> None:
+    if len(inputs) > MAX_BATCH:
+        raise RecordWriteError(f"a batch holds at most {MAX_BATCH} inputs, got {len(inputs)}")
+
+
+def _history_row(
+    tx: Tx, record_id: int, changes: Mapping[str, str | None], source: ChangeSource
+) -> dict[str, Any]:
+    return {
+        "record_id": record_id,
+        "changed_at": tx.now,
+        "source_type": source.type.value,
+        "source_id": source.id,
+        "changes": dict(changes),
+    }
+
+
+def create_records(
+    tx: Tx,
+    obj: LoadedObject,
+    inputs: Sequence[Mapping[str, object]],
+    source: ChangeSource | None = None,
+) -> list[Outcome]:
+    _check_size(inputs)
+    source = source or tx.source
+    outcomes: list[Outcome | None] = [None] * len(inputs)
+    claims = _UniqueClaims(tx, obj)
+    prepared: dict[int, dict[str, str]] = {}
+    for index, raw in enumerate(inputs):
+        try:
+            changes = _changes(obj, raw, {}, source)
+            _check_required(obj, changes)
+        except RecordWriteError as exc:
+            outcomes[index] = exc
+            continue
+        prepared[index] = {k: v for k, v in changes.items() if v is not None}
+        claims.want(index, prepared[index])
+    for index, error in claims.conflicts({}).items():
+        outcomes[index] = error
+        del prepared[index]
+    order = sorted(prepared)
+    if order:
+        rows = [
+            {
+                "object_type_id": obj.id,
+                "properties": prepared[i],
+                "created_at": tx.now,
+                "updated_at": tx.now,
+                "archived": False,
+                "archived_at": None,
+                "merged_into_id": None,
+            }
+            for i in order
+        ]
+        ids = (
+            tx.connection.execute(
+                insert(t.records).returning(t.records.c.id, sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
+        )
+        unique_rows = [r for i, rid in zip(order, ids, strict=True) for r in claims.rows(i, rid)]
+        if unique_rows:
+            tx.connection.execute(insert(t.unique_values), unique_rows)
+        tx.connection.execute(
+            insert(t.property_history),
+            [_history_row(tx, rid, prepared[i], source) for i, rid in zip(order, ids, strict=True)],
+        )
+        for i, rid, row in zip(order, ids, rows, strict=True):
+            tx.journal(
+                obj.name, rid, "create", {k: [None, v] for k, v in prepared[i].items()}, source
+            )
+            outcomes[i] = record_from_row(obj, {**row, "id": rid})
+        if obj.schema.activity:
+            tx.dirty.update(ids)
+    return [o for o in outcomes if o is not None]
+
+
+def lock_records(
+    tx: Tx, obj: LoadedObject, ids: Sequence[int], *, include_archived: bool = False
+) -> dict[int, dict[str, Any]]:
+    """The rows of these records, locked for update until the transaction ends."""
+    found: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(ids)), 1000):
+        query = (
+            select(t.records)
+            .where(t.records.c.id.in_(chunk), t.records.c.object_type_id == obj.id)
+            .with_for_update()
+        )
+        if not include_archived:
+            query = query.where(t.records.c.archived.is_(False))
+        for row in tx.connection.execute(query).mappings():
+            found[row["id"]] = dict(row)
+    return found
+
+
+def _not_found(obj: LoadedObject, record_id: object) -> NotFoundError:
+    return NotFoundError(f"no {obj.name} record {record_id}", object=obj.name, record_id=record_id)
+
+
+def update_records(
+    tx: Tx,
+    obj: LoadedObject,
+    updates: Sequence[tuple[int, Mapping[str, object]]],
+    source: ChangeSource | None = None,
+) -> list[Outcome]:
+    _check_size(updates)
+    source = source or tx.source
+    ids = [record_id for record_id, _ in updates if isinstance(record_id, int)]
+    rows = lock_records(tx, obj, ids)
+    outcomes: list[Outcome | None] = [None] * len(updates)
+    claims = _UniqueClaims(tx, obj)
+    prepared: dict[int, dict[str, str | None]] = {}
+    seen: set[int] = set()
+    for index, (record_id, raw) in enumerate(updates):
+        row = rows.get(record_id) if isinstance(record_id, int) else None
+        if row is None:
+            outcomes[index] = _not_found(obj, record_id)
+            continue
+        if record_id in seen:
+            outcomes[index] = ValidationError(
+                obj.name, "hs_object_id", record_id, "the record appears twice in this batch"
+            )
+            continue
+        seen.add(record_id)
+        try:
+            changes = _changes(obj, raw, row["properties"], source)
+            _check_required(obj, {**row["properties"], **changes})
+        except RecordWriteError as exc:
+            outcomes[index] = exc
+            continue
+        prepared[index] = changes
+        claims.want(index, changes)
+    owners = {i: updates[i][0] for i in prepared}
+    for index, error in claims.conflicts(owners).items():
+        outcomes[index] = error
+        del prepared[index]
+    changed = [i for i in sorted(prepared) if prepared[i]]
+    for index in sorted(prepared):
+        if not prepared[index]:
+            outcomes[index] = record_from_row(obj, rows[updates[index][0]])
+    if changed:
+        _write_updates(
+            tx, obj, [(updates[i][0], prepared[i]) for i in changed], rows, claims, source, changed
+        )
+        for i in changed:
+            outcomes[i] = record_from_row(obj, rows[updates[i][0]])
+    return [o for o in outcomes if o is not None]
+
+
+def _write_updates(
+    tx: Tx,
+    obj: LoadedObject,
+    changes: list[tuple[int, dict[str, str | None]]],
+    rows: dict[int, dict[str, Any]],
+    claims: _UniqueClaims,
+    source: ChangeSource,
+    indexes: list[int],
+) -> None:
+    """Apply validated changes to locked rows (``rows`` is updated in place)."""
+    conn = tx.connection
+    released = [
+        {"oid": obj.id, "pname": name, "rid": record_id}
+        for record_id, change in changes
+        for name in change
+        if name in claims.unique
+    ]
+    if released:
+        uv = t.unique_values
+        conn.execute(
+            delete(uv).where(
+                uv.c.object_type_id == bindparam("oid"),
+                uv.c.property_name == bindparam("pname"),
+                uv.c.record_id == bindparam("rid"),
+            ),
+            released,
+        )
+    claimed = [r for i, (rid, _) in zip(indexes, changes, strict=True) for r in claims.rows(i, rid)]
+    if claimed:
+        conn.execute(insert(t.unique_values), claimed)
+    old_values: dict[int, dict[str, str]] = {}
+    for record_id, change in changes:
+        row = rows[record_id]
+        old_values[record_id] = dict(row["properties"])
+        merged = {**row["properties"], **change}
+        row["properties"] = {k: v for k, v in merged.items() if v is not None}
+        row["updated_at"] = tx.now
+    conn.execute(
+        update(t.records)
+        .where(t.records.c.id == bindparam("rid"))
+        .values(properties=bindparam("props"), updated_at=bindparam("ts")),
+        [{"rid": rid, "props": rows[rid]["properties"], "ts": tx.now} for rid, _ in changes],
+    )
+    conn.execute(
+        insert(t.property_history),
+        [_history_row(tx, rid, change, source) for rid, change in changes],
+    )
+    for record_id, change in changes:
+        old = old_values[record_id]
+        tx.journal(
+            obj.name, record_id, "update", {k: [old.get(k), v] for k, v in change.items()}, source
+        )
+        if obj.schema.activity and "hs_timestamp" in change:
+            tx.dirty.add(record_id)
+
+
+def upsert_records(
+    tx: Tx,
+    obj: LoadedObject,
+    id_property: str,
+    inputs: Sequence[tuple[object, Mapping[str, object]]],
+    source: ChangeSource | None = None,
+) -> list[tuple[Outcome, bool]]:
+    """Update the record holding each id value, or create one; ``True`` marks a creation."""
+    _check_size(inputs)
+    outcomes: list[tuple[Outcome, bool] | None] = [None] * len(inputs)
+    to_update: list[tuple[int, int, Mapping[str, object]]] = []
+    to_create: list[tuple[int, Mapping[str, object]]] = []
+    if id_property == "hs_object_id":
+        for index, (id_value, raw) in enumerate(inputs):
+            try:
+                to_update.append((index, int(str(id_value)), raw))
+            except ValueError:
+                outcomes[index] = (_not_found(obj, id_value), False)
+    else:
+        prop = obj.property(id_property)
+        if not prop.unique:
+            raise ValidationError(
+                obj.name, id_property, None, "upsert needs a unique property (or hs_object_id)"
+            )
+        keys: dict[int, str] = {}
+        seen: dict[str, int] = {}
+        for index, (id_value, _raw) in enumerate(inputs):
+            try:
+                value = canonical_value(obj.name, prop, id_value)
+                if value is None:
+                    raise ValidationError(obj.name, id_property, id_value, "the id value is empty")
+            except RecordWriteError as exc:
+                outcomes[index] = (exc, False)
+                continue
+            key = unique_key(prop, value)
+            if key in seen:
+                outcomes[index] = (
+                    ValidationError(obj.name, id_property, id_value, f"repeats input {seen[key]}"),
+                    False,
+                )
+                continue
+            seen[key] = index
+            keys[index] = key
+        holders = _holders(tx.connection, obj, id_property, list(keys.values()))
+        for index, key in keys.items():
+            id_value, raw = inputs[index]
+            if key in holders:
+                to_update.append((index, holders[key], raw))
+            else:
+                to_create.append((index, {id_property: id_value, **dict(raw)}))
+    updated = update_records(tx, obj, [(rid, raw) for _, rid, raw in to_update], source)
+    for (index, _, _), outcome in zip(to_update, updated, strict=True):
+        outcomes[index] = (outcome, False)
+    created = create_records(tx, obj, [raw for _, raw in to_create], source)
+    for (index, _), outcome in zip(to_create, created, strict=True):
+        outcomes[index] = (outcome, isinstance(outcome, Record))
+    return [o for o in outcomes if o is not None]
+
+
+def _holders(conn: Connection, obj: LoadedObject, name: str, keys: list[str]) -> dict[str, int]:
+    uv = t.unique_values
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys, 1000):
+        found.update(
+            conn.execute(
+                select(uv.c.value_key, uv.c.record_id).where(
+                    uv.c.object_type_id == obj.id,
+                    uv.c.property_name == name,
+                    uv.c.value_key.in_(chunk),
+                )
+            ).tuples()
+        )
+    return found
+
+
+def find_by_unique(conn: Connection, obj: LoadedObject, name: str, value: object) -> int:
+    """The id of the live record whose unique property ``name`` holds ``value``."""
+    prop = obj.property(name)
+    if not prop.unique:
+        raise ValidationError(obj.name, name, value, "look-ups need a unique property")
+    canonical = canonical_value(obj.name, prop, value)
+    if canonical is None:
+        raise ValidationError(obj.name, name, value, "the id value is empty")
+    found = _holders(conn, obj, name, [unique_key(prop, canonical)])
+    if not found:
+        raise NotFoundError(f"no {obj.name} record with {name} = {canonical!r}", object=obj.name)
+    return next(iter(found.values()))
+
+
+def _associated_ids(conn: Connection, record_ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(record_ids)), 1000):
+        found.update(
+            conn.scalars(
+                select(t.associations.c.to_record_id).where(
+                    t.associations.c.from_record_id.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+def archive_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outcome]:
+    """Soft-delete: the records and their associations hide, their unique values free up."""
+    _check_size(ids)
+    rows = lock_records(tx, obj, ids, include_archived=True)
+    outcomes: list[Outcome] = []
+    newly: list[int] = []
+    for record_id in ids:
+        row = rows.get(record_id)
+        if row is None:
+            outcomes.append(_not_found(obj, record_id))
+            continue
+        if not row["archived"] and record_id not in newly:
+            newly.append(record_id)
+            row.update(archived=True, archived_at=tx.now, updated_at=tx.now)
+        outcomes.append(record_from_row(obj, row))
+    if newly:
+        _set_archived(tx, newly, True)
+        tx.connection.execute(delete(t.unique_values).where(t.unique_values.c.record_id.in_(newly)))
+        for record_id in newly:
+            tx.journal(obj.name, record_id, "archive")
+        tx.dirty.update(_associated_ids(tx.connection, newly))
+    return outcomes
+
+
+def _set_archived(tx: Tx, ids: list[int], archived: bool, merged_into: int | None = None) -> None:
+    for chunk in _chunks(ids, 1000):
+        tx.connection.execute(
+            update(t.records)
+            .where(t.records.c.id.in_(chunk))
+            .values(
+                archived=archived,
+                archived_at=tx.now if archived else None,
+                updated_at=tx.now,
+                merged_into_id=merged_into,
+            )
+        )
+
+
+def restore_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outcome]:
+    """Bring archived records back, with their associations, if their unique values are free."""
+    _check_size(ids)
+    rows = lock_records(tx, obj, ids, include_archived=True)
+    outcomes: list[Outcome | None] = [None] * len(ids)
+    claims = _UniqueClaims(tx, obj)
+    candidates: dict[int, int] = {}
+    for index, record_id in enumerate(ids):
+        row = rows.get(record_id)
+        if row is None:
+            outcomes[index] = _not_found(obj, record_id)
+        elif row["merged_into_id"] is not None:
+            outcomes[index] = RecordWriteError(
+                f"{obj.name} record {record_id} was merged into {row['merged_into_id']} "
+                "and cannot be restored",
+                object=obj.name,
+                record_id=record_id,
+            )
+        elif not row["archived"] or record_id in candidates.values():
+            outcomes[index] = record_from_row(obj, row)
+        else:
+            candidates[index] = record_id
+            claims.want(index, row["properties"])
+    for index, error in claims.conflicts(candidates).items():
+        outcomes[index] = error
+        del candidates[index]
+    restored = list(candidates.values())
+    if restored:
+        _set_archived(tx, restored, False)
+        unique_rows = [r for i, rid in candidates.items() for r in claims.rows(i, rid)]
+        if unique_rows:
+            tx.connection.execute(insert(t.unique_values), unique_rows)
+        for index, record_id in candidates.items():
+            rows[record_id].update(archived=False, archived_at=None, updated_at=tx.now)
+            tx.journal(obj.name, record_id, "restore")
+            outcomes[index] = record_from_row(obj, rows[record_id])
+        tx.dirty.update(_associated_ids(tx.connection, restored))
+    return [o for o in outcomes if o is not None]
+
+
+def read_records(
+    conn: Connection, obj: LoadedObject, ids: Sequence[int], *, include_archived: bool = False
+) -> dict[int, Record]:
+    """Records by id; a merged-away id answers with the record it was merged into."""
+    found: dict[int, Record] = {}
+    wanted = sorted({i for i in ids if isinstance(i, int)})
+    for _hop in range(10):
+        if not wanted:
+            break
+        follow: dict[int, int] = {}
+        for chunk in _chunks(wanted, 1000):
+            for row in conn.execute(
+                select(t.records).where(
+                    t.records.c.id.in_(chunk), t.records.c.object_type_id == obj.id
+                )
+            ).mappings():
+                if row["merged_into_id"] is not None:
+                    follow[row["merged_into_id"]] = row["id"]
+                elif include_archived or not row["archived"]:
+                    found[row["id"]] = record_from_row(obj, row)
+        resolved = (
+            read_records(conn, obj, list(follow), include_archived=include_archived)
+            if follow
+            else {}
+        )
+        for winner, loser in follow.items():
+            if winner in resolved:
+                found[loser] = resolved[winner]
+        break
+    return found
+
+
+def merge_records(tx: Tx, obj: LoadedObject, winner_id: int, loser_id: int) -> Record:
+    """Merge ``loser`` into ``winner``: winner's values kept, gaps filled from the loser,
+    the loser archived, its associations (and so its activities) moved to the winner."""
+    if winner_id == loser_id:
+        raise ValidationError(
+            obj.name, "hs_object_id", loser_id, "a record cannot merge with itself"
+        )
+    rows = lock_records(tx, obj, [winner_id, loser_id])
+    for record_id in (winner_id, loser_id):
+        if record_id not in rows:
+            raise _not_found(obj, record_id)
+    winner, loser = rows[winner_id], rows[loser_id]
+    fill: dict[str, object] = {
+        k: v
+        for k, v in loser["properties"].items()
+        if k not in winner["properties"]
+        and k in obj.properties
+        and not obj.properties[k].unique
+        and not obj.properties[k].read_only
+    }
+    # The loser's unique values go with it into the archive (the winner keeps its own).
+    _set_archived(tx, [loser_id], True, merged_into=winner_id)
+    tx.connection.execute(delete(t.unique_values).where(t.unique_values.c.record_id == loser_id))
+    merge_source = tx.source
+    if fill:
+        outcome = update_records(tx, obj, [(winner_id, fill)], merge_source)[0]
+        if isinstance(outcome, RecordWriteError):
+            raise outcome
+    moved = _move_associations(tx, loser_id, winner_id)
+    tx.journal(obj.name, winner_id, "merge", {"loser_id": loser_id, "moved_associations": moved})
+    tx.journal(obj.name, loser_id, "archive", {"merged_into": winner_id})
+    tx.dirty.update({winner_id} | _associated_ids(tx.connection, [winner_id]))
+    return read_records(tx.connection, obj, [winner_id])[winner_id]
+
+
+def _move_associations(tx: Tx, loser_id: int, winner_id: int) -> int:
+    """Point the loser's associations at the winner, both directions, without duplicates."""
+    a = t.associations
+    conn = tx.connection
+    existing = set(
+        conn.execute(
+            select(a.c.from_record_id, a.c.to_record_id, a.c.type_id).where(
+                (a.c.from_record_id == winner_id) | (a.c.to_record_id == winner_id)
+            )
+        ).tuples()
+    )
+    moving = list(
+        conn.execute(
+            select(a.c.from_record_id, a.c.to_record_id, a.c.type_id, a.c.created_at).where(
+                (a.c.from_record_id == loser_id) | (a.c.to_record_id == loser_id)
+            )
+        ).tuples()
+    )
+    new_rows = []
+    for src, dst, type_id, created in moving:
+        src2 = winner_id if src == loser_id else src
+        dst2 = winner_id if dst == loser_id else dst
+        if src2 == dst2 or (src2, dst2, type_id) in existing:
+            continue
+        existing.add((src2, dst2, type_id))
+        new_rows.append(
+            {
+                "from_record_id": src2,
+                "to_record_id": dst2,
+                "type_id": type_id,
+                "created_at": created,
+            }
+        )
+    conn.execute(delete(a).where((a.c.from_record_id == loser_id) | (a.c.to_record_id == loser_id)))
+    if new_rows:
+        conn.execute(insert(a), new_rows)
+    return len(new_rows)

@@ -1,0 +1,192 @@
+"""The store's tables, as SQLAlchemy Core.
+
+The schema itself is made only by the Alembic migrations in ``store/migrations``; these
+definitions are what the code queries with, and a test checks that the migrations produce
+exactly them.
+
+Record property values live in one JSON column per record (canonical strings, as HubSpot
+sends them): one row per record keeps batch writes cheap, and the values that must be unique
+are enforced by the ``unique_values`` table, whose primary key makes two concurrent writers
+of the same email collide in the database rather than both win.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from store.types import JSONType, UTCDateTime
+
+__all__ = [
+    "association_types",
+    "associations",
+    "journal",
+    "journal_head",
+    "metadata",
+    "object_types",
+    "properties",
+    "property_groups",
+    "property_history",
+    "records",
+    "unique_values",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; BIGINT everywhere else.
+RecordId = BigInteger().with_variant(Integer(), "sqlite")
+
+object_types = Table(
+    "object_types",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("type_id", String(20), nullable=False, unique=True),
+    Column("singular_label", String(200), nullable=False),
+    Column("plural_label", String(200), nullable=False),
+    Column("primary_display_property", String(100)),
+    Column("required_properties", JSONType, nullable=False),
+    Column("searchable_properties", JSONType, nullable=False),
+    Column("secondary_display_properties", JSONType, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("custom", Boolean, nullable=False),
+    Column("activity", Boolean, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+property_groups = Table(
+    "property_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("display_order", Integer, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    UniqueConstraint("object_type_id", "name", name="uq_property_groups_object_name"),
+)
+
+properties = Table(
+    "properties",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("field_type", String(20), nullable=False),
+    Column("group_name", String(100)),
+    Column("description", Text, nullable=False),
+    Column("options", JSONType, nullable=False),
+    Column("unique_value", Boolean, nullable=False),
+    Column("read_only", Boolean, nullable=False),
+    Column("format", String(20)),
+    Column("builtin", Boolean, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("display_order", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("object_type_id", "name", name="uq_properties_object_name"),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    Column("properties", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("archived_at", UTCDateTime),
+    Column("merged_into_id", BigInteger),
+    Index("ix_records_object_archived_id", "object_type_id", "archived", "id"),
+)
+
+unique_values = Table(
+    "unique_values",
+    metadata,
+    Column("object_type_id", Integer, ForeignKey("object_types.id"), primary_key=True),
+    Column("property_name", String(100), primary_key=True),
+    # The normalised value, or "sha256:<hex>" of it when longer than an index key may be.
+    Column("value_key", String(300), primary_key=True),
+    Column("record_id", BigInteger, ForeignKey("records.id"), nullable=False),
+    Index("ix_unique_values_record_id", "record_id"),
+)
+
+property_history = Table(
+    "property_history",
+    metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("record_id", BigInteger, ForeignKey("records.id"), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(200)),
+    # {property: new value or null}: one row per record per write, not per property.
+    Column("changes", JSONType, nullable=False),
+    Index("ix_property_history_record_id", "record_id", "id"),
+)
+
+association_types = Table(
+    "association_types",
+    metadata,
+    Column("type_id", Integer, primary_key=True, autoincrement=False),
+    Column("from_object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    Column("to_object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    Column("label", String(100)),
+    Column("name", String(100)),
+    Column("category", String(30), nullable=False),
+    Column("inverse_type_id", Integer, nullable=False),
+    Index("ix_association_types_pair", "from_object_type_id", "to_object_type_id"),
+)
+
+associations = Table(
+    "associations",
+    metadata,
+    Column("from_record_id", BigInteger, ForeignKey("records.id"), primary_key=True),
+    Column("to_record_id", BigInteger, ForeignKey("records.id"), primary_key=True),
+    Column("type_id", Integer, ForeignKey("association_types.type_id"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_associations_to_record_id", "to_record_id"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    # Assigned from journal_head under its row lock, so seq order is commit order, dense.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("written_at", UTCDateTime, nullable=False),
+    Column("object_type", String(100), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("op", String(20), nullable=False),
+    Column("changes", JSONType),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", String(200)),
+)
+
+journal_head = Table(
+    "journal_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
