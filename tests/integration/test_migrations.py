@@ -1,0 +1,65 @@
+"""The schema comes only from the migrations, and they match what the code queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from store import NotMigratedError, Store
+from store.migrate import current_revision, head_revision, upgrade
+from store.tables import metadata
+from tests.conftest import API
+
+
+def test_migrated_database_matches_the_table_definitions(db_url: str) -> None:
+    store = Store.open(db_url, migrate=False)
+    try:
+        with store._engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, metadata)
+        assert diff == []
+    finally:
+        store.close()
+
+
+def test_upgrade_is_idempotent_and_keeps_data(db_url: str) -> None:
+    store = Store.open(db_url, migrate=False)
+    try:
+        created = store.create_record("contacts", {"email": "kept@example.com"}, API)
+        objects_before = [o.name for o in store.list_objects()]
+        upgrade(store._engine)
+        upgrade(store._engine)
+        assert current_revision(store._engine) == head_revision()
+        assert store.get_record("contacts", created.id).properties["email"] == "kept@example.com"
+        assert [o.name for o in store.list_objects()] == objects_before
+        with store._engine.connect() as conn:
+            assert "journal" in inspect(conn).get_table_names()
+    finally:
+        store.close()
+
+
+def test_fresh_sqlite_file_is_migrated_on_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    with Store.open(url) as store:
+        assert current_revision(store._engine) == head_revision()
+        names = {o.name for o in store.list_objects()}
+    assert {
+        "contacts",
+        "companies",
+        "deals",
+        "tickets",
+        "notes",
+        "calls",
+        "emails",
+        "meetings",
+        "tasks",
+    } <= names
+
+
+def test_open_without_migrating_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    with pytest.raises(NotMigratedError, match="syncd db upgrade"):
+        Store.open(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
