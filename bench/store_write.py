@@ -51,7 +51,9 @@ def measure(url: str) -> dict[str, float]:
         ids = [r.id for r in store.list_records("contacts", limit=RECORDS)]
         start = time.perf_counter()
         for i in range(0, RECORDS, BATCH):
-            store.update_records("contacts", [(rid, {"city": "Paris"}) for rid in ids[i : i + BATCH]], SOURCE)
+            store.update_records(
+                "contacts", [(rid, {"city": "Paris"}) for rid in ids[i : i + BATCH]], SOURCE
+            )
         updated = time.perf_counter() - start
     return {
         "create_seconds": round(created, 2),
@@ -63,7 +65,9 @@ def measure(url: str) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--postgres", help="also measure on this PostgreSQL URL (a scratch schema is used)")
+    parser.add_argument(
+        "--postgres", help="also measure on this PostgreSQL URL (a scratch schema is used)"
+    )
     parser.add_argument("--out", default="bench/results/store_write.json")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}

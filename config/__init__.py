@@ -1,5 +1,10 @@
-"""config package: see DESIGN.md, Where things live."""
+"""config package: the YAML configuration (see DESIGN.md, Where things live).
+
+For now only what the CLI needs: the store URL from ``store: {url: ...}``, read safely.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from config.loader import load_store_url
+
+__all__ = ["load_store_url"]

@@ -212,7 +212,7 @@ class Store:
                 raise outcome
             for to_object, to_id, label in associations:
                 self._associate(tx, obj, outcome.id, tx.object(to_object), to_id, label)
-            return outcome
+            return _refreshed(tx, obj, outcome.id) if associations else outcome
 
         return self._write(source, work)
 
@@ -326,10 +326,12 @@ class Store:
     def merge_records(
         self, object_name: str, winner_id: int, loser_id: int, source: ChangeSource
     ) -> Record:
-        return self._write(
-            source,
-            lambda tx: record_ops.merge_records(tx, tx.object(object_name), winner_id, loser_id),
-        )
+        def work(tx: Tx) -> Record:
+            obj = tx.object(object_name)
+            merged = record_ops.merge_records(tx, obj, winner_id, loser_id)
+            return _refreshed(tx, obj, merged.id)
+
+        return self._write(source, work)
 
     def get_record(
         self, object_name: str, record_id: int, *, include_archived: bool = False
@@ -399,11 +401,14 @@ class Store:
             obj = load_object(conn, object_name)
             if property_name is not None:
                 obj.property(property_name)
-            if not conn.execute(
-                select(t.records.c.id).where(
-                    t.records.c.id == record_id, t.records.c.object_type_id == obj.id
-                )
-            ).first():
+            if (
+                not record_ops.is_record_id(record_id)
+                or not conn.execute(
+                    select(t.records.c.id).where(
+                        t.records.c.id == record_id, t.records.c.object_type_id == obj.id
+                    )
+                ).first()
+            ):
                 raise NotFoundError(f"no {obj.name} record {record_id}", object=obj.name)
             h = t.property_history
             entries = []
@@ -528,3 +533,9 @@ class Store:
 
     def journal_head(self) -> int:
         return int(self._read(lambda c: c.execute(select(t.journal_head.c.last_seq)).scalar_one()))
+
+
+def _refreshed(tx: Tx, obj: LoadedObject, record_id: int) -> Record:
+    """The record as it will commit: its calculated properties brought up to date first."""
+    calculated.refresh_calculated(tx)
+    return record_ops.read_records(tx.connection, obj, [record_id])[record_id]

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tupl
 
 from store import tables as t
 from store._tx import Tx
-from store.catalog import LoadedObject, load_objects, suggest
+from store.catalog import LoadedObject, suggest
 from store.errors import NotFoundError, SchemaError, ValidationError
 from store.models import Association, AssociationLabel
 from store.record_ops import lock_records
@@ -48,7 +48,8 @@ def _label_from_row(row: Any, names: dict[int, str]) -> AssociationLabel:
 
 
 def _object_names(conn: Connection) -> dict[int, str]:
-    return {o.id: o.name for o in load_objects(conn, include_archived=True)}
+    ot = t.object_types
+    return {object_id: name for object_id, name in conn.execute(select(ot.c.id, ot.c.name))}
 
 
 def list_labels(conn: Connection, a: LoadedObject, b: LoadedObject) -> list[AssociationLabel]:
@@ -149,7 +150,11 @@ def associate(
     if chosen.label is not None:
         types.insert(0, _resolve(tx.connection, a, b, None))
     if chosen.label == PRIMARY and chosen.name == "PRIMARY":
-        _drop_other_primary(tx, a, a_id, b_id, chosen)
+        # The record that has one primary company is the one on the non-company side.
+        if b.name == "companies":
+            _drop_other_primary(tx, a, a_id, b_id, chosen)
+        else:
+            _drop_other_primary(tx, b, b_id, a_id, _resolve(tx.connection, b, a, PRIMARY))
     added = _add(tx, [(a_id, b_id, x) for x in types])
     for src, dst, type_ in added:
         src_obj, dst_obj = (a, b) if src == a_id else (b, a)
@@ -195,13 +200,14 @@ def _add(
         )
         wanted.setdefault((dst, src, inverse.type_id), (dst, src, inverse))
     a = t.associations
-    have = set(
-        tx.connection.execute(
+    have = {
+        tuple(row)
+        for row in tx.connection.execute(
             select(a.c.from_record_id, a.c.to_record_id, a.c.type_id).where(
                 tuple_(a.c.from_record_id, a.c.to_record_id, a.c.type_id).in_(list(wanted))
             )
-        ).tuples()
-    )
+        )
+    }
     missing = [v for k, v in wanted.items() if k not in have]
     if missing:
         tx.connection.execute(
@@ -262,18 +268,19 @@ def dissociate(
     """Remove one label (and its inverse), or with no label every link between the two."""
     a_t = t.associations
     if label is None:
-        type_ids = list(
-            tx.connection.scalars(
-                select(a_t.c.type_id).where(
-                    or_(
-                        and_(a_t.c.from_record_id == a_id, a_t.c.to_record_id == b_id),
-                        and_(a_t.c.from_record_id == b_id, a_t.c.to_record_id == a_id),
-                    )
+        rows = tx.connection.execute(
+            select(a_t.c.from_record_id, a_t.c.type_id).where(
+                or_(
+                    and_(a_t.c.from_record_id == a_id, a_t.c.to_record_id == b_id),
+                    and_(a_t.c.from_record_id == b_id, a_t.c.to_record_id == a_id),
                 )
             )
-        )
+        ).all()
+        type_ids = [type_id for _, type_id in rows]
         labels = {x.type_id: x for x in list_labels(tx.connection, a, b)}
-        removed_labels = [labels[i] for i in type_ids if i in labels]
+        # Journal each label as seen from a: on a self-pair (contact to contact) the rows
+        # from b carry the same or the inverse label, which would repeat or mislabel it.
+        removed_labels = [labels[i] for src, i in rows if src == a_id and i in labels]
     else:
         chosen = _resolve(tx.connection, a, b, label)
         type_ids = [chosen.type_id, chosen.inverse_type_id]

@@ -18,6 +18,7 @@ __all__ = [
     "AUTOMATIC_PROPERTIES",
     "BUILTIN_ASSOCIATIONS",
     "BUILTIN_OBJECTS",
+    "COUNT_PROPERTIES",
     "BuiltinAssociation",
     "BuiltinObject",
     "common_properties",
@@ -61,6 +62,9 @@ class BuiltinAssociation:
 AUTOMATIC_PROPERTIES = frozenset(
     {"hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"}
 )
+
+# Counts of associated records the store keeps (property -> counted object); 0 until set.
+COUNT_PROPERTIES = {"num_associated_contacts": "contacts", "num_associated_deals": "deals"}
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -721,6 +725,8 @@ BUILTIN_ASSOCIATIONS: tuple[BuiltinAssociation, ...] = (
     # contacts ↔ companies
     *_pair("contacts", "companies", 279, 280),
     *_pair("contacts", "companies", 1, 2, "Primary", "Primary", "PRIMARY", "PRIMARY"),
+    # contacts ↔ contacts: the unlabelled self-pair (admins add labels such as Manager/Employee)
+    BuiltinAssociation("contacts", "contacts", 449, None, 449, None),
     # deals ↔ contacts
     *_pair("deals", "contacts", 3, 4),
     # deals ↔ companies

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from store import tables as t
 from store._tx import Tx
 from store.association_ops import PRIMARY, associate, list_labels
-from store.catalog import LoadedObject
+from store.builtin_schema import COUNT_PROPERTIES
+from store.catalog import LoadedObject, load_objects
 from store.models import ChangeSource, SourceType
 from store.record_ops import _chunks, update_records
 
@@ -29,7 +30,6 @@ __all__ = ["link_activity_to_primary_company", "refresh_calculated"]
 CALCULATED = ChangeSource(SourceType.CALCULATED, "store")
 ACTIVITIES = ("notes", "calls", "emails", "meetings", "tasks")
 CONTACTING = ("calls", "emails", "meetings")
-_COUNTS = {"num_associated_contacts": "contacts", "num_associated_deals": "deals"}
 
 
 def link_activity_to_primary_company(
@@ -65,7 +65,7 @@ def refresh_calculated(tx: Tx) -> None:
 
 def _refresh(tx: Tx, ids: Sequence[int]) -> None:
     conn = tx.connection
-    objects = {o.id: o for o in (tx.object(n) for n in _object_names(tx))}
+    objects = {o.id: o for o in load_objects(conn)}  # one load, not one per object
     by_name = {o.name: o for o in objects.values()}
     owners: dict[int, LoadedObject] = {}
     # An activity that changed dirties the records it is logged on.
@@ -138,7 +138,7 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
         names = _calculated_names(obj)
         links = linked.get(rid, [])
         values: dict[str, str | None] = {}
-        for prop, counted in _COUNTS.items():
+        for prop, counted in COUNT_PROPERTIES.items():
             if prop in names and counted in by_name:
                 values[prop] = str(len({d for d, _, o in links if o == by_name[counted].id}))
         activity_names = {by_name[n].id: n for n in ACTIVITIES if n in by_name}
@@ -157,7 +157,7 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
             primary = sorted(d for d, type_id, _ in links if type_id in primary_types)
             values["associatedcompanyid"] = str(primary[0]) if primary else None
         have = current.get(rid, {})
-        changed = {k: v for k, v in values.items() if have.get(k) != v}
+        changed = {k: v for k, v in values.items() if _stored(have, k) != v}
         if changed:
             updates[obj.name].append(
                 (rid, {k: ("" if v is None else v) for k, v in changed.items()})
@@ -166,16 +166,18 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
         update_records(tx, by_name[name], batch, CALCULATED)
 
 
-_MAINTAINED = (*_COUNTS, "notes_last_updated", "notes_last_contacted", "associatedcompanyid")
+_MAINTAINED = (
+    *COUNT_PROPERTIES,
+    "notes_last_updated",
+    "notes_last_contacted",
+    "associatedcompanyid",
+)
+
+
+def _stored(props: dict[str, str], name: str) -> str | None:
+    """A calculated value as records read it: a count never set is 0."""
+    return props.get(name, "0" if name in COUNT_PROPERTIES else None)
 
 
 def _calculated_names(obj: LoadedObject) -> set[str]:
     return {n for n in _MAINTAINED if n in obj.properties}
-
-
-def _object_names(tx: Tx) -> list[str]:
-    return list(
-        tx.connection.scalars(
-            select(t.object_types.c.name).where(t.object_types.c.archived.is_(False))
-        )
-    )

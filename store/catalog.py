@@ -59,7 +59,7 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
     return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
-def property_from_row(object_name: str, row: Mapping[str, Any]) -> PropertyDef:
+def property_from_row(object_name: str, row: Mapping[Any, Any]) -> PropertyDef:
     return PropertyDef(
         object=object_name,
         name=row["name"],
@@ -123,7 +123,7 @@ def load_object(
 ) -> LoadedObject:
     """An object by name (``contacts``), HubSpot type id (``0-1``) or singular (``contact``)."""
     ot = t.object_types
-    key = name.strip().lower()
+    key = name.strip().lower() if isinstance(name, str) else ""
     rows = [
         dict(r)
         for r in connection.execute(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, up
 
 from store import tables as t
 from store._tx import Tx
-from store.builtin_schema import AUTOMATIC_PROPERTIES
+from store.builtin_schema import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
 from store.catalog import LoadedObject
 from store.errors import DuplicateError, NotFoundError, RecordWriteError, ValidationError
 from store.models import ChangeSource, Record, SourceType
@@ -28,6 +28,7 @@ __all__ = [
     "Outcome",
     "archive_records",
     "create_records",
+    "is_record_id",
     "lock_records",
     "merge_records",
     "read_records",
@@ -39,9 +40,10 @@ __all__ = [
 
 Outcome = Record | RecordWriteError
 MAX_BATCH = 10_000
+_MAX_RECORD_ID = 2**63  # BIGINT
 
 
-def record_from_row(obj: LoadedObject, row: Mapping[str, Any]) -> Record:
+def record_from_row(obj: LoadedObject, row: Mapping[Any, Any]) -> Record:
     """A domain record, with the automatic properties computed from the row's columns."""
     props = {k: v for k, v in row["properties"].items() if k in obj.properties}
     defined = obj.properties
@@ -52,6 +54,9 @@ def record_from_row(obj: LoadedObject, row: Mapping[str, Any]) -> Record:
         "lastmodifieddate": format_datetime(row["updated_at"]),
     }
     props.update({k: v for k, v in automatic.items() if k in defined})
+    for name in COUNT_PROPERTIES:
+        if name in defined:
+            props.setdefault(name, "0")  # no associations yet
     return Record(
         object=obj.name,
         id=row["id"],
@@ -250,7 +255,7 @@ def lock_records(
 ) -> dict[int, dict[str, Any]]:
     """The rows of these records, locked for update until the transaction ends."""
     found: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(set(ids)), 1000):
+    for chunk in _chunks(sorted({i for i in ids if is_record_id(i)}), 1000):
         query = (
             select(t.records)
             .where(t.records.c.id.in_(chunk), t.records.c.object_type_id == obj.id)
@@ -261,6 +266,15 @@ def lock_records(
         for row in tx.connection.execute(query).mappings():
             found[row["id"]] = dict(row)
     return found
+
+
+def is_record_id(value: object) -> bool:
+    """Whether ``value`` can be a record id at all (an int the id column can hold).
+
+    Anything else (text, floats, booleans, out-of-range ints) would make the database raise
+    its own error instead of the store's "not found".
+    """
+    return type(value) is int and 0 < value < _MAX_RECORD_ID
 
 
 def _not_found(obj: LoadedObject, record_id: object) -> NotFoundError:
@@ -275,14 +289,14 @@ def update_records(
 ) -> list[Outcome]:
     _check_size(updates)
     source = source or tx.source
-    ids = [record_id for record_id, _ in updates if isinstance(record_id, int)]
+    ids = [record_id for record_id, _ in updates if is_record_id(record_id)]
     rows = lock_records(tx, obj, ids)
     outcomes: list[Outcome | None] = [None] * len(updates)
     claims = _UniqueClaims(tx, obj)
     prepared: dict[int, dict[str, str | None]] = {}
     seen: set[int] = set()
     for index, (record_id, raw) in enumerate(updates):
-        row = rows.get(record_id) if isinstance(record_id, int) else None
+        row = rows.get(record_id) if is_record_id(record_id) else None
         if row is None:
             outcomes[index] = _not_found(obj, record_id)
             continue
@@ -422,7 +436,9 @@ def upsert_records(
             if key in holders:
                 to_update.append((index, holders[key], raw))
             else:
-                to_create.append((index, {id_property: id_value, **dict(raw)}))
+                # A non-mapping goes on as it is, for create_records to refuse.
+                values = {id_property: id_value, **raw} if isinstance(raw, Mapping) else raw
+                to_create.append((index, values))
     updated = update_records(tx, obj, [(rid, raw) for _, rid, raw in to_update], source)
     for (index, _, _), outcome in zip(to_update, updated, strict=True):
         outcomes[index] = (outcome, False)
@@ -436,15 +452,15 @@ def _holders(conn: Connection, obj: LoadedObject, name: str, keys: list[str]) ->
     uv = t.unique_values
     found: dict[str, int] = {}
     for chunk in _chunks(keys, 1000):
-        found.update(
-            conn.execute(
-                select(uv.c.value_key, uv.c.record_id).where(
-                    uv.c.object_type_id == obj.id,
-                    uv.c.property_name == name,
-                    uv.c.value_key.in_(chunk),
-                )
-            ).tuples()
-        )
+        # Rows, not a mapping: dict.update() would take a Result's keys() for column names.
+        for key, record_id in conn.execute(
+            select(uv.c.value_key, uv.c.record_id).where(
+                uv.c.object_type_id == obj.id,
+                uv.c.property_name == name,
+                uv.c.value_key.in_(chunk),
+            )
+        ):
+            found[key] = record_id
     return found
 
 
@@ -558,7 +574,7 @@ def read_records(
 ) -> dict[int, Record]:
     """Records by id; a merged-away id answers with the record it was merged into."""
     found: dict[int, Record] = {}
-    wanted = sorted({i for i in ids if isinstance(i, int)})
+    wanted = sorted({i for i in ids if is_record_id(i)})
     for _hop in range(10):
         if not wanted:
             break
@@ -620,29 +636,52 @@ def merge_records(tx: Tx, obj: LoadedObject, winner_id: int, loser_id: int) -> R
     return read_records(tx.connection, obj, [winner_id])[winner_id]
 
 
+def _primary_company_types(conn: Connection) -> list[tuple[int, int]]:
+    """(type id, inverse type id) of each "Primary company" association type."""
+    at, ot = t.association_types, t.object_types
+    return [
+        (type_id, inverse)
+        for type_id, inverse in conn.execute(
+            select(at.c.type_id, at.c.inverse_type_id)
+            .join(ot, ot.c.id == at.c.to_object_type_id)
+            .where(at.c.name == "PRIMARY", ot.c.name == "companies")
+        )
+    ]
+
+
 def _move_associations(tx: Tx, loser_id: int, winner_id: int) -> int:
     """Point the loser's associations at the winner, both directions, without duplicates."""
     a = t.associations
     conn = tx.connection
-    existing = set(
-        conn.execute(
+    existing = {
+        tuple(row)
+        for row in conn.execute(
             select(a.c.from_record_id, a.c.to_record_id, a.c.type_id).where(
                 (a.c.from_record_id == winner_id) | (a.c.to_record_id == winner_id)
             )
-        ).tuples()
-    )
+        )
+    }
     moving = list(
         conn.execute(
             select(a.c.from_record_id, a.c.to_record_id, a.c.type_id, a.c.created_at).where(
                 (a.c.from_record_id == loser_id) | (a.c.to_record_id == loser_id)
             )
-        ).tuples()
+        )
     )
+    # A record has one primary company: the winner's own stays, the loser's is not moved
+    # (its unlabelled association still is).
+    kept = {
+        type_id: inverse
+        for type_id, inverse in _primary_company_types(conn)
+        if any(s == winner_id and x == type_id for s, _, x in existing)
+    }
     new_rows = []
     for src, dst, type_id, created in moving:
         src2 = winner_id if src == loser_id else src
         dst2 = winner_id if dst == loser_id else dst
         if src2 == dst2 or (src2, dst2, type_id) in existing:
+            continue
+        if (src == loser_id and type_id in kept) or (dst == loser_id and type_id in kept.values()):
             continue
         existing.add((src2, dst2, type_id))
         new_rows.append(

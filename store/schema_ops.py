@@ -8,7 +8,8 @@ or reported (options removed), never applied silently.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -324,7 +325,7 @@ def create_property(tx: Tx, object_name: str, spec: PropertySpec) -> None:
     if spec.name in obj.all_properties:
         state = "an archived" if obj.all_properties[spec.name].archived else "a"
         raise SchemaError(f"{obj.name} already has {state} property {spec.name!r}")
-    if spec.unique and sum(p.unique for p in obj.properties.values()) >= MAX_UNIQUE_PROPERTIES:
+    if spec.unique and _unique_count(obj) >= MAX_UNIQUE_PROPERTIES:
         raise SchemaError(f"{obj.name}: at most {MAX_UNIQUE_PROPERTIES} unique properties")
     tx.connection.execute(
         insert(t.properties),
@@ -333,18 +334,23 @@ def create_property(tx: Tx, object_name: str, spec: PropertySpec) -> None:
     tx.forget_objects()
 
 
-def _stored_values(tx: Tx, obj: LoadedObject, name: str) -> Iterator[tuple[int, str]]:
+def _unique_count(obj: LoadedObject) -> int:
+    return sum(p.unique for p in obj.properties.values())
+
+
+def _stored_values(tx: Tx, obj: LoadedObject, name: str) -> Generator[tuple[int, str], None, None]:
     """Every live record's stored value of one property (streamed, not loaded at once)."""
-    result = tx.connection.execute(
+    # Closed when the caller stops early, so no server-side cursor is left open.
+    with tx.connection.execute(
         select(t.records.c.id, t.records.c.properties)
         .where(t.records.c.object_type_id == obj.id, t.records.c.archived.is_(False))
         .order_by(t.records.c.id)
         .execution_options(yield_per=2000)
-    )
-    for record_id, props in result:
-        value = props.get(name)
-        if value is not None:
-            yield record_id, value
+    ) as result:
+        for record_id, props in result:
+            value = props.get(name)
+            if value is not None:
+                yield record_id, value
 
 
 def update_property(
@@ -414,15 +420,19 @@ def update_property(
             f"{spec.type}/{spec.field_type}: {shown}; change or clear them first",
             invalid=len(invalid),
         )
-    if spec.unique and not current.unique:
-        _claim_unique_values(tx, obj, new_def)
-    if current.unique and not spec.unique:
+    if spec.unique and not current.unique and _unique_count(obj) >= MAX_UNIQUE_PROPERTIES:
+        raise SchemaError(f"{obj.name}: at most {MAX_UNIQUE_PROPERTIES} unique properties")
+    # A new format (domain, email) changes the dedupe keys: claim them again.
+    rekey = current.unique and spec.unique and spec.format != current.format
+    if current.unique and (rekey or not spec.unique):
         tx.connection.execute(
             delete(t.unique_values).where(
                 t.unique_values.c.object_type_id == obj.id,
                 t.unique_values.c.property_name == name,
             )
         )
+    if spec.unique and (rekey or not current.unique):
+        _claim_unique_values(tx, obj, new_def)
     tx.connection.execute(
         update(t.properties)
         .where(t.properties.c.object_type_id == obj.id, t.properties.c.name == name)
@@ -446,14 +456,15 @@ def update_property(
 
 def _claim_unique_values(tx: Tx, obj: LoadedObject, prop: PropertyDef) -> None:
     seen: dict[str, int] = {}
-    for record_id, value in _stored_values(tx, obj, prop.name):
-        key = unique_key(prop, value)
-        if key in seen:
-            raise SchemaError(
-                f"{obj.name}.{prop.name} cannot become unique: records {seen[key]} and "
-                f"{record_id} share {value!r}"
-            )
-        seen[key] = record_id
+    with closing(_stored_values(tx, obj, prop.name)) as values:
+        for record_id, value in values:
+            key = unique_key(prop, value)
+            if key in seen:
+                raise SchemaError(
+                    f"{obj.name}.{prop.name} cannot become unique: records {seen[key]} and "
+                    f"{record_id} share {value!r}"
+                )
+            seen[key] = record_id
     if seen:
         tx.connection.execute(
             insert(t.unique_values),

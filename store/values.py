@@ -61,6 +61,8 @@ def canonical_value(
             raise refuse(f"longer than {MAX_VALUE_LENGTH} characters ({len(raw)})")
         if "\x00" in raw:
             raise refuse("contains a NUL character")
+        if not raw.isascii() and not _is_utf8(raw):
+            raise refuse("not valid Unicode text (a lone surrogate)")
     kind = prop.type
     if kind == "string":
         return _string(prop, raw, refuse)
@@ -124,8 +126,12 @@ def _number(raw: object, refuse: _Refuse) -> str:
         raise refuse("expected a finite number")
     if number == 0:
         return "0"
-    shown = format(number.normalize(), "f")
-    if len(shown) > _MAX_NUMBER_LENGTH:
+    # Exact: Decimal.normalize() would round to the context's 28 digits.
+    too_long = abs(number.adjusted()) >= _MAX_NUMBER_LENGTH
+    shown = "" if too_long else format(number, "f")
+    if "." in shown:
+        shown = shown.rstrip("0").rstrip(".")
+    if too_long or len(shown) > _MAX_NUMBER_LENGTH:
         raise refuse(f"number has more than {_MAX_NUMBER_LENGTH} digits")
     return shown
 
@@ -154,7 +160,7 @@ def _date(raw: object, refuse: _Refuse) -> str:
         except ValueError:
             raise refuse("not a calendar date (YYYY-MM-DD)") from None
     if _EPOCH_MS.match(text):
-        instant = _EPOCH + timedelta(milliseconds=int(text))
+        instant = _epoch_ms(text, refuse)
         if instant.time() != datetime.min.time():
             raise refuse("epoch milliseconds for a date must fall on midnight UTC")
         return instant.date().isoformat()
@@ -166,17 +172,14 @@ def parse_datetime(raw: object, refuse: _Refuse) -> datetime:
     if isinstance(raw, datetime):
         if raw.tzinfo is None or raw.utcoffset() is None:
             raise refuse("datetime has no time zone; give an offset or Z")
-        return raw.astimezone(UTC)
+        return _to_utc(raw, refuse)
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str):
         raise refuse(f"expected a date and time, got {type(raw).__name__}")
     text = raw.strip()
     if _EPOCH_MS.match(text):
-        try:
-            return _EPOCH + timedelta(milliseconds=int(text))
-        except OverflowError:
-            raise refuse("epoch milliseconds out of range") from None
+        return _epoch_ms(text, refuse)
     if _DATE.match(text):
         raise refuse("expected a date and time with a zone, e.g. 2024-05-01T09:30:00Z")
     try:
@@ -185,16 +188,31 @@ def parse_datetime(raw: object, refuse: _Refuse) -> datetime:
         raise refuse("expected ISO 8601 such as 2024-05-01T09:30:00Z or epoch ms") from None
     if parsed.tzinfo is None:
         raise refuse("datetime has no time zone; add Z or an offset such as +02:00")
-    return parsed.astimezone(UTC)
+    return _to_utc(parsed, refuse)
+
+
+def _epoch_ms(text: str, refuse: _Refuse) -> datetime:
+    try:
+        return _EPOCH + timedelta(milliseconds=int(text))
+    except OverflowError:
+        raise refuse("epoch milliseconds out of range (years 1 to 9999)") from None
+
+
+def _to_utc(value: datetime, refuse: _Refuse) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise refuse("out of range in UTC (years 1 to 9999)") from None
 
 
 def format_datetime(value: datetime) -> str:
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
+    """``2024-05-01T09:30:00.123Z``: UTC, milliseconds, the year always four digits."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _enumeration(prop: PropertyDef, raw: object, current: str | None, refuse: _Refuse) -> str:
+def _enumeration(
+    prop: PropertyDef, raw: object, current: str | None, refuse: _Refuse
+) -> str | None:
     if isinstance(raw, bool) and prop.field_type == "booleancheckbox":
         raw = "true" if raw else "false"
     if not isinstance(raw, str):
@@ -208,10 +226,18 @@ def _enumeration(prop: PropertyDef, raw: object, current: str | None, refuse: _R
         unknown = [value for value in chosen if value not in allowed]
         if unknown:
             raise refuse(f"{unknown[0]!r} is not an option; options: {_list(allowed)}")
-        return ";".join(dict.fromkeys(chosen))
+        return ";".join(dict.fromkeys(chosen)) or None
     if raw not in allowed:
         raise refuse(f"not an option; options: {_list(allowed)}")
     return raw
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _list(values: frozenset[str]) -> str:

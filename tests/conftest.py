@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,6 @@ from sqlalchemy.engine import make_url
 from store import ChangeSource, SourceType, Store
 from store.engine import make_engine
 from store.migrate import upgrade
-from store.seed import seed_builtins
 from store.tables import metadata
 
 POSTGRES_ENV = "SYNCD_TEST_POSTGRES_URL"
@@ -41,8 +41,21 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class _Postgres:
+    """The session's PostgreSQL schema: its URL, an engine on it, and the per-test reset."""
+
+    url: str
+    engine: Engine
+    reset_sql: str
+
+    def reset(self) -> None:
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(self.reset_sql)
+
+
 @pytest.fixture(scope="session")
-def _postgres_schema() -> Iterator[str | None]:
+def _postgres_schema() -> Iterator[_Postgres | None]:
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         yield None
@@ -57,11 +70,43 @@ def _postgres_schema() -> Iterator[str | None]:
     url = _with_search_path(base, schema)
     engine = make_engine(url)
     upgrade(engine)
+    with engine.begin() as conn:
+        # The seeded catalogue, copied once so that each test's reset is one round trip.
+        conn.execute(text(f'CREATE SCHEMA "{schema}_seed"'))
+        for name in _CATALOG:
+            conn.execute(text(f'CREATE TABLE "{schema}_seed"."{name}" AS TABLE "{name}"'))
+    yield _Postgres(url, engine, _reset_script(f"{schema}_seed"))
     engine.dispose()
-    yield url
     with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}_seed" CASCADE'))
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+# Tables that hold the built-in catalogue, in foreign-key order.
+_CATALOG = ("object_types", "property_groups", "properties", "association_types")
+
+
+def _reset_script(seed_schema: str) -> str:
+    """Empty every table, then put back the catalogue as seeded: one round trip.
+
+    DELETE rather than TRUNCATE: on tables this small it is several times faster.
+    """
+    tables = list(reversed(metadata.sorted_tables))
+    serials = [t.name for t in tables if t.autoincrement_column is not None]
+    return "; ".join(
+        [
+            *(f'DELETE FROM "{t.name}"' for t in tables),
+            *(f"SELECT setval(pg_get_serial_sequence('{n}', 'id'), 1, false)" for n in serials),
+            "INSERT INTO journal_head (id, last_seq) VALUES (1, 0)",
+            *(f'INSERT INTO "{n}" SELECT * FROM "{seed_schema}"."{n}"' for n in _CATALOG),
+            *(
+                f"SELECT setval(pg_get_serial_sequence('{n}', 'id'), (SELECT max(id) FROM {n}))"
+                for n in _CATALOG
+                if n in serials
+            ),
+        ]
+    )
 
 
 def _with_search_path(url: str, schema: str) -> str:
@@ -71,20 +116,12 @@ def _with_search_path(url: str, schema: str) -> str:
     )
 
 
-def _reset_postgres(engine: Engine) -> None:
-    names = ", ".join(f'"{table.name}"' for table in reversed(metadata.sorted_tables))
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO journal_head (id, last_seq) VALUES (1, 0)"))
-        seed_builtins(conn)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     _sqlite_template: Path,
-    _postgres_schema: str | None,
+    _postgres_schema: _Postgres | None,
 ) -> str:
     """A migrated, empty store's URL: a fresh SQLite file, or a reset PostgreSQL schema."""
     if request.param == "sqlite":
@@ -95,10 +132,8 @@ def db_url(
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{REQUIRE_ENV}=1 but {POSTGRES_ENV} is not set")
         pytest.skip(f"PostgreSQL not configured ({POSTGRES_ENV})")
-    engine = make_engine(_postgres_schema)
-    _reset_postgres(engine)
-    engine.dispose()
-    return _postgres_schema
+    _postgres_schema.reset()
+    return _postgres_schema.url
 
 
 @pytest.fixture

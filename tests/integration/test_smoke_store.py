@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from store import Store
-
 from tests.conftest import API
 
 

@@ -1,0 +1,87 @@
+"""The ``syncd`` command line: the store's operations for people and scripts.
+
+Global options come before the command (``syncd --db URL --json records get contacts 1``).
+Exit codes: 0 done, 1 refused (``error: ...`` on stderr) or internal error, 2 bad usage;
+see ``_errors`` for the rules and ``_context`` for how the store URL is chosen.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syncd.cli import db, journal, objects, properties, records
+from syncd.cli._context import DEFAULT_DB_URL, CliState
+from syncd.cli._errors import SyncdGroup, debugging, report_internal_error
+from syncd.cli.associations import associations_app, labels_app
+from syncd.cli.demo import demo
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="syncd",
+    cls=SyncdGroup,
+    help="syncd: keeps a CRM record store and outside systems in step.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Locals may hold a database URL with its password: never show them.
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="PATH",
+            exists=True,
+            dir_okay=False,
+            help="Config file (default: ./syncd.yaml when it exists).",
+        ),
+    ] = None,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            envvar="SYNCD_DB",
+            show_envvar=True,
+            help=f"Store URL; else the config's store.url; else {DEFAULT_DB_URL}.",
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
+) -> None:
+    """syncd: keeps a CRM record store and outside systems in step."""
+    ctx.obj = CliState(db=db_url or None, config=config, json=json_output)
+
+
+app.add_typer(db.app, name="db")
+app.add_typer(objects.app, name="objects")
+app.add_typer(properties.app, name="properties")
+app.add_typer(records.app, name="records")
+app.add_typer(associations_app, name="associations")
+app.add_typer(labels_app, name="labels")
+app.command("journal")(journal.journal)
+app.command("demo")(demo)
+
+
+def main() -> None:
+    """The console script. Errors inside commands are handled by ``SyncdGroup``; this is
+    the last guard for anything raised outside one (while parsing or closing)."""
+    try:
+        app(prog_name="syncd")
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if debugging():
+            raise
+        report_internal_error(None, exc)
+        sys.exit(1)
