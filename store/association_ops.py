@@ -66,6 +66,8 @@ def list_labels(conn: Connection, a: LoadedObject, b: LoadedObject) -> list[Asso
 def _resolve(
     conn: Connection, a: LoadedObject, b: LoadedObject, label: str | None
 ) -> AssociationLabel:
+    if label is not None and not isinstance(label, str):
+        raise ValidationError(a.name, "associations", label, "an association label is text")
     labels = list_labels(conn, a, b)
     if not labels:
         raise ValidationError(

@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 
+MAX_SOURCE_ID = 200  # the width of the source_id columns
+
+
 class SourceType(enum.StrEnum):
     """Who made a change; HubSpot's names, so history reads the same in both systems."""
 
@@ -55,6 +58,13 @@ class ChangeSource:
 
     type: SourceType
     id: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, at the boundary, so a bad source fails the same on both databases.
+        if not isinstance(self.type, SourceType):
+            raise ValueError(f"source type {self.type!r} unknown; use a SourceType")
+        if self.id is not None and (not isinstance(self.id, str) or len(self.id) > MAX_SOURCE_ID):
+            raise ValueError(f"source id must be text of at most {MAX_SOURCE_ID} characters")
 
     @classmethod
     def cli(cls) -> ChangeSource:

@@ -570,34 +570,36 @@ def restore_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outco
 
 
 def read_records(
-    conn: Connection, obj: LoadedObject, ids: Sequence[int], *, include_archived: bool = False
+    conn: Connection,
+    obj: LoadedObject,
+    ids: Sequence[int],
+    *,
+    include_archived: bool = False,
+    _hops_left: int = 10,
 ) -> dict[int, Record]:
     """Records by id; a merged-away id answers with the record it was merged into."""
     found: dict[int, Record] = {}
     wanted = sorted({i for i in ids if is_record_id(i)})
-    for _hop in range(10):
-        if not wanted:
-            break
-        follow: dict[int, int] = {}
-        for chunk in _chunks(wanted, 1000):
-            for row in conn.execute(
-                select(t.records).where(
-                    t.records.c.id.in_(chunk), t.records.c.object_type_id == obj.id
-                )
-            ).mappings():
-                if row["merged_into_id"] is not None:
-                    follow[row["merged_into_id"]] = row["id"]
-                elif include_archived or not row["archived"]:
-                    found[row["id"]] = record_from_row(obj, row)
-        resolved = (
-            read_records(conn, obj, list(follow), include_archived=include_archived)
-            if follow
-            else {}
+    winner_of: dict[int, int] = {}  # merged-away id -> the id it was merged into
+    for chunk in _chunks(wanted, 1000):
+        for row in conn.execute(
+            select(t.records).where(t.records.c.id.in_(chunk), t.records.c.object_type_id == obj.id)
+        ).mappings():
+            if row["merged_into_id"] is not None:
+                winner_of[row["id"]] = row["merged_into_id"]
+            elif include_archived or not row["archived"]:
+                found[row["id"]] = record_from_row(obj, row)
+    if winner_of and _hops_left > 0:
+        winners = read_records(
+            conn,
+            obj,
+            list(set(winner_of.values())),
+            include_archived=include_archived,
+            _hops_left=_hops_left - 1,
         )
-        for winner, loser in follow.items():
-            if winner in resolved:
-                found[loser] = resolved[winner]
-        break
+        for loser, winner in winner_of.items():
+            if winner in winners:
+                found[loser] = winners[winner]
     return found
 
 

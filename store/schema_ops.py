@@ -18,14 +18,13 @@ from sqlalchemy import delete, func, insert, select, update
 from store import tables as t
 from store._tx import Tx
 from store.builtin_schema import common_properties
-from store.catalog import LoadedObject, property_from_row
+from store.catalog import LoadedObject
 from store.errors import SchemaError, StoreError, ValidationError
 from store.models import (
     PROPERTY_TYPES,
     TYPE_FIELD_TYPES,
     GroupSpec,
     ObjectSpec,
-    OptionSpec,
     PropertyDef,
     PropertySpec,
     PropertyUpdateReport,
@@ -528,8 +527,3 @@ def _set_archived(tx: Tx, obj: LoadedObject, name: str, archived: bool) -> None:
         .values(archived=archived, updated_at=tx.now)
     )
     tx.forget_objects()
-
-
-# Kept for callers that read a definition row directly.
-_ = property_from_row
-_OPTION = OptionSpec

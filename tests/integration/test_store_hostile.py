@@ -377,3 +377,16 @@ def test_a_batch_mixing_good_and_hostile_inputs_writes_only_the_good_ones(store:
         "good@example.com",
         "also.good@example.com",
     ]
+
+
+def test_non_text_association_label_is_a_validation_error(store: Store) -> None:
+    contact = store.create_record("contacts", {"email": "l@example.com"}, API)
+    company = store.create_record("companies", {"domain": "l.example"}, API)
+    with pytest.raises(ValidationError, match="label is text"):
+        store.associate("contacts", contact.id, "companies", company.id, API, label=7)  # type: ignore[arg-type]
+    assert store.list_associations("contacts", contact.id) == []
+
+
+def test_overlong_source_id_is_refused_before_any_write() -> None:
+    with pytest.raises(ValueError, match="at most 200"):
+        ChangeSource(SourceType.INTEGRATION, "s" * 201)

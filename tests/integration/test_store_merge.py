@@ -195,3 +195,18 @@ def test_records_of_another_object_cannot_be_merged(store: Store) -> None:
     with pytest.raises(NotFoundError):
         store.merge_records("contacts", ann.id, acme.id, MERGER)
     assert store.get_record("companies", acme.id) == acme
+
+
+def test_ids_of_two_records_merged_into_one_both_read_as_the_winner(store: Store) -> None:
+    winner = store.create_record("contacts", {"email": "w@example.com"}, API)
+    first = store.create_record("contacts", {"email": "l1@example.com"}, API)
+    second = store.create_record("contacts", {"email": "l2@example.com"}, API)
+    store.merge_records("contacts", winner.id, first.id, MERGER)
+    store.merge_records("contacts", winner.id, second.id, MERGER)
+
+    found = store.get_records("contacts", [first.id, second.id, winner.id])
+    assert {k: v.id for k, v in found.items()} == {
+        first.id: winner.id,
+        second.id: winner.id,
+        winner.id: winner.id,
+    }
