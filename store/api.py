@@ -20,6 +20,8 @@ from store._tx import Tx
 from store.catalog import LoadedObject, load_object, load_objects
 from store.engine import WRITE, make_engine, redact_url
 from store.errors import BatchError, NotFoundError, NotMigratedError, RecordWriteError, StoreError
+from store.imports_api import ImportsApi
+from store.lists_api import ListsApi
 from store.migrate import current_revision, head_revision, upgrade
 from store.models import (
     Association,
@@ -38,6 +40,7 @@ from store.models import (
     Record,
     SourceType,
 )
+from store.search_api import SearchApi
 from store.types import utcnow
 
 __all__ = ["Store"]
@@ -46,7 +49,7 @@ T = TypeVar("T")
 _UNIQUE_RETRIES = 3
 
 
-class Store:
+class Store(SearchApi, ListsApi, ImportsApi):
     """The CRM record store on one database."""
 
     def __init__(self, engine: Engine) -> None:

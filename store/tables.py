@@ -31,14 +31,19 @@ from store.types import JSONType, UTCDateTime
 __all__ = [
     "association_types",
     "associations",
+    "imports",
     "journal",
     "journal_head",
+    "list_membership_events",
+    "list_memberships",
+    "lists",
     "metadata",
     "object_types",
     "properties",
     "property_groups",
     "property_history",
     "records",
+    "saved_views",
     "unique_values",
 ]
 
@@ -189,4 +194,69 @@ journal_head = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("last_seq", BigInteger, nullable=False),
+)
+
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    # HubSpot's filterGroups / sorts shapes, and the property names shown as columns.
+    Column("filter_groups", JSONType, nullable=False),
+    Column("sorts", JSONType, nullable=False),
+    Column("columns", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("object_type_id", "name", name="uq_saved_views_object_name"),
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    # MANUAL (static, by hand), SNAPSHOT (static, seeded once by the filter), DYNAMIC.
+    Column("processing_type", String(20), nullable=False),
+    Column("filter_groups", JSONType),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+list_memberships = Table(
+    "list_memberships",
+    metadata,
+    Column("list_id", Integer, ForeignKey("lists.id"), primary_key=True),
+    Column("record_id", BigInteger, ForeignKey("records.id"), primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index("ix_list_memberships_record_id", "record_id"),
+)
+
+list_membership_events = Table(
+    "list_membership_events",
+    metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("list_id", Integer, ForeignKey("lists.id"), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("change", String(10), nullable=False),  # added | removed
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_list_membership_events_list_id", "list_id", "id"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file_name", String(500), nullable=False),
+    Column("object_type_id", Integer, ForeignKey("object_types.id"), nullable=False),
+    Column("mode", String(10), nullable=False),  # create | update | upsert
+    Column("status", String(20), nullable=False),  # STARTED, PROCESSING, DONE, FAILED
+    Column("total_rows", Integer, nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("error_report", String(1000)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
 )
