@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from store import association_ops, calculated, record_ops, schema_ops
 from store import tables as t
 from store._tx import Tx
+from store.activities_api import ActivitiesApi
 from store.catalog import LoadedObject, load_object, load_objects
 from store.engine import WRITE, make_engine, redact_url
 from store.errors import BatchError, NotFoundError, NotMigratedError, RecordWriteError, StoreError
@@ -49,7 +50,7 @@ T = TypeVar("T")
 _UNIQUE_RETRIES = 3
 
 
-class Store(SearchApi, ListsApi, ImportsApi):
+class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi):
     """The CRM record store on one database."""
 
     def __init__(self, engine: Engine) -> None:
