@@ -68,6 +68,17 @@ class Tx:
             }
         )
 
+    def touched(self) -> dict[str, set[int]]:
+        """The records this transaction has journalled so far, by object name (not yet flushed).
+
+        Calculated-property refreshes journal their changes too, so after
+        ``refresh_calculated`` this is every record whose stored state changed.
+        """
+        out: dict[str, set[int]] = {}
+        for row in self._journal:
+            out.setdefault(row["object_type"], set()).add(row["record_id"])
+        return out
+
     def journal_many(self, rows: Iterable[dict[str, Any]]) -> None:
         self._journal.extend(rows)
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from store import association_ops, calculated, record_ops, schema_ops
+from store import association_ops, calculated, lists_ops, record_ops, schema_ops
 from store import tables as t
 from store._tx import Tx
 from store.activities_api import ActivitiesApi
@@ -63,7 +63,10 @@ class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi):
         store = cls(engine)
         try:
             if migrate:
-                upgrade(engine)
+                # At head already: skip Alembic, which costs more than the command itself.
+                # A catalogue change therefore ships with a migration (an empty one will do).
+                if current_revision(engine) != head_revision():
+                    upgrade(engine)
             else:
                 store.check_migrated()
         except OperationalError as exc:
@@ -110,6 +113,7 @@ class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi):
                         tx = Tx(conn, source, utcnow())
                         result = work(tx)
                         calculated.refresh_calculated(tx)
+                        lists_ops.maintain_dynamic_lists(tx)
                         tx.flush_journal()
                     return result
             except IntegrityError as exc:

@@ -1,11 +1,211 @@
-"""The store facade's part for CSV import and export of records and property definitions.: CSV import and export of records and property definitions."""
+"""The store facade's part for CSV imports: the ``imports`` rows and the look-ups an import needs.
+
+``import_csv`` runs one import (``store.csv_import`` does the work, through the facade's
+batch methods); ``list_imports``/``get_import`` read back what an import did. The ``imports``
+table holds the counts HubSpot reports (rows, created, updated, failed, status, error report);
+what it has no column for (unchanged rows, skipped columns, the other object's counts, why
+an import failed) is kept in a JSON file beside the error report (``<report>.json``).
+"""
 
 from __future__ import annotations
 
-from store._facade import FacadePart
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-__all__ = ["ImportsApi"]
+from sqlalchemy import insert, select, update
+
+from store import association_ops, record_ops
+from store import tables as t
+from store._facade import FacadePart
+from store.catalog import load_object
+from store.errors import NotFoundError, RecordWriteError
+from store.models import ChangeSource
+
+if TYPE_CHECKING:
+    from store._tx import Tx
+    from store.api import Store
+    from store.csv_import import ImportRequest
+
+__all__ = ["ImportSummary", "ImportsApi"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What one import did (or is doing): its ``imports`` row and its side file."""
+
+    id: int
+    file_name: str
+    object: str
+    mode: str
+    status: str
+    rows: int
+    created: int
+    updated: int
+    failed: int
+    error_report: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unchanged(self) -> int:
+        return int(self.details.get("unchanged", 0))
+
+
+def details_path(error_report: str | Path) -> Path:
+    """Where an import's extra facts live: beside its error report."""
+    return Path(error_report).with_suffix(".json")
 
 
 class ImportsApi(FacadePart):
-    """CSV import and export of records and property definitions."""
+    """CSV imports: run one, list them, show one."""
+
+    def import_csv(
+        self, request: ImportRequest, *, progress: Progress | None = None
+    ) -> ImportSummary:
+        """Import a CSV file; rows that fail go to the error report, the rest are written."""
+        from store.csv_import import run_import
+
+        return run_import(cast("Store", self), request, progress=progress)
+
+    def list_imports(self, *, limit: int = 50) -> list[ImportSummary]:
+        """The newest imports first."""
+        return self._read(
+            lambda conn: [
+                _summary(row)
+                for row in conn.execute(
+                    _query().order_by(t.imports.c.id.desc()).limit(max(1, limit))
+                ).mappings()
+            ]
+        )
+
+    def get_import(self, import_id: int) -> ImportSummary:
+        def work(conn: Any) -> ImportSummary:
+            row = conn.execute(_query().where(t.imports.c.id == import_id)).mappings().first()
+            if row is None:
+                raise NotFoundError(f"no import {import_id}", import_id=import_id)
+            return _summary(row)
+
+        return self._read(work)
+
+    # ------------------------------------------------------------ used by csv_import
+
+    def _begin_import(self, file_name: str, object_name: str, mode: str) -> int:
+        def work(tx: Tx) -> int:
+            obj = tx.object(object_name)
+            return int(
+                tx.connection.execute(
+                    insert(t.imports)
+                    .values(
+                        file_name=file_name[:500],
+                        object_type_id=obj.id,
+                        mode=mode,
+                        status="STARTED",
+                        total_rows=0,
+                        created=0,
+                        updated=0,
+                        failed=0,
+                        started_at=tx.now,
+                    )
+                    .returning(t.imports.c.id)
+                ).scalar_one()
+            )
+
+        return self._write(ChangeSource.cli(), work)
+
+    def _record_import(
+        self, import_id: int, values: Mapping[str, Any], *, finished: bool = False
+    ) -> None:
+        """Set columns of an import's row (and ``finished_at`` when it ends)."""
+
+        def work(tx: Tx) -> None:
+            extra = {"finished_at": tx.now} if finished else {}
+            tx.connection.execute(
+                update(t.imports).where(t.imports.c.id == import_id).values(**values, **extra)
+            )
+
+        self._write(ChangeSource.cli(), work)
+
+    def _lookup_ids(
+        self, object_name: str, property_name: str, keys: Sequence[str]
+    ) -> dict[str, int]:
+        """Unique key -> live record id, for the keys some record holds."""
+
+        def work(conn: Any) -> dict[str, int]:
+            obj = load_object(conn, object_name)
+            return record_ops._holders(conn, obj, property_name, list(keys))
+
+        return self._read(work)
+
+    def _associate_pairs(
+        self,
+        from_object: str,
+        to_object: str,
+        pairs: Sequence[tuple[int, int]],
+        label: str | None,
+        source: ChangeSource,
+    ) -> dict[int, RecordWriteError]:
+        """Associate each pair; one transaction, or one per pair when some fail (index -> error)."""
+
+        def run(chosen: Sequence[tuple[int, tuple[int, int]]]) -> None:
+            def work(tx: Tx) -> None:
+                a, b = tx.object(from_object), tx.object(to_object)
+                for _, (a_id, b_id) in chosen:
+                    association_ops.associate(tx, a, a_id, b, b_id, label)
+
+            self._write(source, work)
+
+        indexed = list(enumerate(pairs))
+        if not indexed:
+            return {}
+        try:
+            run(indexed)
+            return {}
+        except RecordWriteError:
+            pass
+        errors: dict[int, RecordWriteError] = {}
+        for item in indexed:
+            try:
+                run([item])
+            except RecordWriteError as exc:
+                errors[item[0]] = exc
+        return errors
+
+
+def _query() -> Any:
+    i, o = t.imports, t.object_types
+    return select(i, o.c.name.label("object_name")).join(o, o.c.id == i.c.object_type_id)
+
+
+def _summary(row: Any) -> ImportSummary:
+    details: dict[str, Any] = {}
+    report = row["error_report"]
+    if report:
+        path = details_path(report)
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                details = loaded
+        except (OSError, ValueError):
+            details = {}
+    return ImportSummary(
+        id=row["id"],
+        file_name=row["file_name"],
+        object=row["object_name"],
+        mode=row["mode"],
+        status=row["status"],
+        rows=row["total_rows"],
+        created=row["created"],
+        updated=row["updated"],
+        failed=row["failed"],
+        error_report=report,
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        details=details,
+    )

@@ -126,6 +126,9 @@ records = Table(
     Column("archived_at", UTCDateTime),
     Column("merged_into_id", BigInteger),
     Index("ix_records_object_archived_id", "object_type_id", "archived", "id"),
+    # Migration 0003 adds expression indexes ix_records_search_<property> on
+    # (object_type_id, <value expression>) for store.search.INDEXED_PROPERTIES; they are
+    # not declared here because the expression differs by dialect (see store/search.py).
 )
 
 unique_values = Table(

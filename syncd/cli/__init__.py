@@ -13,11 +13,15 @@ from typing import Annotated
 
 import typer
 
-from syncd.cli import db, journal, objects, properties, records
+from syncd.cli import db, journal, objects, properties, records, search
 from syncd.cli._context import DEFAULT_DB_URL, CliState
 from syncd.cli._errors import SyncdGroup, debugging, report_internal_error
+from syncd.cli.activities import activities_app, timeline
 from syncd.cli.associations import associations_app, labels_app
 from syncd.cli.demo import demo
+from syncd.cli.imports import export, import_, imports_app
+from syncd.cli.lists import app as lists_app
+from syncd.cli.views import app as views_app
 
 __all__ = ["app", "main"]
 
@@ -66,10 +70,18 @@ def root(
 app.add_typer(db.app, name="db")
 app.add_typer(objects.app, name="objects")
 app.add_typer(properties.app, name="properties")
+records.app.command("search")(search.search)
 app.add_typer(records.app, name="records")
 app.add_typer(associations_app, name="associations")
 app.add_typer(labels_app, name="labels")
 app.command("journal")(journal.journal)
+app.add_typer(activities_app, name="activities")
+app.command("timeline")(timeline)
+app.add_typer(views_app, name="views")
+app.add_typer(lists_app, name="lists")
+app.command("import")(import_)
+app.add_typer(imports_app, name="imports")
+app.command("export")(export)
 app.command("demo")(demo)
 
 

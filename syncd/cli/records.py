@@ -6,17 +6,21 @@ change made here reads as a person's edit, as it would in HubSpot.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from store import HistoryEntry, Record, Store
-from syncd.cli._context import CLI_SOURCE, get_state
+from store import ChangeSource, HistoryEntry, Record, SourceType, Store
+from store.search import FilterGroup
+from syncd.cli._context import CLI_SOURCE, CliState, get_state
+from syncd.cli._filters import FilterOpt, OrOpt, filter_groups
 from syncd.cli._output import emit_json, info, print_table, warn
 from syncd.cli._parse import parse_assignments, parse_names
 from syncd.cli._shapes import history_json, record_json, source_text
+from syncd.errors import UsageError
 
-__all__ = ["app", "print_records"]
+__all__ = ["BULK_BATCH", "BULK_SOURCE", "app", "can_prompt", "print_records"]
 
 app = typer.Typer(
     help="Create, read, change, archive, restore and merge records.", no_args_is_help=True
@@ -26,6 +30,10 @@ ObjectArg = Annotated[
     str, typer.Argument(metavar="OBJECT", help="Object name, e.g. contacts.", show_default=False)
 ]
 IdArg = Annotated[int, typer.Argument(metavar="ID", help="Record id.", show_default=False)]
+# A bulk edit from the command line: HubSpot's BULK_EDIT, in batches of this many records.
+BULK_SOURCE = ChangeSource(SourceType.BULK_EDIT, "cli")
+BULK_BATCH = 500
+
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -127,19 +135,97 @@ def get(
 
 @app.command("update")
 def update(
-    ctx: typer.Context, object_name: ObjectArg, record_id: IdArg, assignments: SetOpt = None
+    ctx: typer.Context,
+    object_name: ObjectArg,
+    record_id: Annotated[
+        int | None,
+        typer.Argument(metavar="[ID]", help="Record id; or --filter for many.", show_default=False),
+    ] = None,
+    assignments: SetOpt = None,
+    filters: FilterOpt = None,
+    any_of: OrOpt = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Change the records without asking first.")
+    ] = False,
 ) -> None:
-    """Change property values of a record (PROP= clears one)."""
+    """Change property values of a record, or of every record a --filter finds (PROP= clears)."""
     values = parse_assignments(assignments)
     if not values:
         raise typer.BadParameter("nothing to change; give --set PROP=VALUE", param_hint="'--set'")
+    if (record_id is None) == (not filters):
+        raise typer.BadParameter(
+            "give a record ID, or --filter to change every record it finds (not both)",
+            param_hint="'ID'",
+        )
     state = get_state(ctx)
+    if filters:
+        _bulk_update(state, object_name, filter_groups(filters, any_of), values, yes)
+        return
+    assert record_id is not None
     with state.open_store() as store:
         record = store.update_record(object_name, record_id, values, CLI_SOURCE)
     if state.json:
         emit_json(record_json(record))
     else:
         print_record(record, list(values))
+
+
+def can_prompt() -> bool:
+    """Whether a person can answer a confirmation (stdin and stderr are terminals)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _bulk_update(
+    state: CliState,
+    object_name: str,
+    groups: tuple[FilterGroup, ...],
+    values: dict[str, str],
+    yes: bool,
+) -> None:
+    """Preview the count, confirm (unless --yes), then change the records in batches."""
+    with state.open_store() as store:
+        name = store.get_object(object_name).name
+        for prop in values:
+            store.get_property(name, prop)  # unknown names: refused before anything is asked
+        count = store.count_records(name, groups)
+        if count == 0:
+            if state.json:
+                emit_json({"object": name, "matched": 0, "updated": 0, "unchanged": 0, "failed": 0})
+            else:
+                info(f"no {name} records match; nothing to change")
+            return
+        if not yes:
+            if not can_prompt():
+                raise UsageError(
+                    f"{count} {name} records match; pass --yes to change them "
+                    "(no terminal to ask for confirmation)"
+                )
+            changes = ", ".join(f"{k}={v!r}" for k, v in values.items())
+            if not typer.confirm(
+                f"Set {changes} on {count} {name} records?", default=False, err=True
+            ):
+                raise UsageError("not confirmed; nothing changed")
+        report = store.bulk_update(name, groups, values, BULK_SOURCE, batch=BULK_BATCH)
+    failures = [{"id": rid, "error": str(exc)} for rid, exc in report.failures]
+    if state.json:
+        emit_json(
+            {
+                "object": name,
+                "matched": report.matched,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "failed": report.failed,
+                "failures": failures,
+            }
+        )
+    else:
+        info(
+            f"{name}: {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.failed} failed (of {report.matched} matching)"
+        )
+    if report.failed:
+        shown = "; ".join(f"{f['id']}: {f['error']}" for f in failures)
+        raise UsageError(f"{report.failed} {name} records not changed, e.g. {shown}")
 
 
 @app.command("archive")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,27 @@ from store.migrate import current_revision, head_revision, upgrade
 from store.tables import metadata
 from tests.conftest import API
 
+SEARCH_INDEX_PREFIX = "ix_records_search_"
+
+
+def _not_a_search_index(obj: object, name: str | None, kind: str, *_: object) -> bool:
+    # Search's expression indexes (migration 0003) differ by dialect, so they are not in
+    # store.tables; test_search_indexes checks them, and that nothing else is left out.
+    return not (kind == "index" and (name or "").startswith(SEARCH_INDEX_PREFIX))
+
 
 def test_migrated_database_matches_the_table_definitions(db_url: str) -> None:
     store = Store.open(db_url, migrate=False)
     try:
-        with store._engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+        with store._engine.connect() as conn, warnings.catch_warnings():
+            # SQLite cannot reflect expression indexes; it says so and skips them.
+            warnings.filterwarnings(
+                "ignore",
+                "Skipped unsupported reflection of expression-based index ix_records_search_",
+            )
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": _not_a_search_index}
+            )
             diff = compare_metadata(context, metadata)
         assert diff == []
     finally:
