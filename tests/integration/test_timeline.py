@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from store import NotFoundError, Store, ValidationError
+from store import NotFoundError, ObjectSpec, PropertySpec, Store, ValidationError
 from store.timeline import MAX_TIMELINE_PAGE, SUMMARY_LENGTH, TimelineEntry
 from tests.conftest import API
 from tests.integration._store_helpers import company, contact, deal
@@ -315,3 +315,30 @@ def test_an_archived_record_has_no_timeline(store: Store) -> None:
     store.archive_records("contacts", [ann.id], API)
     with pytest.raises(NotFoundError, match=f"no contacts record {ann.id}"):
         store.timeline("contacts", ann.id)
+
+
+def test_activities_on_a_custom_object_show_on_its_timeline_and_the_contacts(store: Store) -> None:
+    store.create_object(
+        ObjectSpec(
+            name="vehicles",
+            singular_label="Vehicle",
+            plural_label="Vehicles",
+            primary_display_property="model",
+            properties=(PropertySpec(name="model", label="Model"),),
+            associated_objects=("contacts",),
+        )
+    )
+    van = store.create_record("vehicles", {"model": "Transit"}, API)
+    owner = contact(store)
+    note = store.log_activity(
+        "note",
+        "vehicles",
+        van.id,
+        body="Serviced",
+        at=T0,
+        associate=[("contacts", owner.id)],
+        source=API,
+    )
+    (on_van,) = store.timeline("vehicles", van.id).entries
+    assert (on_van.id, on_van.type, on_van.also_on) == (note.id, "notes", (("contacts", owner.id),))
+    assert [e.id for e in store.timeline("contacts", owner.id).entries] == [note.id]
