@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
 
 from store import tables as t
 from store._tx import Tx
@@ -226,13 +226,10 @@ def create_records(
             }
             for i in order
         ]
-        ids = (
-            tx.connection.execute(
-                insert(t.records).returning(t.records.c.id, sort_by_parameter_order=True), rows
-            )
-            .scalars()
-            .all()
-        )
+        ids = _allocate_record_ids(tx.connection, len(rows))
+        for row, rid in zip(rows, ids, strict=True):
+            row["id"] = rid
+        tx.connection.execute(insert(t.records), rows)
         unique_rows = [r for i, rid in zip(order, ids, strict=True) for r in claims.rows(i, rid)]
         if unique_rows:
             tx.connection.execute(insert(t.unique_values), unique_rows)
@@ -248,6 +245,29 @@ def create_records(
         if obj.schema.activity:
             tx.dirty.update(ids)
     return [o for o in outcomes if o is not None]
+
+
+def _allocate_record_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for ``count`` new records, taken in one statement.
+
+    An INSERT ... RETURNING that must keep input order falls back to one statement per row
+    on SQLite; with the ids known beforehand the insert is a single executemany. SQLite
+    writes hold the database's write lock (BEGIN IMMEDIATE), so max(id) cannot move under
+    us; PostgreSQL hands out the sequence's next values.
+    """
+    if conn.dialect.name == "postgresql":
+        return sorted(
+            conn.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('records', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": count},
+            )
+        )
+    top = conn.execute(select(func.max(t.records.c.id))).scalar()
+    first = int(top or 0) + 1
+    return list(range(first, first + count))
 
 
 def lock_records(
