@@ -21,6 +21,7 @@ from store.search import (
     parse_filter_expression,
     parse_sort,
 )
+from syncd.errors import UsageError
 
 __all__ = ["FilterOpt", "OrOpt", "filter_groups", "read_filter_json", "sorts"]
 
@@ -66,11 +67,23 @@ def sorts(items: list[str] | None) -> tuple[Sort, ...]:
     return tuple(out)
 
 
+MAX_FILTER_JSON = 1_000_000  # bytes; filters are small
+
+
 def read_filter_json(path: Path) -> object:
-    """HubSpot ``filterGroups`` JSON from a file (a list, or an object holding one)."""
+    """HubSpot ``filterGroups`` JSON from a file; too big, unreadable or broken is refused naming file and position."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise typer.BadParameter(
-            f"{path}: not readable JSON: {exc}", param_hint="'--filter-json'"
-        ) from None
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILTER_JSON + 1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILTER_JSON:
+        raise UsageError(f"{path}: larger than {MAX_FILTER_JSON} bytes; filters are small")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: broken JSON: {exc.msg}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: JSON nested too deeply") from None

@@ -8,7 +8,6 @@ printed cursor back as ``--after`` for the next one.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,16 +15,13 @@ import typer
 
 from store.search import FilterGroup, parse_filter_groups
 from syncd.cli._context import get_state
-from syncd.cli._filters import FilterOpt, OrOpt, filter_groups, sorts
+from syncd.cli._filters import FilterOpt, OrOpt, filter_groups, read_filter_json, sorts
 from syncd.cli._output import emit_json, info
 from syncd.cli._parse import parse_names
 from syncd.cli._shapes import record_json
 from syncd.cli.records import print_records
-from syncd.errors import UsageError
 
-__all__ = ["MAX_FILTER_JSON", "search"]
-
-MAX_FILTER_JSON = 1_000_000  # bytes
+__all__ = ["search"]
 
 
 def search(
@@ -81,7 +77,7 @@ def search(
     state = get_state(ctx)
     groups: list[FilterGroup] = list(filter_groups(filters, any_of))
     if filter_json is not None:
-        groups = [*parse_filter_groups(_read_filter_json(filter_json)), *groups]
+        groups = [*parse_filter_groups(read_filter_json(filter_json)), *groups]
     order = sorts(sort)
     names = parse_names(properties)
     with state.open_store() as store:
@@ -100,22 +96,3 @@ def search(
         print_records(store, object_name, page.records, f"{object_name}: {page.total} found")
     if page.next_after is not None:
         info(f"next page: --after {page.next_after}")
-
-
-def _read_filter_json(path: Path) -> object:
-    """The file's JSON; too big, unreadable or broken is refused naming file and position."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILTER_JSON + 1)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILTER_JSON:
-        raise UsageError(f"{path}: larger than {MAX_FILTER_JSON} bytes; filters are small")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: broken JSON: {exc.msg}") from None
-    except RecursionError:
-        raise UsageError(f"{path}: JSON nested too deeply") from None

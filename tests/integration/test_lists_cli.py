@@ -178,7 +178,7 @@ def test_cli_lists_usage_errors(db_url: str, command: str, message: str) -> None
 
 def test_cli_filter_json_unreadable(db_url: str, tmp_path: Path) -> None:
     path = write(tmp_path, "f.json", "{not json")
-    assert "not readable JSON" in usage_error(
+    assert "broken JSON" in refused(
         run(db_url, f"lists create J --object contacts --dynamic --filter-json {path}")
     )
     bad = write(tmp_path, "g.json", '{"filterGroups": 3}')

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from store import Store
 from syncd.cli import app
-from syncd.cli.search import MAX_FILTER_JSON
+from syncd.cli._filters import MAX_FILTER_JSON
 from tests.conftest import API
 
 runner = CliRunner()
