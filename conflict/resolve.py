@@ -1,0 +1,141 @@
+"""Three-way resolution: each field's base, CRM value and external value -> one decision.
+
+A side *changed* a field when its value differs from the base (with no base, both sides
+count as changed, so a first-sync disagreement is settled by the rule like any conflict).
+Changed on one side: the value flows to the other, if the direction allows. Changed on both
+to the same value: nothing to write, the base moves. Changed on both to different values:
+the field's rule (or the sync's default). Reasons carry no values, so logs carry no data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from conflict._winner import pick_winner
+from conflict.decision import Action, FieldDecision, RecordDecision
+from conflict.errors import InvalidFieldStateError
+from conflict.model import NO_BASE, BaseValue, FieldState, Rule, Side, parse_rule
+
+__all__ = ["resolve_field", "resolve_record"]
+
+_NAME = {Side.CRM: "the CRM", Side.EXTERNAL: "the external system"}
+
+
+def _other(side: Side) -> Side:
+    return Side.EXTERNAL if side is Side.CRM else Side.CRM
+
+
+def _write_action(towards: Side) -> Action:
+    return Action.TO_CRM if towards is Side.CRM else Action.TO_EXTERNAL
+
+
+def resolve_record(fields: Sequence[FieldState], default_rule: Rule | str) -> RecordDecision:
+    """Decide every field of one record; ``default_rule`` applies where a field has none."""
+    default = parse_rule(default_rule)
+    seen: set[str] = set()
+    for state in fields:
+        if state.field in seen:
+            raise InvalidFieldStateError("given twice in one record", field=state.field)
+        seen.add(state.field)
+    return RecordDecision(tuple(resolve_field(state, default) for state in fields))
+
+
+def resolve_field(state: FieldState, default_rule: Rule) -> FieldDecision:
+    """Decide one field (see the module docstring for the rules)."""
+    base, crm, ext = state.base, state.crm, state.external
+    if crm == ext:
+        if base is NO_BASE:
+            reason = "first sync: both sides already hold the same value"
+        elif base == crm:
+            reason = "unchanged on both sides"
+        else:
+            reason = "changed on both sides to the same value; the base moves to it"
+        return _decision(state, Action.NONE, crm, reason, next_base=crm)
+    crm_changed = base is NO_BASE or crm != base
+    ext_changed = base is NO_BASE or ext != base
+    if crm_changed and ext_changed:
+        rule = state.rule if isinstance(state.rule, Rule) else default_rule
+        return _both_changed(state, rule)
+    return _one_side(state, Side.CRM if crm_changed else Side.EXTERNAL)
+
+
+def _one_side(state: FieldState, source: Side) -> FieldDecision:
+    target = _other(source)
+    said = f"changed in {_NAME[source]} only"
+    if not state.flow.allows(target):
+        return _decision(
+            state,
+            Action.NONE,
+            None,
+            f"{said}; direction {state.flow.value} does not write to {_NAME[target]}",
+            next_base=state.base,
+        )
+    value = state.value(source)
+    return _decision(
+        state, _write_action(target), value, f"{said}; flows to {_NAME[target]}", next_base=value
+    )
+
+
+def _both_changed(state: FieldState, rule: Rule) -> FieldDecision:
+    said = "no base yet and the sides differ" if state.base is NO_BASE else "changed on both sides"
+    if rule is Rule.MANUAL:
+        return _decision(
+            state,
+            Action.CONFLICT_HELD,
+            None,
+            f"{said}; manual: held for an operator, nothing overwritten",
+            next_base=state.base,
+            rule=rule,
+        )
+    winner, why = pick_winner(state, rule)
+    loser = _other(winner)
+    if not state.flow.allows(loser):
+        return _decision(
+            state,
+            Action.NONE,
+            None,
+            f"{said}; {why}, but direction {state.flow.value} does not write to {_NAME[loser]}",
+            next_base=state.base,
+            rule=rule,
+            winner=winner,
+        )
+    value = state.value(winner)
+    return _decision(
+        state,
+        _write_action(loser),
+        value,
+        f"{said}; {why}: {_NAME[winner]}'s value overwrites {_NAME[loser]}'s",
+        next_base=value,
+        rule=rule,
+        winner=winner,
+    )
+
+
+def _decision(
+    state: FieldState,
+    action: Action,
+    value: str | None,
+    reason: str,
+    *,
+    next_base: BaseValue,
+    rule: Rule | None = None,
+    winner: Side | None = None,
+) -> FieldDecision:
+    """One :class:`FieldDecision`; ``rule`` is set exactly when both sides changed."""
+    loser = None if winner is None else _other(winner)
+    return FieldDecision(
+        field=state.field,
+        action=action,
+        value=value,
+        winner=winner,
+        loser_value=None if loser is None else state.value(loser),
+        loser_side=loser,
+        rule=rule,
+        reason=reason,
+        base=state.base,
+        next_base=next_base,
+        crm_value=state.crm,
+        external_value=state.external,
+        loser_changed_at=None if loser is None else state.changed_at(loser),
+        both_changed=rule is not None,
+    )

@@ -1,0 +1,181 @@
+"""Field mappings and the two functions that apply them to one record.
+
+A :class:`FieldMapping` ties one external field (a dotted path) to one or more CRM
+properties, says which way values flow, and names the transform. ``map_to_crm`` and
+``map_to_external`` are pure: the engine hands in one record's values and gets back the
+other side's values, and a value that cannot be mapped is a :class:`MappingError` naming the
+field, so the engine can log and count the record and go on.
+
+A field absent from the input is left out of the output (a webhook often sends only what
+changed), except for transforms that fill missing values (``constant``, ``default``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from mapping.base import SKIP, Constant, Identity, Transform
+from mapping.errors import MappingError
+from mapping.paths import MISSING, check_path, get_path, set_path
+from syncd.errors import ConfigError
+
+__all__ = [
+    "MAX_VALUE_LENGTH",
+    "Direction",
+    "FieldMapping",
+    "check_mappings",
+    "map_to_crm",
+    "map_to_external",
+]
+
+Direction = Literal["two-way", "to_crm", "to_external"]
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+MAX_VALUE_LENGTH = 65_536  # the store's limit for one property value
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    """``external`` (dotted path) <-> ``crm`` properties, flowing ``direction``.
+
+    ``crm`` has as many names as the transform's ``arity`` (two for a name split). Only a
+    ``constant`` may leave ``external`` empty: it writes the CRM and reads nothing.
+    """
+
+    crm: tuple[str, ...]
+    external: str
+    direction: Direction = "two-way"
+    transform: Transform = field(default_factory=Identity)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.crm, str):
+            object.__setattr__(self, "crm", (self.crm,))
+        label = f"field {self.external or self.crm!r}"
+        if not isinstance(self.transform, Transform):
+            raise ConfigError(f"{label}: transform must be a Transform", field=self.external)
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(
+                f"{label}: direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}",
+                field=self.external,
+            )
+        if not self.crm or not all(isinstance(name, str) and name for name in self.crm):
+            raise ConfigError(f"{label}: crm must name at least one property", field=self.external)
+        if len(self.crm) != self.transform.arity:
+            raise ConfigError(
+                f"{label}: transform {self.transform.name} fills {self.transform.arity} CRM"
+                f" properties, {len(self.crm)} given ({', '.join(self.crm)})",
+                field=self.external,
+            )
+        constant_only = isinstance(self.transform, Constant) and self.direction == "to_crm"
+        if not (self.external == "" and constant_only):
+            problem = check_path(self.external)
+            if problem:
+                raise ConfigError(f"{label}: external {problem}", field=self.external)
+
+    @property
+    def to_crm(self) -> bool:
+        """Whether external values flow into the CRM through this mapping."""
+        return self.direction in ("two-way", "to_crm")
+
+    @property
+    def to_external(self) -> bool:
+        """Whether CRM values flow out to the external system through this mapping."""
+        return self.direction in ("two-way", "to_external")
+
+
+def check_mappings(mappings: Iterable[FieldMapping]) -> None:
+    """Refuse, all problems at once, mappings that would write one place twice."""
+    problems: list[str] = []
+    crm_seen: dict[str, str] = {}
+    external_seen: dict[str, str] = {}
+    for mapping in mappings:
+        if mapping.to_crm:
+            for name in mapping.crm:
+                if name in crm_seen:
+                    problems.append(
+                        f"CRM property {name!r} is written by {crm_seen[name]!r} and {mapping.external!r}"
+                    )
+                crm_seen.setdefault(name, mapping.external)
+        if mapping.to_external:
+            path = mapping.external
+            for other in external_seen:
+                if path == other or path.startswith(other + ".") or other.startswith(path + "."):
+                    problems.append(f"external field {path!r} overlaps {other!r}")
+            external_seen[path] = path
+    if problems:
+        raise ConfigError("field mappings conflict: " + "; ".join(problems), problems=problems)
+
+
+def map_to_crm(
+    mappings: Sequence[FieldMapping], external_record: Mapping[str, object]
+) -> dict[str, str | None]:
+    """The CRM property values of one external record; None clears a property."""
+    if not isinstance(external_record, Mapping):
+        raise MappingError(
+            "expected a record (an object of fields)", value=external_record, transform="record"
+        )
+    result: dict[str, str | None] = {}
+    for mapping in mappings:
+        if not mapping.to_crm:
+            continue
+        raw = get_path(external_record, mapping.external) if mapping.external else MISSING
+        if raw is MISSING and not mapping.transform.fills_missing:
+            continue
+        where = mapping.external or mapping.crm[0]
+        try:
+            mapped = mapping.transform.to_crm(None if raw is MISSING else raw)
+        except MappingError as exc:
+            raise exc.for_field(where) from None
+        if mapped is SKIP:
+            continue
+        values = mapped if mapping.transform.arity > 1 else (mapped,)
+        if not isinstance(values, tuple) or len(values) != len(mapping.crm):
+            raise MappingError(
+                "transform gave the wrong number of values",
+                value=mapped,
+                transform=mapping.transform.name,
+                field=where,
+            )
+        for name, value in zip(mapping.crm, values, strict=True):
+            result[name] = _crm_value(value, mapping, where)
+    return result
+
+
+def _crm_value(value: object, mapping: FieldMapping, where: str) -> str | None:
+    if value is None or (isinstance(value, str) and len(value) <= MAX_VALUE_LENGTH):
+        return value
+    reason = (
+        f"longer than {MAX_VALUE_LENGTH} characters"
+        if isinstance(value, str)
+        else f"gave {type(value).__name__}, not text"
+    )
+    raise MappingError(reason, value=value, transform=mapping.transform.name, field=where)
+
+
+def map_to_external(
+    mappings: Sequence[FieldMapping], crm_properties: Mapping[str, str | None]
+) -> dict[str, object]:
+    """The external fields for one CRM record, nested by dotted path."""
+    if not isinstance(crm_properties, Mapping):
+        raise MappingError(
+            "expected CRM properties (an object of values)",
+            value=crm_properties,
+            transform="record",
+        )
+    result: dict[str, object] = {}
+    for mapping in mappings:
+        if not mapping.to_external or not any(name in crm_properties for name in mapping.crm):
+            continue
+        values = tuple(crm_properties.get(name) for name in mapping.crm)
+        where = "+".join(mapping.crm)
+        try:
+            mapped = mapping.transform.to_external(
+                values if mapping.transform.arity > 1 else values[0]
+            )
+        except MappingError as exc:
+            raise exc.for_field(where) from None
+        if mapped is SKIP:
+            continue
+        set_path(result, mapping.external, mapped)
+    return result
