@@ -20,7 +20,7 @@ from store._tx import Tx
 from store.activities_api import ActivitiesApi
 from store.catalog import LoadedObject, load_object, load_objects
 from store.engine import WRITE, make_engine, redact_url
-from store.errors import BatchError, NotFoundError, NotMigratedError, RecordWriteError, StoreError
+from store.errors import BatchError, NotMigratedError, RecordWriteError, StoreError
 from store.imports_api import ImportsApi
 from store.lists_api import ListsApi
 from store.migrate import current_revision, head_revision, upgrade
@@ -352,9 +352,7 @@ class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi):
                 conn, obj, [record_id], include_archived=include_archived
             )
             if record_id not in found:
-                raise NotFoundError(
-                    f"no {obj.name} record {record_id}", object=obj.name, record_id=record_id
-                )
+                raise record_ops.record_not_found(obj, record_id)
             return found[record_id]
 
         return self._read(work)
@@ -417,7 +415,7 @@ class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi):
                     )
                 ).first()
             ):
-                raise NotFoundError(f"no {obj.name} record {record_id}", object=obj.name)
+                raise record_ops.record_not_found(obj, record_id)
             h = t.property_history
             entries = []
             for row in conn.execute(

@@ -19,7 +19,7 @@ from store._tx import Tx
 from store.catalog import LoadedObject, suggest
 from store.errors import NotFoundError, SchemaError, ValidationError
 from store.models import Association, AssociationLabel
-from store.record_ops import lock_records
+from store.record_ops import lock_records, record_not_found
 from store.schema_ops import next_association_type_id
 
 __all__ = [
@@ -179,9 +179,7 @@ def _require_live(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> None:
     found = lock_records(tx, obj, ids)
     for record_id in ids:
         if record_id not in found:
-            raise NotFoundError(
-                f"no {obj.name} record {record_id}", object=obj.name, record_id=record_id
-            )
+            raise record_not_found(obj, record_id)
 
 
 def _add(

@@ -33,6 +33,7 @@ __all__ = [
     "merge_records",
     "read_records",
     "record_from_row",
+    "record_not_found",
     "restore_records",
     "update_records",
     "upsert_records",
@@ -297,7 +298,7 @@ def is_record_id(value: object) -> bool:
     return type(value) is int and 0 < value < _MAX_RECORD_ID
 
 
-def _not_found(obj: LoadedObject, record_id: object) -> NotFoundError:
+def record_not_found(obj: LoadedObject, record_id: object) -> NotFoundError:
     return NotFoundError(f"no {obj.name} record {record_id}", object=obj.name, record_id=record_id)
 
 
@@ -318,7 +319,7 @@ def update_records(
     for index, (record_id, raw) in enumerate(updates):
         row = rows.get(record_id) if is_record_id(record_id) else None
         if row is None:
-            outcomes[index] = _not_found(obj, record_id)
+            outcomes[index] = record_not_found(obj, record_id)
             continue
         if record_id in seen:
             outcomes[index] = ValidationError(
@@ -424,7 +425,7 @@ def upsert_records(
             try:
                 to_update.append((index, int(str(id_value)), raw))
             except ValueError:
-                outcomes[index] = (_not_found(obj, id_value), False)
+                outcomes[index] = (record_not_found(obj, id_value), False)
     else:
         prop = obj.property(id_property)
         if not prop.unique:
@@ -520,7 +521,7 @@ def archive_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outco
     for record_id in ids:
         row = rows.get(record_id)
         if row is None:
-            outcomes.append(_not_found(obj, record_id))
+            outcomes.append(record_not_found(obj, record_id))
             continue
         if not row["archived"] and record_id not in newly:
             newly.append(record_id)
@@ -559,7 +560,7 @@ def restore_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outco
     for index, record_id in enumerate(ids):
         row = rows.get(record_id)
         if row is None:
-            outcomes[index] = _not_found(obj, record_id)
+            outcomes[index] = record_not_found(obj, record_id)
         elif row["merged_into_id"] is not None:
             outcomes[index] = RecordWriteError(
                 f"{obj.name} record {record_id} was merged into {row['merged_into_id']} "
@@ -633,7 +634,7 @@ def merge_records(tx: Tx, obj: LoadedObject, winner_id: int, loser_id: int) -> R
     rows = lock_records(tx, obj, [winner_id, loser_id])
     for record_id in (winner_id, loser_id):
         if record_id not in rows:
-            raise _not_found(obj, record_id)
+            raise record_not_found(obj, record_id)
     winner, loser = rows[winner_id], rows[loser_id]
     fill: dict[str, object] = {
         k: v

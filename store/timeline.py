@@ -21,8 +21,8 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from store import tables as t
 from store.catalog import load_object, load_objects
-from store.errors import NotFoundError, ValidationError
-from store.record_ops import _chunks, is_record_id, read_records
+from store.errors import ValidationError
+from store.record_ops import _chunks, is_record_id, read_records, record_not_found
 from store.values import format_datetime
 
 __all__ = [
@@ -202,9 +202,7 @@ def read_timeline(
         )
     found = read_records(conn, obj, [record_id]) if is_record_id(record_id) else {}
     if record_id not in found:
-        raise NotFoundError(
-            f"no {obj.name} record {record_id}", object=obj.name, record_id=record_id
-        )
+        raise record_not_found(obj, record_id)
     owner_id = found[record_id].id  # a merged-away id reads its winner's timeline
     wanted = {activity_type(x).object for x in types} if types is not None else set(_BY_OBJECT)
     objects = {o.id: o for o in load_objects(conn) if o.name in wanted and o.schema.activity}
