@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_
+from sqlalchemy import Connection, and_, delete, insert, or_, select, tuple_
 
 from store import tables as t
 from store._tx import Tx
@@ -318,13 +318,3 @@ def list_associations(
         Association(obj.name, record_id, to_object, to_id, tuple(labels))
         for (to_object, to_id), labels in grouped.items()
     ]
-
-
-def count_live(conn: Connection, record_ids: Sequence[int]) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(t.records)
-            .where(t.records.c.id.in_(record_ids), t.records.c.archived.is_(False))
-        ).scalar_one()
-    )
