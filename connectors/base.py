@@ -1,0 +1,215 @@
+"""The contract every connector implements, and the values that cross it.
+
+The engine knows external systems only through this contract: it asks for the records
+changed since a cursor, for records by id or by a match value, and hands over batches of
+writes and deletes, getting one result per input back. A connector never sees the CRM, a
+base or a conflict rule; it moves external records and reports honestly what the other side
+confirmed, so the engine can move a base only for what was really written.
+
+Values are plain JSON-like data (``str``, numbers, ``bool``, ``None``, nested dicts and lists)
+in the external system's own field names; the engine's mapping turns them into CRM values.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from syncd.errors import SyncdError
+
+__all__ = [
+    "ChangePage",
+    "Connector",
+    "ConnectorError",
+    "ConnectorOptions",
+    "Cursor",
+    "ExternalRecord",
+    "WebhookEvent",
+    "WebhookNotSupportedError",
+    "WriteOutcome",
+    "WriteRequest",
+    "WriteResult",
+]
+
+Cursor = dict[str, Any]
+"""Where reading stopped: JSON-serialisable, opaque to the engine, stored per sync."""
+
+
+class ConnectorError(SyncdError):
+    """A connector could not do what was asked (unreachable, refused, bad answer).
+
+    ``retriable`` says whether the same call may succeed later (a timeout, a 503), so the
+    engine can retry the run instead of parking it.
+    """
+
+    def __init__(self, message: str, *, retriable: bool = False, **data: object) -> None:
+        super().__init__(message, retriable=retriable, **data)
+        self.retriable = retriable
+
+
+class WebhookNotSupportedError(ConnectorError):
+    """This connector type receives no webhooks."""
+
+
+class ConnectorOptions(BaseModel):
+    """Base of every connector's YAML options; unknown keys are refused, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class ExternalRecord:
+    """One record as the external system holds it now.
+
+    ``updated_at`` (aware) feeds the ``most_recent`` rule and the cursor; ``deleted`` marks a
+    tombstone a change feed reported (the engine applies the sync's delete rule).
+    """
+
+    id: str
+    fields: Mapping[str, Any]
+    updated_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """One page of changes, in the connector's order, and the cursor just after it.
+
+    The engine stores ``cursor`` only once it has committed every record of the page, so a
+    run that fails part-way starts the next time from the last committed page.
+    """
+
+    records: Sequence[ExternalRecord]
+    cursor: Cursor | None
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """Create (``external_id`` is None) or update one external record.
+
+    ``key`` is the engine's idempotency key for a create (stable across retries of the same
+    CRM record); ``match`` is the external field and value the connector may search first so
+    that a retry after a lost response finds the record it created instead of making another.
+    ``fields`` holds only the fields to write (a partial update).
+    """
+
+    key: str
+    external_id: str | None
+    fields: Mapping[str, Any]
+    match: tuple[str, Any] | None = None
+
+
+class WriteOutcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What happened to one request, in the order of the requests.
+
+    ``record`` is what the external side holds after the write when the connector knows it
+    (the engine records its ``updated_at``); ``error`` names the reason for a failure and
+    ``retriable`` whether trying again later may help (a 503) or not (a 422).
+    """
+
+    outcome: WriteOutcome
+    external_id: str | None = None
+    record: ExternalRecord | None = None
+    error: str | None = None
+    retriable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is not WriteOutcome.FAILED
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One change a webhook reported: the record when the body carried it, else its id."""
+
+    external_object: str
+    external_id: str
+    record: ExternalRecord | None = None
+    deleted: bool = False
+    delivery_id: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    """One configured external system; one instance per connector in the YAML.
+
+    Methods take the external object's name (``customers``) because one system holds many.
+    Every batch method returns one result per input, in order: one bad record never fails
+    the others. A call that fails as a whole raises :class:`ConnectorError`.
+    """
+
+    #: The ``type:`` this class is configured by.
+    type_name: ClassVar[str]
+    #: The pydantic model of its YAML options.
+    options_model: ClassVar[type[ConnectorOptions]]
+
+    def __init__(self, name: str, options: ConnectorOptions) -> None:
+        self.name = name
+        self.options = options
+
+    def check_object(self, external_object: str) -> str | None:
+        """A problem with ``external_object`` in this connector's config, or None if fine."""
+        return None
+
+    @abstractmethod
+    def fetch_changes(
+        self, external_object: str, cursor: Cursor | None, *, limit: int, resume: bool
+    ) -> ChangePage:
+        """Records changed after ``cursor`` (all records when it is None), oldest first.
+
+        ``resume`` is true for the first page of a run, whose cursor was stored by an earlier
+        run: the connector then reads back a lookback window, so a record committed late with
+        an older timestamp is not missed (the engine recognises re-read records as no change).
+        Pages within a run continue exactly where the previous page ended.
+        """
+
+    @abstractmethod
+    def fetch_by_ids(self, external_object: str, ids: Sequence[str]) -> list[ExternalRecord]:
+        """The records with these ids that exist; missing ids are simply absent."""
+
+    @abstractmethod
+    def find_by(
+        self, external_object: str, field_name: str, values: Sequence[Any]
+    ) -> dict[Any, ExternalRecord]:
+        """Records whose ``field_name`` equals one of ``values``, keyed by that value."""
+
+    @abstractmethod
+    def iter_ids(self, external_object: str) -> Iterator[str]:
+        """Every live id, for delete reconciliation (streamed, never all in memory at once)."""
+
+    @abstractmethod
+    def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        """Create or update each request's record; one result per request, in order."""
+
+    @abstractmethod
+    def delete(self, external_object: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete each record; an id already gone counts as deleted."""
+
+    def verify_webhook(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> None:
+        """Raise unless the raw body is signed by this connector's secret (next issue)."""
+        raise WebhookNotSupportedError(f"connector {self.name} receives no webhooks")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
+        """The changes a verified webhook body reports."""
+        raise WebhookNotSupportedError(f"connector {self.name} receives no webhooks")
+
+    def close(self) -> None:
+        """Release connections; the default holds none."""
+        return None
