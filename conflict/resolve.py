@@ -2,7 +2,8 @@
 
 A side *changed* a field when its value differs from the base (with no base, both sides
 count as changed, so a first-sync disagreement is settled by the rule like any conflict).
-Changed on one side: the value flows to the other, if the direction allows. Changed on both
+Changed on one side: the value flows to the other, if the direction allows. On a first
+sync an empty side takes the other side's value whatever the rule. Changed on both
 to the same value: nothing to write, the base moves. Changed on both to different values:
 the field's rule (or the sync's default). Reasons carry no values, so logs carry no data.
 """
@@ -77,6 +78,11 @@ def _one_side(state: FieldState, source: Side) -> FieldDecision:
 
 
 def _both_changed(state: FieldState, rule: Rule) -> FieldDecision:
+    if state.base is NO_BASE and (state.crm is None or state.external is None):
+        # First sync with one side empty: an empty field is no opinion, so the value fills
+        # it whatever the rule (HubSpot Data Sync does the same); clearing would lose data.
+        filled = Side.EXTERNAL if state.crm is None else Side.CRM
+        return _first_fill(state, filled)
     said = "no base yet and the sides differ" if state.base is NO_BASE else "changed on both sides"
     if rule is Rule.MANUAL:
         return _decision(
@@ -108,6 +114,27 @@ def _both_changed(state: FieldState, rule: Rule) -> FieldDecision:
         next_base=value,
         rule=rule,
         winner=winner,
+    )
+
+
+def _first_fill(state: FieldState, source: Side) -> FieldDecision:
+    target = _other(source)
+    said = f"first sync: {_NAME[target]} is empty"
+    if not state.flow.allows(target):
+        return _decision(
+            state,
+            Action.NONE,
+            None,
+            f"{said}; direction {state.flow.value} does not write to {_NAME[target]}",
+            next_base=state.base,
+        )
+    value = state.value(source)
+    return _decision(
+        state,
+        _write_action(target),
+        value,
+        f"{said}; {_NAME[source]}'s value fills it",
+        next_base=value,
     )
 
 

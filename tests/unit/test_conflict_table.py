@@ -43,8 +43,9 @@ SHAPES: list[tuple[str, BaseValue, str | None, str | None, str]] = [
     ("both_differ_ext_cleared", "a", "b", None, "both"),
     ("both_filled_apart", None, "b", "c", "both"),
     ("first_sync_differ", NO_BASE, "b", "c", "both"),
-    ("first_sync_crm_empty", NO_BASE, None, "c", "both"),
-    ("first_sync_ext_empty", NO_BASE, "b", None, "both"),
+    # First sync with one side empty: the value fills the empty side whatever the rule.
+    ("first_sync_crm_empty", NO_BASE, None, "c", "ext"),
+    ("first_sync_ext_empty", NO_BASE, "b", None, "crm"),
 ]
 
 WRITES_TO = {
