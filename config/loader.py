@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,10 @@ import yaml
 from syncd.errors import ConfigError
 
 __all__ = [
+    "ENV_REFERENCE",
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_NODES",
     "YamlDocument",
     "expand_env",
     "format_key_path",
@@ -29,7 +32,11 @@ __all__ = [
 
 # People write these files by hand; anything bigger is a mistake (or an attack on the parser).
 MAX_FILE_BYTES = 1024 * 1024
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Aliases let a small file stand for a huge tree ("billion laughs"); nesting this deep is
+# never a real config, and PyYAML's composer recurses on it.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+ENV_REFERENCE = re.compile(r"\$\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 KeyPath = Sequence[str | int]
 
@@ -55,35 +62,69 @@ class YamlDocument:
 
     def line_of(self, path: KeyPath) -> int | None:
         """The 1-based line of the deepest node along ``path`` that exists in the file."""
+        return self.locate(path, at_key=True)[0]
+
+    def locate(self, path: KeyPath, *, at_key: bool = False) -> tuple[int | None, int | None]:
+        """The 1-based line and column a problem at ``path`` should point to.
+
+        A value's own position when the whole path exists (its key's, with ``at_key``: an
+        unknown or duplicate key is wrong as a name, not as a value); else the key of the
+        deepest part that exists, so a missing key points at the mapping that lacks it.
+        """
         node = self.root
         if node is None:
-            return None
-        line = node.start_mark.line + 1
+            return None, None
+        mark = node.start_mark
+        key_mark = mark
         for part in path:
             child: yaml.Node | None = None
             if isinstance(node, yaml.MappingNode) and isinstance(part, str):
                 for key, value in node.value:
                     if isinstance(key, yaml.ScalarNode) and key.value == part:
-                        child, line = value, key.start_mark.line + 1
+                        child, key_mark = value, key.start_mark
                         break
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
                 if 0 <= part < len(node.value):
                     child = node.value[part]
-                    line = child.start_mark.line + 1
+                    key_mark = child.start_mark
             if child is None:
-                break
+                return key_mark.line + 1, key_mark.column + 1
             node = child
-        return line
+            mark = child.start_mark
+        chosen = key_mark if at_key else mark
+        return chosen.line + 1, chosen.column + 1
+
+    def node_at(self, path: KeyPath) -> yaml.Node | None:
+        """The node at ``path``, or None; lets a caller see how a scalar was written."""
+        node = self.root
+        for part in path:
+            child: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                child = next(
+                    (
+                        v
+                        for k, v in node.value
+                        if isinstance(k, yaml.ScalarNode) and k.value == part
+                    ),
+                    None,
+                )
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                child = node.value[part] if 0 <= part < len(node.value) else None
+            if child is None:
+                return None
+            node = child
+        return node
 
     def error(self, path: KeyPath, problem: str) -> ConfigError:
         """A ConfigError for the key at ``path``: file, key path, problem, line."""
-        line = self.line_of(path)
+        line, column = self.locate(path, at_key=True)
         where = f" (line {line})" if line is not None else ""
         return ConfigError(
             f"{self.path}: {format_key_path(path)}: {problem}{where}",
             file=str(self.path),
             key=format_key_path(path),
             line=line,
+            column=column,
         )
 
 
@@ -122,25 +163,82 @@ def read_yaml(path: Path) -> YamlDocument:
             f"{path}: invalid YAML{where}: {problem}",
             file=str(path),
             line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}", file=str(path)) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nested deeper than {MAX_DEPTH} levels", file=str(path)
+        ) from None
     finally:
         loader.dispose()
+    if root is not None:
+        _check_size(path, root)
     return YamlDocument(path=path, data=data, root=root)
 
 
-def expand_env(document: YamlDocument, path: KeyPath, value: str) -> str:
-    """Replace each ``${VAR}`` with the environment's value; a missing one is an error."""
+def _check_size(path: Path, root: yaml.Node) -> None:
+    """Refuse trees that are too deep, or that aliases make too big to walk.
+
+    Counted on the node graph with each node's expanded size remembered, so a bomb of
+    nested aliases costs one visit per distinct node, not one per expanded copy.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            mark = node.start_mark
+            raise ConfigError(
+                f"{path}: nested deeper than {MAX_DEPTH} levels"
+                f" (line {mark.line + 1}, column {mark.column + 1})",
+                file=str(path),
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        if total > MAX_NODES:
+            mark = node.start_mark
+            raise ConfigError(
+                f"{path}: more than {MAX_NODES} values once aliases are expanded"
+                f" (line {mark.line + 1}, column {mark.column + 1})",
+                file=str(path),
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0)
+
+
+def expand_env(
+    document: YamlDocument, path: KeyPath, value: str, env: Mapping[str, str] | None = None
+) -> str:
+    """Replace each ``${VAR}`` with the environment's value; a missing one is an error.
+
+    ``$${VAR}`` stands for a literal ``${VAR}``. Substituted text is never scanned again,
+    so a secret that happens to contain ``${`` stays as it is.
+    """
+    source = os.environ if env is None else env
 
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        found = os.environ.get(name)
+        if match.group(1) is not None:
+            return "${" + match.group(1) + "}"
+        name = match.group(2)
+        found = source.get(name)
         if found is None:
             raise document.error(path, f"environment variable {name} is not set")
         return found
 
-    return _ENV_REFERENCE.sub(replace, value)
+    return ENV_REFERENCE.sub(replace, value)
 
 
 def load_store_url(path: Path) -> str | None:

@@ -1,0 +1,315 @@
+"""The typed, frozen configuration the engine runs on (see ``docs/configuration.md``).
+
+Each YAML section has one model; unknown keys are refused, never ignored, because a
+misspelt key that is silently dropped is a sync that silently does the wrong thing.
+Models know nothing about files: ``config.load`` reads the YAML, locates every problem and
+builds these; ``config.check`` compares them with the store.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializeAsAny,
+    field_validator,
+    model_validator,
+)
+
+from config.loader import YamlDocument
+from conflict.model import Rule
+from connectors.base import ConnectorOptions
+from mapping import EnumMap, FieldMapping, Identity, Transform, build_transform
+
+__all__ = [
+    "DEFAULT_LISTEN",
+    "DEFAULT_STORE_URL",
+    "AssociationConfig",
+    "Config",
+    "ConnectorConfig",
+    "DeleteBrake",
+    "DeleteRules",
+    "Direction",
+    "FieldConfig",
+    "FilterRule",
+    "MatchConfig",
+    "Schedule",
+    "SyncConfig",
+    "SyncFilters",
+    "check_listen",
+]
+
+Direction = Literal["two-way", "to_crm", "to_external"]
+DeleteAction = Literal["archive", "delete", "ignore"]
+FilterValue = str | int | float | bool | None
+
+DEFAULT_STORE_URL = "sqlite:///syncd.db"
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_LISTEN = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]*):(\d{1,5})$")
+
+
+def check_listen(value: str) -> str:
+    """``host:port`` with a port that exists; the host is the resolver's business."""
+    found = _LISTEN.match(value)
+    if found is None or not 0 < int(found.group(1)) < 65536:
+        raise ValueError("expected host:port, such as 127.0.0.1:8080")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Model):
+    """When a sync polls: ``every`` so many seconds, or on a ``cron`` line; neither = manual."""
+
+    every: float | None = None
+    cron: str | None = None
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        # bool is an int to Python; ``every: yes`` is a mistake, not one second.
+        if isinstance(value, bool):
+            raise ValueError("expected a duration such as 60s, 5m, 1h or a number of seconds")
+        if isinstance(value, str):
+            found = _DURATION.match(value)
+            if found is None:
+                raise ValueError("expected a duration such as 60s, 5m, 1h or a number of seconds")
+            return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                CronTrigger.from_crontab(value, timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(
+                    f"not a cron line (minute hour day month weekday): {exc}"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Schedule:
+        if self.every is not None and self.cron is not None:
+            raise ValueError("give every or cron, not both")
+        return self
+
+
+class MatchConfig(_Model):
+    """How an unlinked external record finds its CRM record: equal values of these two."""
+
+    crm: str
+    external: str
+
+
+class DeleteRules(_Model):
+    """What a delete on one side does to the other side's linked record."""
+
+    from_external: DeleteAction = "ignore"
+    from_crm: DeleteAction = "ignore"
+
+
+class DeleteBrake(_Model):
+    """A cycle deleting more than ``max_count`` records or ``max_share`` of the linked ones
+    stops: a wiped source table must not wipe the CRM."""
+
+    max_count: int = Field(default=100, ge=0)
+    max_share: float = Field(default=0.2, ge=0, le=1)
+
+
+class FilterRule(_Model):
+    """One condition a record must meet to take part in the sync."""
+
+    field: str
+    op: Literal["eq", "neq", "in", "not_in", "has", "not_has"] = "eq"
+    value: FilterValue = None
+    values: list[FilterValue] | None = None
+
+    @model_validator(mode="after")
+    def _operands(self) -> FilterRule:
+        if self.op in ("in", "not_in"):
+            if self.values is None or self.value is not None:
+                raise ValueError(f"op {self.op} takes values (a list), not value")
+        elif self.op in ("has", "not_has"):
+            if self.values is not None or self.value is not None:
+                raise ValueError(f"op {self.op} takes neither value nor values")
+        elif self.values is not None:
+            raise ValueError(f"op {self.op} takes value, not values")
+        return self
+
+
+class SyncFilters(_Model):
+    """Conditions on each side; a record must meet all of its side's rules."""
+
+    crm: list[FilterRule] = Field(default_factory=list)
+    external: list[FilterRule] = Field(default_factory=list)
+
+
+class FieldConfig(_Model):
+    """One mapped field: external path <-> CRM properties, with its transform and rule."""
+
+    crm: str | list[str]
+    external: str = ""
+    direction: Direction = "two-way"
+    transform: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    values: dict[str, str] | None = None
+    unmapped: Literal["error", "skip", "default"] | None = None
+    default: str | None = None
+    conflict: Rule | None = None
+
+    @property
+    def crm_names(self) -> tuple[str, ...]:
+        """The CRM property names, one or several (``split`` fills two)."""
+        return (self.crm,) if isinstance(self.crm, str) else tuple(self.crm)
+
+    def build_transform(self) -> Transform:
+        """The transform: a value map when ``values`` is given, else the named one.
+
+        Raises ConfigError from ``mapping`` for an unknown transform or a bad option.
+        """
+        if self.values is not None:
+            options: dict[str, Any] = {
+                "values": self.values,
+                "unmapped": self.unmapped or "error",
+                "default": self.default,
+                **self.options,
+            }
+            transform = build_transform(EnumMap.name, options)
+            return transform
+        if self.transform is not None:
+            return build_transform(self.transform, self.options)
+        return Identity()
+
+    def mapping(self, direction: Direction | None = None) -> FieldMapping:
+        """The mapping layer's view of this field, flowing ``direction`` (default: its own)."""
+        return FieldMapping(
+            crm=self.crm_names,
+            external=self.external,
+            direction=direction or self.direction,
+            transform=self.build_transform(),
+        )
+
+
+class AssociationConfig(_Model):
+    """An external field holding another record's external id, kept as a CRM association.
+
+    ``sync`` names the sync whose links turn that id into a CRM record; by default it is the
+    one sync on the same connector whose ``crm_object`` is ``crm_object``.
+    """
+
+    external: str
+    crm_object: str
+    label: str | None = None
+    sync: str | None = None
+
+
+class SyncConfig(_Model):
+    """One external object <-> one CRM object, with its fields, rules and schedule."""
+
+    name: str
+    connector: str
+    external_object: str
+    crm_object: str
+    direction: Direction = "two-way"
+    schedule: Schedule = Field(default_factory=Schedule)
+    match: MatchConfig | None = None
+    conflict: Rule = Rule.CRM_WINS
+    deletes: DeleteRules = Field(default_factory=DeleteRules)
+    delete_brake: DeleteBrake = Field(default_factory=DeleteBrake)
+    filters: SyncFilters = Field(default_factory=SyncFilters)
+    fields: list[FieldConfig] = Field(min_length=1)
+    associations: list[AssociationConfig] = Field(default_factory=list)
+    batch_size: int = Field(500, ge=1, le=1000)
+
+    def field_direction(self, field: FieldConfig) -> Direction | None:
+        """The way ``field`` really flows in this sync; None when it cannot flow at all
+        (a ``to_external`` field in a ``to_crm`` sync, which ``config.check`` reports)."""
+        if self.direction == "two-way":
+            return field.direction
+        if field.direction in ("two-way", self.direction):
+            return self.direction
+        return None
+
+    def mappings(self) -> tuple[FieldMapping, ...]:
+        """The field mappings, each narrowed to the sync's direction."""
+        return tuple(
+            field.mapping(direction)
+            for field in self.fields
+            if (direction := self.field_direction(field)) is not None
+        )
+
+    def field_rules(self) -> dict[str, Rule | None]:
+        """Each CRM property's own conflict rule; None means the sync's ``conflict``."""
+        return {name: field.conflict for field in self.fields for name in field.crm_names}
+
+    def field_directions(self) -> dict[str, str]:
+        """Each CRM property's direction, narrowed to the sync's."""
+        return {
+            name: self.field_direction(field) or field.direction
+            for field in self.fields
+            for name in field.crm_names
+        }
+
+
+class ConnectorConfig(_Model):
+    """One configured external system; ``options`` is its type's own options model.
+
+    Options are left out of ``repr``: they hold URLs and tokens.
+    """
+
+    name: str
+    type: str
+    options: SerializeAsAny[ConnectorOptions] = Field(repr=False)
+
+
+class Config(_Model):
+    """The whole configuration, read-only once loaded.
+
+    ``store_url`` is left out of ``repr``: it usually carries a database password.
+    """
+
+    path: Path | None = None
+    store_url: str = Field(DEFAULT_STORE_URL, repr=False)
+    server_listen: str = DEFAULT_LISTEN
+    log_retention_days: int = Field(30, ge=1)
+    connectors: dict[str, ConnectorConfig] = Field(default_factory=dict)
+    syncs: dict[str, SyncConfig] = Field(default_factory=dict)
+
+    _document: YamlDocument | None = PrivateAttr(default=None)
+    _broken: frozenset[str] = PrivateAttr(default=frozenset())
+
+    _check_listen = field_validator("server_listen")(check_listen)
+
+    def association_sync(
+        self, sync: SyncConfig, association: AssociationConfig
+    ) -> SyncConfig | None:
+        """The sync whose links resolve ``association``'s ids; None if none or ambiguous."""
+        if association.sync is not None:
+            return self.syncs.get(association.sync)
+        found = [
+            other
+            for other in self.syncs.values()
+            if other.connector == sync.connector and other.crm_object == association.crm_object
+        ]
+        return found[0] if len(found) == 1 else None

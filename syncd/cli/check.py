@@ -1,0 +1,60 @@
+"""``syncd check``: the configuration against itself and the store, every problem at once.
+
+Problems are printed like a compiler's (``file:line:col: key: message``), one per line on
+stdout, so an editor or ``grep`` can jump to each; the exit code is 1 when there is any.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config import ConfigErrors, ConfigProblem, check_config, read_config, sort_problems
+from syncd.cli._context import DEFAULT_CONFIG, get_state
+from syncd.cli._output import emit_json, info
+
+__all__ = ["check"]
+
+
+def check(
+    ctx: typer.Context,
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="PATH",
+            dir_okay=False,
+            help="Config file (default: the global --config, else ./syncd.yaml).",
+        ),
+    ] = None,
+) -> None:
+    """Validate the YAML config against the store's objects and properties."""
+    state = get_state(ctx)
+    path = config_path or state.config or DEFAULT_CONFIG
+    try:
+        config, problems = read_config(path)
+    except ConfigErrors as exc:
+        _finish(state.json, exc.problems)
+        return
+    if not any(p.key == "store" or p.key.startswith("store.") for p in problems):
+        with state.open_store(state.db or config.store_url) as store:
+            problems = [*problems, *check_config(config, store)]
+    if problems:
+        _finish(state.json, sort_problems(problems))
+        return
+    if state.json:
+        emit_json([])
+        return
+    info(f"config OK: {len(config.syncs)} syncs, {len(config.connectors)} connectors")
+
+
+def _finish(as_json: bool, problems: list[ConfigProblem]) -> None:
+    if as_json:
+        emit_json([p.as_dict() for p in problems])
+    else:
+        for problem in problems:
+            info(str(problem))
+        info(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    raise typer.Exit(1)
