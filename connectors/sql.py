@@ -118,7 +118,7 @@ class SqlOptions(ConnectorOptions):
     # A validation error would otherwise print the input, URL and password included.
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    url: str
+    url: str = Field(repr=False)
     objects: dict[str, SqlObjectOptions]
     schema_name: str | None = None
 

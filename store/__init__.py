@@ -1,7 +1,7 @@
 """The CRM record store: objects, properties, records, associations, history and journal.
 
-``Store`` is the only way in; the domain values it takes and returns live in ``models``,
-its errors in ``errors``.
+``Store`` is the only way in; the domain values it takes and returns live in ``models``
+(the sync engine's in ``sync_models``), its errors in ``errors``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,20 @@ from store.models import (
     Record,
     SourceType,
 )
+from store.sync_models import (
+    ConflictRecord,
+    ConflictSpec,
+    Link,
+    LinkWrite,
+    LogAction,
+    LogDirection,
+    LogSpec,
+    SyncLogEntry,
+    SyncRun,
+    SyncState,
+)
+from store.sync_ops import LinkConflictError
+from store.sync_tx import SyncTx
 
 __all__ = [
     "Association",
@@ -40,10 +54,18 @@ __all__ = [
     "BatchError",
     "BatchResult",
     "ChangeSource",
+    "ConflictRecord",
+    "ConflictSpec",
     "DuplicateError",
     "GroupSpec",
     "HistoryEntry",
     "JournalEntry",
+    "Link",
+    "LinkConflictError",
+    "LinkWrite",
+    "LogAction",
+    "LogDirection",
+    "LogSpec",
     "NotFoundError",
     "NotMigratedError",
     "ObjectSchema",
@@ -57,5 +79,9 @@ __all__ = [
     "SourceType",
     "Store",
     "StoreError",
+    "SyncLogEntry",
+    "SyncRun",
+    "SyncState",
+    "SyncTx",
     "ValidationError",
 ]

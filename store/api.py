@@ -42,6 +42,7 @@ from store.models import (
     SourceType,
 )
 from store.search_api import SearchApi
+from store.sync_api import SyncApi
 from store.types import utcnow
 
 __all__ = ["Store"]
@@ -50,7 +51,7 @@ T = TypeVar("T")
 _UNIQUE_RETRIES = 3
 
 
-class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi):
+class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi):
     """The CRM record store on one database."""
 
     def __init__(self, engine: Engine) -> None:

@@ -23,7 +23,7 @@ from store.association_ops import PRIMARY, associate, list_labels
 from store.builtin_schema import COUNT_PROPERTIES
 from store.catalog import LoadedObject, load_objects
 from store.models import ChangeSource, SourceType
-from store.record_ops import _chunks, update_records
+from store.record_ops import chunks, update_records
 
 __all__ = ["link_activity_to_primary_company", "refresh_calculated"]
 
@@ -71,7 +71,7 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
     # An activity that changed dirties the records it is logged on.
     activity_type_ids = {by_name[n].id for n in ACTIVITIES if n in by_name}
     targets: set[int] = set()
-    for chunk in _chunks(list(ids), 1000):
+    for chunk in chunks(list(ids), 1000):
         for rid, type_id in conn.execute(
             select(t.records.c.id, t.records.c.object_type_id).where(t.records.c.id.in_(chunk))
         ):
@@ -86,7 +86,7 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
                 )
             else:
                 targets.add(rid)
-    for chunk in _chunks(sorted(targets - set(owners)), 1000):
+    for chunk in chunks(sorted(targets - set(owners)), 1000):
         for rid, type_id in conn.execute(
             select(t.records.c.id, t.records.c.object_type_id).where(t.records.c.id.in_(chunk))
         ):
@@ -103,7 +103,7 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
     linked: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # rid -> (to, type, obj)
     a, r = t.associations, t.records
     activity_ids: set[int] = set()
-    for chunk in _chunks(sorted(wanted), 1000):
+    for chunk in chunks(sorted(wanted), 1000):
         for src, dst, type_id, obj_type in conn.execute(
             select(a.c.from_record_id, a.c.to_record_id, a.c.type_id, r.c.object_type_id)
             .join(r, r.c.id == a.c.to_record_id)
@@ -113,7 +113,7 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
             if obj_type in activity_type_ids:
                 activity_ids.add(dst)
     stamps: dict[int, str] = {}
-    for chunk in _chunks(sorted(activity_ids), 1000):
+    for chunk in chunks(sorted(activity_ids), 1000):
         for rid, props in conn.execute(select(r.c.id, r.c.properties).where(r.c.id.in_(chunk))):
             if props.get("hs_timestamp"):
                 stamps[rid] = props["hs_timestamp"]
@@ -130,7 +130,7 @@ def _refresh(tx: Tx, ids: Sequence[int]) -> None:
     updates: dict[str, list[tuple[int, dict[str, object]]]] = defaultdict(list)
     current = {
         rid: props
-        for chunk in _chunks(sorted(wanted), 1000)
+        for chunk in chunks(sorted(wanted), 1000)
         for rid, props in conn.execute(select(r.c.id, r.c.properties).where(r.c.id.in_(chunk)))
     }
     for rid in sorted(wanted):

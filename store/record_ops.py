@@ -27,10 +27,12 @@ from store.values import canonical_value, format_datetime, unique_key
 __all__ = [
     "Outcome",
     "archive_records",
+    "chunks",
     "create_records",
     "is_record_id",
     "lock_records",
     "merge_records",
+    "purge_records",
     "read_records",
     "record_from_row",
     "record_not_found",
@@ -126,7 +128,7 @@ class _UniqueClaims:
         keys = {(name, key) for claims in self.wanted.values() for name, key, _ in claims}
         holders: dict[tuple[str, str], int] = {}
         uv = t.unique_values
-        for chunk in _chunks(sorted(keys), 500):
+        for chunk in chunks(sorted(keys), 500):
             for name, key, record_id in self.tx.connection.execute(
                 select(uv.c.property_name, uv.c.value_key, uv.c.record_id).where(
                     uv.c.object_type_id == self.obj.id,
@@ -169,7 +171,7 @@ class _UniqueClaims:
         ]
 
 
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -276,7 +278,7 @@ def lock_records(
 ) -> dict[int, dict[str, Any]]:
     """The rows of these records, locked for update until the transaction ends."""
     found: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(sorted({i for i in ids if is_record_id(i)}), 1000):
+    for chunk in chunks(sorted({i for i in ids if is_record_id(i)}), 1000):
         query = (
             select(t.records)
             .where(t.records.c.id.in_(chunk), t.records.c.object_type_id == obj.id)
@@ -472,7 +474,7 @@ def upsert_records(
 def _holders(conn: Connection, obj: LoadedObject, name: str, keys: list[str]) -> dict[str, int]:
     uv = t.unique_values
     found: dict[str, int] = {}
-    for chunk in _chunks(keys, 1000):
+    for chunk in chunks(keys, 1000):
         # Rows, not a mapping: dict.update() would take a Result's keys() for column names.
         for key, record_id in conn.execute(
             select(uv.c.value_key, uv.c.record_id).where(
@@ -501,7 +503,7 @@ def find_by_unique(conn: Connection, obj: LoadedObject, name: str, value: object
 
 def _associated_ids(conn: Connection, record_ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
-    for chunk in _chunks(sorted(set(record_ids)), 1000):
+    for chunk in chunks(sorted(set(record_ids)), 1000):
         found.update(
             conn.scalars(
                 select(t.associations.c.to_record_id).where(
@@ -537,7 +539,7 @@ def archive_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outco
 
 
 def _set_archived(tx: Tx, ids: list[int], archived: bool, merged_into: int | None = None) -> None:
-    for chunk in _chunks(ids, 1000):
+    for chunk in chunks(ids, 1000):
         tx.connection.execute(
             update(t.records)
             .where(t.records.c.id.in_(chunk))
@@ -548,6 +550,58 @@ def _set_archived(tx: Tx, ids: list[int], archived: bool, merged_into: int | Non
                 merged_into_id=merged_into,
             )
         )
+
+
+def purge_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[int | RecordWriteError]:
+    """Hard delete: the record and every trace the store keeps of it, live or archived.
+
+    For a sync that must mirror a deletion (archiving would keep the values). Removed:
+    the row, its property history, unique values (free for reuse at once), associations
+    both ways, list memberships (logged as removed) and every sync's link to it. The
+    journal's ``delete`` row names those links, ``{"links": {sync: external_id}}``, so each
+    sync can still propagate the deletion. Records merged into it keep their rows.
+    """
+    _check_size(ids)
+    rows = lock_records(tx, obj, ids, include_archived=True)
+    outcomes: list[int | RecordWriteError] = []
+    doomed: list[int] = []
+    for record_id in ids:
+        if record_id not in rows:
+            outcomes.append(record_not_found(obj, record_id))
+            continue
+        if record_id not in doomed:
+            doomed.append(record_id)
+        outcomes.append(record_id)
+    if not doomed:
+        return outcomes
+    conn = tx.connection
+    # Counts and last-activity dates of the records it was associated with change.
+    tx.dirty.update(_associated_ids(conn, doomed) - set(doomed))
+    a, m, sl = t.associations, t.list_memberships, t.sync_links
+    links: dict[int, dict[str, str]] = {}
+    memberships: list[dict[str, Any]] = []
+    for chunk in chunks(sorted(doomed), 500):
+        for sync, external_id, crm_id in conn.execute(
+            select(sl.c.sync, sl.c.external_id, sl.c.crm_id).where(sl.c.crm_id.in_(chunk))
+        ):
+            links.setdefault(crm_id, {})[sync] = external_id
+        memberships.extend(
+            {"list_id": list_id, "record_id": rid, "change": "removed", "at": tx.now}
+            for list_id, rid in conn.execute(
+                select(m.c.list_id, m.c.record_id).where(m.c.record_id.in_(chunk))
+            )
+        )
+        conn.execute(delete(sl).where(sl.c.crm_id.in_(chunk)))
+        conn.execute(delete(m).where(m.c.record_id.in_(chunk)))
+        conn.execute(delete(a).where(a.c.from_record_id.in_(chunk) | a.c.to_record_id.in_(chunk)))
+        conn.execute(delete(t.unique_values).where(t.unique_values.c.record_id.in_(chunk)))
+        conn.execute(delete(t.property_history).where(t.property_history.c.record_id.in_(chunk)))
+        conn.execute(delete(t.records).where(t.records.c.id.in_(chunk)))
+    if memberships:
+        conn.execute(insert(t.list_membership_events), memberships)
+    for record_id in doomed:
+        tx.journal(obj.name, record_id, "delete", {"links": links.get(record_id, {})})
+    return outcomes
 
 
 def restore_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outcome]:
@@ -602,7 +656,7 @@ def read_records(
     found: dict[int, Record] = {}
     wanted = sorted({i for i in ids if is_record_id(i)})
     winner_of: dict[int, int] = {}  # merged-away id -> the id it was merged into
-    for chunk in _chunks(wanted, 1000):
+    for chunk in chunks(wanted, 1000):
         for row in conn.execute(
             select(t.records).where(t.records.c.id.in_(chunk), t.records.c.object_type_id == obj.id)
         ).mappings():

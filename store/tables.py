@@ -44,6 +44,13 @@ __all__ = [
     "property_history",
     "records",
     "saved_views",
+    "sync_conflicts",
+    "sync_links",
+    "sync_log",
+    "sync_outbox",
+    "sync_pending_associations",
+    "sync_runs",
+    "sync_states",
     "unique_values",
 ]
 
@@ -262,4 +269,125 @@ imports = Table(
     Column("error_report", String(1000)),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+)
+
+# ---------------------------------------------------------------- sync engine state
+# Written in the same transaction as the CRM records a sync changes (``Store.sync_write``),
+# so a crash never leaves a record written without its link, base or log row, or the reverse.
+# CRM record ids here carry no foreign key: log and conflict rows outlive a purged record,
+# and links are removed by the purge itself.
+
+sync_links = Table(
+    "sync_links",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("external_id", String(400), primary_key=True),
+    Column("crm_object", String(100), nullable=False),
+    Column("crm_id", BigInteger, nullable=False),
+    # {CRM property: canonical value both sides agreed on at the last sync}
+    Column("base", JSONType, nullable=False),
+    Column("external_updated_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("sync", "crm_id", name="uq_sync_links_sync_crm_id"),
+    Index("ix_sync_links_crm_id", "crm_id"),
+)
+
+sync_states = Table(
+    "sync_states",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("cursor", JSONType),
+    Column("journal_position", BigInteger, nullable=False),
+    Column("paused", Boolean, nullable=False),
+    Column("paused_reason", Text),
+    Column("last_run_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sync", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(20), nullable=False),  # running | ok | failed | dry_run
+    Column("summary", JSONType, nullable=False),
+    Index("ix_sync_runs_sync_id", "sync", "id"),
+)
+
+sync_log = Table(
+    "sync_log",
+    metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("sync", String(200), nullable=False),
+    Column("run_id", Integer),
+    Column("at", UTCDateTime, nullable=False),
+    Column("crm_object", String(100), nullable=False),
+    Column("crm_id", BigInteger),
+    Column("external_id", String(400)),
+    Column("direction", String(20), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("changes", JSONType),
+    Column("message", Text),
+    Column("level", String(20), nullable=False),
+    Index("ix_sync_log_sync_id", "sync", "id"),
+    Index("ix_sync_log_crm", "crm_object", "crm_id"),
+    Index("ix_sync_log_sync_external_id", "sync", "external_id"),
+    Index("ix_sync_log_run_id", "run_id", "id"),
+)
+
+sync_conflicts = Table(
+    "sync_conflicts",
+    metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("sync", String(200), nullable=False),
+    Column("run_id", Integer),
+    Column("crm_object", String(100), nullable=False),
+    Column("crm_id", BigInteger, nullable=False),
+    Column("external_id", String(400), nullable=False),
+    Column("field", String(100), nullable=False),
+    Column("rule", String(50), nullable=False),
+    Column("base", Text),
+    Column("has_base", Boolean, nullable=False),
+    Column("crm_value", Text),
+    Column("external_value", Text),
+    Column("winner", String(20)),
+    Column("loser_value", Text),
+    Column("loser_changed_at", UTCDateTime),
+    Column("open", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("resolution", String(50)),
+    Column("resolved_value", Text),
+    Index("ix_sync_conflicts_sync_open", "sync", "open", "id"),
+)
+
+# Records a sync must still write outside (decided, or failed and waiting for a retry).
+sync_outbox = Table(
+    "sync_outbox",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("crm_id", BigInteger, primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("parked", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_sync_outbox_sync", "sync", "next_attempt_at"),
+)
+
+# Associations whose other record is not linked yet; made when its link appears.
+sync_pending_associations = Table(
+    "sync_pending_associations",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("crm_id", BigInteger, primary_key=True),
+    Column("field", String(400), primary_key=True),
+    Column("target_sync", String(200), nullable=False),
+    Column("target_external_id", String(400), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_sync_pending_associations_target_sync", "target_sync", "target_external_id"),
 )

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 from store import tables as t
 from store.catalog import load_object, load_objects
 from store.errors import ValidationError
-from store.record_ops import _chunks, is_record_id, read_records, record_not_found
+from store.record_ops import chunks, is_record_id, read_records, record_not_found
 from store.values import format_datetime
 
 __all__ = [
@@ -261,7 +261,7 @@ def _also_on(
     )}  # fmt: skip
     a, r = t.associations, t.records
     linked: dict[int, set[tuple[str, int]]] = defaultdict(set)
-    for chunk in _chunks(list(activity_ids), 1000):
+    for chunk in chunks(list(activity_ids), 1000):
         rows: Any = conn.execute(
             select(a.c.from_record_id, a.c.to_record_id, r.c.object_type_id)
             .join(r, r.c.id == a.c.to_record_id)

@@ -18,9 +18,11 @@ from syncd.cli._context import DEFAULT_DB_URL, CliState
 from syncd.cli._errors import SyncdGroup, debugging, report_internal_error
 from syncd.cli.activities import activities_app, timeline
 from syncd.cli.associations import associations_app, labels_app
+from syncd.cli.check import check
 from syncd.cli.demo import demo
 from syncd.cli.imports import export, import_, imports_app
 from syncd.cli.lists import app as lists_app
+from syncd.cli.sync import conflicts_app, sync
 from syncd.cli.views import app as views_app
 
 __all__ = ["app", "main"]
@@ -83,6 +85,9 @@ app.command("import")(import_)
 app.add_typer(imports_app, name="imports")
 app.command("export")(export)
 app.command("demo")(demo)
+app.command("sync")(sync)
+app.add_typer(conflicts_app, name="conflicts")
+app.command("check")(check)
 
 
 def main() -> None:

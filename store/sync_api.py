@@ -1,0 +1,207 @@
+"""The store facade's part for the sync engine: its one write entry point and its reads.
+
+``sync_write`` is the engine's way in for everything it changes during a run (records,
+links, bases, log, conflicts, cursor), as one transaction; the rest are short transactions
+for the CLI and for a run's bookkeeping (start, finish, pause), which must survive a run
+that fails and rolls back its work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from store import sync_ops, sync_queue_ops
+from store import tables as t
+from store._facade import FacadePart
+from store._tx import Tx
+from store.errors import NotFoundError
+from store.models import ChangeSource, SourceType
+from store.sync_models import ConflictRecord, Link, SyncLogEntry, SyncRun, SyncState
+from store.sync_tx import SyncTx
+from store.types import utcnow
+
+__all__ = ["SyncApi"]
+
+T = TypeVar("T")
+_MAX_PAGE = 10_000
+
+
+def _page(limit: int) -> int:
+    return max(1, min(int(limit), _MAX_PAGE))
+
+
+class SyncApi(FacadePart):
+    """The sync engine's transaction, and its state as the CLI shows it."""
+
+    def sync_write(self, sync: str, work: Callable[[SyncTx], T], *, run_id: int | None = None) -> T:
+        """Run ``work`` in one transaction with source INTEGRATION/``sync``.
+
+        An exception from ``work`` rolls back everything it wrote, CRM records included.
+        ``work`` may run twice: a write that lost a race for a unique value is retried once
+        from the start (see ``Store._write``), so it must not keep state of its own between
+        attempts.
+        """
+        sync_ops.check_sync_name(sync)
+        return self._write(
+            ChangeSource(SourceType.INTEGRATION, sync),
+            lambda tx: work(SyncTx(tx, sync, run_id)),
+        )
+
+    def _sync_state_write(self, sync: str, work: Callable[[Tx], T]) -> T:
+        sync_ops.check_sync_name(sync)
+        return self._write(ChangeSource(SourceType.INTEGRATION, sync), work)
+
+    # ------------------------------------------------------------ state and runs
+
+    def sync_state(self, sync: str) -> SyncState:
+        """The sync's state; a sync that never ran has the default one."""
+        return self._read(lambda conn: sync_ops.read_state(conn, sync))
+
+    def set_sync_paused(self, sync: str, paused: bool, reason: str | None = None) -> None:
+        self._sync_state_write(
+            sync,
+            lambda tx: sync_ops.upsert_state(
+                tx.connection,
+                sync,
+                tx.now,
+                {"paused": bool(paused), "paused_reason": reason if paused else None},
+            ),
+        )
+
+    def start_sync_run(self, sync: str, status: str = "running") -> SyncRun:
+        """A run row, committed at once so that a run whose work fails is still on record.
+
+        The sync's ``last_run_at`` moves to its start, except for a dry run (nothing synced).
+        """
+        sync_ops.check_status(status)
+
+        def work(tx: Tx) -> SyncRun:
+            run_id = tx.connection.execute(
+                insert(t.sync_runs)
+                .values(sync=sync, started_at=tx.now, finished_at=None, status=status, summary={})
+                .returning(t.sync_runs.c.id)
+            ).scalar_one()
+            if status != "dry_run":
+                sync_ops.upsert_state(tx.connection, sync, tx.now, {"last_run_at": tx.now})
+            return SyncRun(run_id, sync, tx.now, None, status, {})
+
+        return self._sync_state_write(sync, work)
+
+    def finish_sync_run(self, run_id: int, status: str, summary: dict[str, Any]) -> SyncRun:
+        sync_ops.check_status(status)
+        sr = t.sync_runs
+
+        def work(tx: Tx) -> SyncRun:
+            done = (
+                tx.connection.execute(
+                    update(sr)
+                    .where(sr.c.id == run_id)
+                    .values(finished_at=tx.now, status=status, summary=dict(summary))
+                    .returning(*sr.c)
+                )
+                .mappings()
+                .first()
+            )
+            if done is None:
+                raise NotFoundError(f"no sync run {run_id}", run_id=run_id)
+            return sync_ops.run_from_row(done)
+
+        # Journals nothing; the source is only what ``_write`` requires.
+        return self._write(ChangeSource(SourceType.INTEGRATION), work)
+
+    def list_sync_runs(self, sync: str | None = None, limit: int = 20) -> list[SyncRun]:
+        """The newest runs first."""
+        sr = t.sync_runs
+        query = select(sr).order_by(sr.c.id.desc()).limit(_page(limit))
+        if sync is not None:
+            query = query.where(sr.c.sync == sync)
+        return self._read(
+            lambda conn: [sync_ops.run_from_row(r) for r in conn.execute(query).mappings()]
+        )
+
+    # ------------------------------------------------------------ log
+
+    def sync_log(
+        self,
+        *,
+        sync: str | None = None,
+        run_id: int | None = None,
+        crm_object: str | None = None,
+        crm_id: int | None = None,
+        external_id: str | None = None,
+        action: str | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[SyncLogEntry]:
+        """Log rows oldest first, after ``after_id`` (page by the last id seen)."""
+        sl = t.sync_log
+        query = select(sl).where(sl.c.id > after_id).order_by(sl.c.id).limit(_page(limit))
+        filters: list[tuple[Any, object]] = [
+            (sl.c.sync, sync),
+            (sl.c.run_id, run_id),
+            (sl.c.crm_object, crm_object),
+            (sl.c.crm_id, crm_id),
+            (sl.c.external_id, external_id),
+            (sl.c.action, action),
+        ]
+        for column, value in filters:
+            if value is not None:
+                query = query.where(column == value)
+        return self._read(
+            lambda conn: [sync_ops.log_from_row(r) for r in conn.execute(query).mappings()]
+        )
+
+    # ------------------------------------------------------------ links
+
+    def list_links(
+        self, sync: str, *, after_external_id: str | None = None, limit: int = 1000
+    ) -> list[Link]:
+        """A page of the sync's links in external-id order, after ``after_external_id``."""
+        sl = t.sync_links
+        query = select(sl).where(sl.c.sync == sync).order_by(sl.c.external_id).limit(_page(limit))
+        if after_external_id is not None:
+            query = query.where(sl.c.external_id > after_external_id)
+        return self._read(
+            lambda conn: [sync_ops.link_from_row(r) for r in conn.execute(query).mappings()]
+        )
+
+    def outbound_due(self, sync: str, *, limit: int = 5000) -> list[int]:
+        """CRM records waiting in the sync's outbox whose next attempt is due now."""
+        return self._read(lambda conn: sync_queue_ops.outbound_due(conn, sync, utcnow(), limit))
+
+    def count_links(self, sync: str) -> int:
+        sl = t.sync_links
+        return int(
+            self._read(
+                lambda conn: conn.execute(
+                    select(func.count()).select_from(sl).where(sl.c.sync == sync)
+                ).scalar_one()
+            )
+        )
+
+    def get_link_by_crm(self, sync: str, crm_id: int) -> Link | None:
+        return self._read(lambda conn: sync_ops.links_by_crm(conn, sync, [crm_id]).get(crm_id))
+
+    # ------------------------------------------------------------ conflicts
+
+    def list_conflicts(
+        self, *, sync: str | None = None, open_only: bool = False, limit: int = 100
+    ) -> list[ConflictRecord]:
+        """The newest conflicts first."""
+        sc = t.sync_conflicts
+        query = select(sc).order_by(sc.c.id.desc()).limit(_page(limit))
+        if sync is not None:
+            query = query.where(sc.c.sync == sync)
+        if open_only:
+            query = query.where(sc.c.open.is_(True))
+
+        def work(conn: Connection) -> list[ConflictRecord]:
+            return [sync_ops.conflict_from_row(r) for r in conn.execute(query).mappings()]
+
+        return self._read(work)
+
+    def get_conflict(self, conflict_id: int) -> ConflictRecord:
+        return self._read(lambda conn: sync_ops.get_conflict(conn, conflict_id))

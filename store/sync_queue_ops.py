@@ -1,0 +1,180 @@
+"""The outbound retry queue and waiting associations, in SQL.
+
+A CRM record enters the outbox when a pass must write it outside but has not yet (an inbound
+decision that the CRM's value wins, a conflict resolved by an operator) or when a write
+failed; it leaves when the external side confirmed. Failures back off exponentially and,
+after ``MAX_ATTEMPTS``, are parked for an operator: never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from store import tables as t
+from store.record_ops import chunks
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "ReadyAssociation",
+    "add_pending_association",
+    "outbound_done",
+    "outbound_due",
+    "outbound_failed",
+    "queue_outbound",
+    "take_ready_associations",
+]
+
+MAX_ATTEMPTS = 8
+_FIRST_RETRY = timedelta(seconds=30)
+_LONGEST_WAIT = timedelta(hours=6)
+
+
+def queue_outbound(conn: Connection, sync: str, crm_ids: Sequence[int], now: datetime) -> None:
+    """Due now; a record already queued keeps its attempts (and is due now)."""
+    queued: set[int] = set()
+    for part in chunks(sorted(set(crm_ids)), 500):
+        queued |= set(
+            conn.execute(
+                select(t.sync_outbox.c.crm_id).where(
+                    t.sync_outbox.c.sync == sync, t.sync_outbox.c.crm_id.in_(part)
+                )
+            ).scalars()
+        )
+    fresh = [i for i in dict.fromkeys(crm_ids) if i not in queued]
+    if fresh:
+        conn.execute(
+            insert(t.sync_outbox),
+            [
+                {
+                    "sync": sync,
+                    "crm_id": i,
+                    "attempts": 0,
+                    "last_error": None,
+                    "next_attempt_at": now,
+                    "parked": False,
+                    "created_at": now,
+                }
+                for i in fresh
+            ],
+        )
+    again = sorted(queued)
+    for part in chunks(again, 500):
+        conn.execute(
+            update(t.sync_outbox)
+            .where(t.sync_outbox.c.sync == sync, t.sync_outbox.c.crm_id.in_(part))
+            .values(next_attempt_at=now)
+        )
+
+
+def outbound_due(conn: Connection, sync: str, now: datetime, limit: int) -> list[int]:
+    rows = conn.execute(
+        select(t.sync_outbox.c.crm_id)
+        .where(
+            t.sync_outbox.c.sync == sync,
+            t.sync_outbox.c.parked.is_(False),
+            t.sync_outbox.c.next_attempt_at <= now,
+        )
+        .order_by(t.sync_outbox.c.next_attempt_at, t.sync_outbox.c.crm_id)
+        .limit(limit)
+    )
+    return [int(i) for i in rows.scalars()]
+
+
+def outbound_done(conn: Connection, sync: str, crm_ids: Sequence[int]) -> None:
+    for part in chunks(sorted(set(crm_ids)), 500):
+        conn.execute(
+            delete(t.sync_outbox).where(
+                t.sync_outbox.c.sync == sync, t.sync_outbox.c.crm_id.in_(part)
+            )
+        )
+
+
+def outbound_failed(
+    conn: Connection, sync: str, crm_id: int, error: str, *, retriable: bool, now: datetime
+) -> None:
+    """Count a failure and schedule the next try; park when retrying cannot help."""
+    row = conn.execute(
+        select(t.sync_outbox.c.attempts).where(
+            t.sync_outbox.c.sync == sync, t.sync_outbox.c.crm_id == crm_id
+        )
+    ).first()
+    attempts = (int(row[0]) if row else 0) + 1
+    wait = min(_FIRST_RETRY * (2 ** (attempts - 1)), _LONGEST_WAIT)
+    values = {
+        "attempts": attempts,
+        "last_error": error[:2000],
+        "next_attempt_at": now + wait,
+        "parked": (not retriable) or attempts >= MAX_ATTEMPTS,
+    }
+    if row is None:
+        conn.execute(
+            insert(t.sync_outbox).values(sync=sync, crm_id=crm_id, created_at=now, **values)
+        )
+    else:
+        conn.execute(
+            update(t.sync_outbox)
+            .where(t.sync_outbox.c.sync == sync, t.sync_outbox.c.crm_id == crm_id)
+            .values(**values)
+        )
+
+
+def add_pending_association(
+    conn: Connection,
+    sync: str,
+    crm_id: int,
+    field: str,
+    target_sync: str,
+    target_external_id: str,
+    now: datetime,
+) -> None:
+    table = t.sync_pending_associations
+    conn.execute(
+        delete(table).where(table.c.sync == sync, table.c.crm_id == crm_id, table.c.field == field)
+    )
+    conn.execute(
+        insert(table).values(
+            sync=sync,
+            crm_id=crm_id,
+            field=field,
+            target_sync=target_sync,
+            target_external_id=target_external_id,
+            created_at=now,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ReadyAssociation:
+    crm_id: int
+    key: str
+    target_crm_id: int
+
+
+def take_ready_associations(conn: Connection, sync: str) -> list[ReadyAssociation]:
+    """Waiting associations whose other record now has a link; removed as they are taken."""
+    pending, links = t.sync_pending_associations, t.sync_links
+    rows = conn.execute(
+        select(pending.c.crm_id, pending.c.field, links.c.crm_id.label("target"))
+        .join(
+            links,
+            and_(
+                links.c.sync == pending.c.target_sync,
+                links.c.external_id == pending.c.target_external_id,
+            ),
+        )
+        .where(pending.c.sync == sync)
+    ).all()
+    ready = [ReadyAssociation(int(r.crm_id), str(r.field), int(r.target)) for r in rows]
+    for item in ready:
+        conn.execute(
+            delete(pending).where(
+                pending.c.sync == sync,
+                pending.c.crm_id == item.crm_id,
+                pending.c.field == item.key,
+            )
+        )
+    return ready

@@ -1,0 +1,228 @@
+"""What a sync does inside one store transaction: CRM writes and its own state together.
+
+``Store.sync_write`` hands a ``SyncTx`` to the engine's work. Records, links, bases, log
+rows, conflicts and the cursor it writes commit together or not at all, so a crash between
+"wrote the record" and "remembered that it did" cannot happen; CRM writes carry the source
+INTEGRATION and the sync's name, which is how the engine recognises its own changes when
+they come back through the journal.
+
+Every method takes a batch and costs a fixed number of statements (chunked at 500 keys),
+never one per record. Record writes answer per input: a refused input is an error in its
+slot and leaves the transaction and the other inputs as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from store import association_ops, calculated, record_ops, sync_ops, sync_queue_ops
+from store._tx import Tx
+from store.catalog import LoadedObject
+from store.errors import RecordWriteError
+from store.models import Association, Record
+from store.sync_models import (
+    ConflictRecord,
+    ConflictSpec,
+    Link,
+    LinkWrite,
+    LogSpec,
+    SyncState,
+)
+
+__all__ = ["SyncTx"]
+
+
+class SyncTx:
+    """One sync's view of one write transaction."""
+
+    def __init__(self, tx: Tx, sync: str, run_id: int | None = None) -> None:
+        self._tx = tx
+        self.sync = sync
+        self.run_id = run_id
+
+    @property
+    def now(self) -> datetime:
+        """The transaction's one clock: every row it writes carries this instant."""
+        return self._tx.now
+
+    @property
+    def _conn(self) -> Connection:
+        return self._tx.connection
+
+    def _object(self, name: str) -> LoadedObject:
+        return self._tx.object(name)
+
+    # ------------------------------------------------------------ links
+
+    def links_by_external(
+        self, external_ids: Sequence[str], *, sync: str | None = None
+    ) -> dict[str, Link]:
+        """This sync's links, or (``sync``) another's: an association target may be synced
+        by another sync of the same connector."""
+        return sync_ops.links_by_external(self._conn, sync or self.sync, external_ids)
+
+    def links_by_crm(self, crm_ids: Sequence[int], *, sync: str | None = None) -> dict[int, Link]:
+        return sync_ops.links_by_crm(self._conn, sync or self.sync, crm_ids)
+
+    def save_links(self, crm_object: str, links: Sequence[LinkWrite]) -> None:
+        """Upsert by external id, replacing the base; ``LinkConflictError`` before any write
+        if a CRM record would end up linked to two external records."""
+        self._object(crm_object)  # an unknown object is refused, not stored
+        sync_ops.save_links(self._conn, self.sync, crm_object, links, self.now)
+
+    def delete_links(self, external_ids: Sequence[str]) -> None:
+        sync_ops.delete_links(self._conn, self.sync, external_ids)
+
+    def relink(self, from_crm_id: int, to_crm_id: int) -> None:
+        """After a merge: the loser's link goes to the winner (``LinkConflictError`` if the
+        winner has one of its own in this sync; nothing is changed then)."""
+        sync_ops.relink(self._conn, self.sync, from_crm_id, to_crm_id, self.now)
+
+    # ------------------------------------------------------------ records
+
+    def get_records(
+        self, object_name: str, ids: Sequence[int], *, include_archived: bool = False
+    ) -> dict[int, Record]:
+        """Current values, merges not followed (see ``Record.archived`` / ``merged_into``)."""
+        return sync_ops.read_records_as_stored(
+            self._conn, self._object(object_name), ids, include_archived=include_archived
+        )
+
+    def find_by_property(
+        self, object_name: str, property_name: str, values: Sequence[str]
+    ) -> dict[str, Record]:
+        return sync_ops.find_by_property(
+            self._conn, self._object(object_name), property_name, values
+        )
+
+    def create_records(
+        self, object_name: str, inputs: Sequence[Mapping[str, str | None]]
+    ) -> list[Record | RecordWriteError]:
+        return record_ops.create_records(
+            self._tx, self._object(object_name), inputs, self._tx.source
+        )
+
+    def update_records(
+        self, object_name: str, updates: Sequence[tuple[int, Mapping[str, str | None]]]
+    ) -> list[Record | RecordWriteError]:
+        return record_ops.update_records(
+            self._tx, self._object(object_name), updates, self._tx.source
+        )
+
+    def archive_records(
+        self, object_name: str, ids: Sequence[int]
+    ) -> list[Record | RecordWriteError]:
+        return record_ops.archive_records(self._tx, self._object(object_name), ids)
+
+    def purge_records(self, object_name: str, ids: Sequence[int]) -> list[int | RecordWriteError]:
+        """Hard delete (record, history, unique values, associations, memberships, links)."""
+        return record_ops.purge_records(self._tx, self._object(object_name), ids)
+
+    def changed_at(
+        self, object_name: str, ids: Sequence[int], properties: Sequence[str]
+    ) -> dict[tuple[int, str], datetime]:
+        """When each (record, property) last changed; absent when history never named it."""
+        self._object(object_name)
+        return sync_ops.changed_at(self._conn, ids, properties)
+
+    # ------------------------------------------------------------ associations
+
+    def associations_of(
+        self, object_name: str, ids: Sequence[int], to_object: str
+    ) -> dict[int, list[Association]]:
+        return sync_ops.associations_of(
+            self._conn, self._object(object_name), ids, self._object(to_object)
+        )
+
+    def associate(
+        self, from_object: str, from_id: int, to_object: str, to_id: int, label: str | None
+    ) -> None:
+        """Idempotent: an association already there is left as it is (and not journalled)."""
+        a, b = self._object(from_object), self._object(to_object)
+        association_ops.associate(self._tx, a, from_id, b, to_id, label)
+        # As ``Store.associate`` does: an activity on a contact is on its primary company too.
+        if a.schema.activity and b.name == "contacts":
+            calculated.link_activity_to_primary_company(self._tx, a, from_id, to_id)
+        elif b.schema.activity and a.name == "contacts":
+            calculated.link_activity_to_primary_company(self._tx, b, to_id, from_id)
+
+    def dissociate(
+        self, from_object: str, from_id: int, to_object: str, to_id: int, label: str | None
+    ) -> None:
+        """With a label, that label; with None, every association between the two."""
+        association_ops.dissociate(
+            self._tx, self._object(from_object), from_id, self._object(to_object), to_id, label
+        )
+
+    # ------------------------------------------------------------ state, log, conflicts
+
+    def state(self) -> SyncState:
+        return sync_ops.read_state(self._conn, self.sync)
+
+    def set_cursor(self, cursor: dict[str, Any] | None) -> None:
+        sync_ops.upsert_state(self._conn, self.sync, self.now, {"cursor": cursor})
+
+    def set_journal_position(self, position: int) -> None:
+        sync_ops.upsert_state(self._conn, self.sync, self.now, {"journal_position": position})
+
+    def log(self, crm_object: str, entries: Sequence[LogSpec]) -> None:
+        sync_ops.write_log(self._conn, self.sync, self.run_id, self.now, crm_object, entries)
+
+    def add_conflicts(self, crm_object: str, conflicts: Sequence[ConflictSpec]) -> list[int]:
+        """Their ids, in input order."""
+        return sync_ops.add_conflicts(
+            self._conn, self.sync, self.run_id, crm_object, conflicts, self.now
+        )
+
+    def resolve_conflict(
+        self, conflict_id: int, resolution: str, value: str | None
+    ) -> ConflictRecord:
+        return sync_ops.resolve_conflict(self._conn, conflict_id, resolution, value, self.now)
+
+    # ------------------------------------------------------------ queues
+
+    def queue_outbound(self, crm_ids: Sequence[int]) -> None:
+        """These records must be written outside by this sync's next outbound batch."""
+        sync_queue_ops.queue_outbound(self._conn, self.sync, crm_ids, self.now)
+
+    def outbound_done(self, crm_ids: Sequence[int]) -> None:
+        sync_queue_ops.outbound_done(self._conn, self.sync, crm_ids)
+
+    def outbound_failed(self, crm_id: int, error: str, *, retriable: bool) -> None:
+        sync_queue_ops.outbound_failed(
+            self._conn, self.sync, crm_id, error, retriable=retriable, now=self.now
+        )
+
+    def add_pending_association(
+        self, crm_id: int, field: str, target_sync: str, target_external_id: str
+    ) -> None:
+        sync_queue_ops.add_pending_association(
+            self._conn, self.sync, crm_id, field, target_sync, target_external_id, self.now
+        )
+
+    def take_ready_associations(self) -> list[sync_queue_ops.ReadyAssociation]:
+        return sync_queue_ops.take_ready_associations(self._conn, self.sync)
+
+    def record_conflicts(self, crm_object: str, conflicts: Sequence[ConflictSpec]) -> list[int]:
+        """Record conflicts once: one identical to an unresolved one is not recorded again
+        (a held conflict is seen on every pass until an operator decides), and an open one
+        whose values have since changed is superseded by the new one."""
+        known = sync_ops.conflicts_for(self._conn, self.sync, [c.crm_id for c in conflicts])
+        fresh: list[ConflictSpec] = []
+        stale: list[int] = []
+        for c in conflicts:
+            same_field = [k for k in known if (k.crm_id, k.field) == (c.crm_id, c.field)]
+            if any(
+                (k.crm_value, k.external_value, k.open) == (c.crm_value, c.external_value, c.open)
+                for k in same_field
+            ):
+                continue
+            stale.extend(k.id for k in same_field if k.open)
+            fresh.append(c)
+        if stale:
+            sync_ops.supersede_conflicts(self._conn, stale, self.now)
+        return self.add_conflicts(crm_object, fresh) if fresh else []

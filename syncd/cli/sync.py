@@ -1,0 +1,203 @@
+"""``syncd sync NAME`` (one pass now) and ``syncd conflicts`` (what rules settled or hold).
+
+Both read the YAML config (``--config`` or ./syncd.yaml): a sync is defined there, not in
+the database. A config with problems is refused with them listed, as ``syncd check`` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from config import ConfigErrors, load_config
+from config.models import Config
+from connectors.base import Connector
+from store import ConflictRecord, Store
+from syncd.cli._context import DEFAULT_CONFIG, CliState, get_state
+from syncd.cli._output import emit_json, info, print_table, shorten
+from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
+from syncd.engine.conflicts import resolve_conflict
+from syncd.errors import ConfigError, UsageError
+
+__all__ = ["conflicts_app", "sync"]
+
+
+def _config(state: CliState) -> Config:
+    path = state.config or DEFAULT_CONFIG
+    if not path.is_file():
+        raise UsageError(f"no config file at {path}; give --config PATH")
+    try:
+        return load_config(path)
+    except ConfigErrors as exc:
+        first = exc.problems[0] if exc.problems else None
+        more = (
+            f" (and {len(exc.problems) - 1} more; run `syncd check`)"
+            if len(exc.problems) > 1
+            else ""
+        )
+        raise ConfigError(f"{first}{more}") from None
+
+
+@contextmanager
+def _sync_parts(state: CliState, name: str) -> Iterator[tuple[SyncSpec, Connector, Store]]:
+    config = _config(state)
+    sync_config = config.syncs.get(name)
+    if sync_config is None:
+        known = ", ".join(sorted(config.syncs)) or "(none)"
+        raise UsageError(f"no sync named {name!r} in the config; syncs: {known}")
+    spec = build_spec(config, sync_config)
+    connector = build_connector(config, sync_config.connector)
+    try:
+        with state.open_store(state.db or config.store_url) as store:
+            yield spec, connector, store
+    finally:
+        connector.close()
+
+
+def sync(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The sync's name in the config.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read both sides from the start.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and plan only; write nothing anywhere.")
+    ] = False,
+    allow_deletes: Annotated[
+        bool,
+        typer.Option("--allow-deletes", help="Confirm the deletes the mass-delete brake stopped."),
+    ] = False,
+) -> None:
+    """Run one pass of a sync now and print what it did."""
+    state = get_state(ctx)
+    with _sync_parts(state, name) as (spec, connector, store):
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=state.json
+        ) as bar:
+            task = bar.add_task(f"{name}: reading", total=None)
+            done = {"inbound": 0, "outbound": 0}
+
+            def progress(direction: str, count: int) -> None:
+                done[direction] += count
+                bar.update(
+                    task,
+                    description=f"{name}: {done['inbound']} read, {done['outbound']} pushed",
+                )
+
+            try:
+                summary = run_sync(
+                    spec,
+                    connector,
+                    store,
+                    full=full,
+                    dry_run=dry_run,
+                    allow_deletes=allow_deletes,
+                    progress=progress,
+                )
+            except SyncPaused as paused:
+                raise UsageError(
+                    f"{paused}; resume with `syncd sync {name} --allow-deletes`"
+                ) from None
+    if state.json:
+        emit_json({"sync": name, "dry_run": dry_run, **summary.as_dict()})
+    else:
+        prefix = "dry run, nothing written: " if dry_run else ""
+        info(f"{name}: {prefix}{summary.line()}")
+    if summary.paused_reason:
+        info(f"paused: {summary.paused_reason}")
+        raise typer.Exit(1)
+
+
+conflicts_app = typer.Typer(
+    help="Conflicts: fields changed on both sides, settled or held.", no_args_is_help=True
+)
+
+
+def _conflict_row(c: ConflictRecord) -> tuple[object, ...]:
+    state = "open" if c.open else ("resolved" if c.resolved_at else "settled")
+    return (
+        c.id,
+        c.sync,
+        f"{c.crm_object}/{c.crm_id}",
+        c.external_id,
+        c.field,
+        c.rule,
+        state,
+        shorten(str(c.crm_value), 24),
+        shorten(str(c.external_value), 24),
+        c.winner or "-",
+    )
+
+
+@conflicts_app.command("list")
+def conflicts_list(
+    ctx: typer.Context,
+    sync_name: Annotated[str | None, typer.Option("--sync", help="Only this sync.")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only held (manual) ones.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
+) -> None:
+    """Conflicts, newest first: both values, the rule and who won."""
+    state = get_state(ctx)
+    with state.open_store() as store:
+        found = store.list_conflicts(sync=sync_name, open_only=open_only, limit=limit)
+    if state.json:
+        emit_json([asdict(c) for c in found])
+        return
+    print_table(
+        [
+            "id",
+            "sync",
+            "record",
+            "external",
+            "field",
+            "rule",
+            "state",
+            "crm",
+            "external value",
+            "winner",
+        ],
+        (_conflict_row(c) for c in found),
+        title="conflicts",
+    )
+
+
+@conflicts_app.command("show")
+def conflicts_show(ctx: typer.Context, conflict_id: Annotated[int, typer.Argument()]) -> None:
+    """One conflict with its base, both values, the loser and why."""
+    state = get_state(ctx)
+    with state.open_store() as store:
+        found = store.get_conflict(conflict_id)
+    if state.json:
+        emit_json(asdict(found))
+        return
+    for key, value in asdict(found).items():
+        info(f"{key:>18}: {value}")
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    ctx: typer.Context,
+    conflict_id: Annotated[int, typer.Argument()],
+    take: Annotated[
+        str | None, typer.Option("--take", help="crm or external: whose value both sides keep.")
+    ] = None,
+    value: Annotated[str | None, typer.Option("--value", help="A value of your own.")] = None,
+) -> None:
+    """Decide a conflict; the next pass carries the value to the other side."""
+    if take not in (None, "crm", "external"):
+        raise UsageError("--take must be crm or external")
+    state = get_state(ctx)
+    with state.open_store() as peek:
+        sync_name = peek.get_conflict(conflict_id).sync
+    side: Literal["crm", "external"] | None = take  # type: ignore[assignment]
+    with _sync_parts(state, sync_name) as (spec, _connector, store):
+        resolved = resolve_conflict(store, spec, conflict_id, take=side, value=value)
+    if state.json:
+        emit_json(asdict(resolved))
+        return
+    info(f"conflict {conflict_id} resolved: {resolved.field} = {resolved.resolved_value!r}")

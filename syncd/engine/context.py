@@ -1,0 +1,74 @@
+"""What one run of one sync carries: its spec, connector, store, run id, counts and log.
+
+Counts are kept per direction and action (``inbound.created``) and become the run summary;
+``echoes`` counts records that came back holding exactly what we had written, recognised and
+dropped, so an operator can see the loop being closed rather than assume it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from connectors.base import Connector
+from store import Store
+from syncd.engine.spec import SyncSpec
+
+__all__ = ["RunContext", "RunSummary"]
+
+
+@dataclass
+class RunSummary:
+    """The counts of one run, by ``direction.action``."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    paused_reason: str | None = None
+
+    def add(self, key: str, amount: int = 1) -> None:
+        if amount:
+            self.counts[key] += amount
+
+    def get(self, key: str) -> int:
+        return self.counts.get(key, 0)
+
+    @property
+    def crm_writes(self) -> int:
+        return sum(
+            self.counts[f"inbound.{a}"]
+            for a in ("created", "updated", "deleted", "archived", "associated")
+        )
+
+    @property
+    def external_writes(self) -> int:
+        return sum(self.counts[f"outbound.{a}"] for a in ("created", "updated", "deleted"))
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(sorted(self.counts.items()))
+        if self.paused_reason:
+            out["paused_reason"] = self.paused_reason
+        return out
+
+    def line(self) -> str:
+        """One line for people: what the run did, echoes included."""
+        parts = [f"{key}={value}" for key, value in sorted(self.counts.items()) if value]
+        return " ".join(parts) or "nothing to do"
+
+
+@dataclass
+class RunContext:
+    spec: SyncSpec
+    connector: Connector
+    store: Store
+    run_id: int | None
+    dry_run: bool = False
+    summary: RunSummary = field(default_factory=RunSummary)
+    log: Any = None
+
+    def __post_init__(self) -> None:
+        if self.log is None:
+            self.log = structlog.get_logger("syncd.engine").bind(
+                sync=self.spec.name, run=self.run_id
+            )

@@ -1,0 +1,435 @@
+"""Inbound: one page of external changes applied to the CRM in one transaction.
+
+For a page: links are looked up in one query, unlinked records are matched by the match key
+or created, fields are mapped, diffed against the base and resolved, and the CRM writes, new
+bases, conflicts, log rows and the cursor commit together (``Store.sync_write``). Any
+exception leaves all of them as they were, so the next run starts from the same cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from conflict import Rule, Side
+from connectors.base import Cursor, ExternalRecord
+from mapping import MappingError
+from store import ConflictSpec, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
+from store.errors import RecordWriteError
+from syncd.engine import associations
+from syncd.engine.context import RunContext
+from syncd.engine.diff import RecordPlan, describe_change, plan_record, read_external
+from syncd.engine.filters import matches
+
+__all__ = ["apply_page", "conflict_specs", "most_recent_needed"]
+
+
+class MassDeleteBrake(Exception):
+    """A page would delete more than the sync allows; nothing of it was written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Pending:
+    """One external record on its way through the page."""
+
+    record: ExternalRecord
+    values: dict[str, str | None]
+    crm_id: int | None = None
+    base: dict[str, str | None] | None = None
+    plan: RecordPlan | None = None
+    matched: bool = False
+    seen_at: datetime | None = None
+
+
+@dataclass
+class _PageWork:
+    logs: list[LogSpec] = field(default_factory=list)
+    links: list[LinkWrite] = field(default_factory=list)
+    conflicts: list[ConflictSpec] = field(default_factory=list)
+    push: set[int] = field(default_factory=set)
+
+
+def most_recent_needed(ctx: RunContext) -> bool:
+    spec = ctx.spec
+    return spec.default_rule is Rule.MOST_RECENT or any(
+        f.rule is Rule.MOST_RECENT for f in spec.fields
+    )
+
+
+def apply_page(
+    ctx: RunContext,
+    tx: SyncTx,
+    records: Sequence[ExternalRecord],
+    cursor: Cursor | None,
+    *,
+    deletes_so_far: int,
+    linked_total: int,
+) -> int:
+    """Apply one page inside ``tx``; returns how many deletes it made (for the brake)."""
+    spec = ctx.spec
+    latest: dict[str, ExternalRecord] = {}
+    for record in records:  # a page may carry one id twice: the later state wins
+        latest[record.id] = record
+    links = tx.links_by_external(list(latest))
+    work = _PageWork()
+
+    gone = [r for r in latest.values() if r.deleted]
+    deletes = _apply_deletes(ctx, tx, gone, links, work, deletes_so_far, linked_total)
+
+    pending: list[_Pending] = []
+    for record in latest.values():
+        if record.deleted:
+            continue
+        link = links.get(record.id)
+        if spec.external_filters and not matches(spec.external_filters, record.fields):
+            if link is not None:
+                tx.delete_links([record.id])
+                work.logs.append(
+                    _log(
+                        LogAction.UNLINKED,
+                        link.crm_id,
+                        record.id,
+                        "no longer matches the sync's external filter",
+                    )
+                )
+                ctx.summary.add("inbound.unlinked")
+            else:
+                ctx.summary.add("inbound.filtered")
+            continue
+        try:
+            values = read_external(spec, record.fields)
+            values.update(associations.external_values(spec, record.fields))
+        except MappingError as exc:
+            work.logs.append(_error(link.crm_id if link else None, record.id, str(exc)))
+            ctx.summary.add("inbound.errors")
+            continue
+        item = _Pending(record, values)
+        if link is not None:
+            item.crm_id, item.base = link.crm_id, dict(link.base)
+            item.seen_at = link.external_updated_at
+        pending.append(item)
+
+    _match(ctx, tx, [p for p in pending if p.crm_id is None], work)
+    existing = [p for p in pending if p.crm_id is not None]
+    crm = tx.get_records(
+        spec.crm_object, [p.crm_id for p in existing if p.crm_id is not None], include_archived=True
+    )
+    _plan_existing(ctx, tx, existing, crm, work)
+    _create(ctx, tx, [p for p in pending if p.crm_id is None], work)
+
+    _finish_page(ctx, tx, work, cursor)
+    return deletes
+
+
+def _finish_page(ctx: RunContext, tx: SyncTx, work: _PageWork, cursor: Cursor | None) -> None:
+    """Links, conflicts, the outbound queue, the log and the cursor: last in the transaction."""
+    spec = ctx.spec
+    associations.resolve_pending(ctx, tx, work.logs)
+    if work.links:
+        tx.save_links(spec.crm_object, work.links)
+    if work.conflicts:
+        tx.record_conflicts(spec.crm_object, work.conflicts)
+    if work.push:
+        tx.queue_outbound(sorted(work.push))
+    if work.logs:
+        tx.log(spec.crm_object, work.logs)
+    if cursor is not None:
+        tx.set_cursor(cursor)
+
+
+def _apply_deletes(
+    ctx: RunContext,
+    tx: SyncTx,
+    gone: list[ExternalRecord],
+    links: dict[str, Any],
+    work: _PageWork,
+    so_far: int,
+    linked_total: int,
+) -> int:
+    spec = ctx.spec
+    linked = [r for r in gone if r.id in links]
+    rule = spec.delete_from_external
+    writes = len(linked) if rule in ("archive", "delete") else 0
+    total = so_far + writes
+    if writes and (total > spec.brake_count or total > spec.brake_share * max(linked_total, 1)):
+        raise MassDeleteBrake(
+            f"this run would {rule} {total} CRM records of {linked_total} linked"
+            f" (limit {spec.brake_count} records or {spec.brake_share:.0%});"
+            f" check the external system, then run `syncd sync {spec.name} --allow-deletes`"
+        )
+    ids = [links[r.id].crm_id for r in linked]
+    outcomes: list[object]
+    if rule == "archive" and ids:
+        outcomes = list(tx.archive_records(spec.crm_object, ids))
+        action = LogAction.ARCHIVED
+    elif rule == "delete" and ids:
+        outcomes = list(tx.purge_records(spec.crm_object, ids))
+        action = LogAction.DELETED
+    else:
+        outcomes = [None] * len(ids)
+        action = LogAction.UNLINKED
+    for record, crm_id, outcome in zip(linked, ids, outcomes, strict=True):
+        if isinstance(outcome, RecordWriteError) and "archived" not in str(outcome):
+            work.logs.append(_error(crm_id, record.id, f"delete from external: {outcome}"))
+            ctx.summary.add("inbound.errors")
+            continue
+        work.logs.append(
+            _log(action, crm_id, record.id, f"deleted in the external system; rule {rule}")
+        )
+        ctx.summary.add(f"inbound.{action.value}")
+    if linked:
+        tx.delete_links([r.id for r in linked])
+    ctx.summary.add("inbound.ignored_deletes", len(gone) - len(linked))
+    return writes
+
+
+def _match(ctx: RunContext, tx: SyncTx, unlinked: list[_Pending], work: _PageWork) -> None:
+    """Tie unlinked records to existing CRM records by the match key, never two to one."""
+    spec = ctx.spec
+    if not unlinked or not spec.match_crm:
+        return
+    wanted = {p.values.get(spec.match_crm) for p in unlinked} - {None, ""}
+    if not wanted:
+        return
+    found = tx.find_by_property(spec.crm_object, spec.match_crm, sorted(v for v in wanted if v))
+    taken = tx.links_by_crm([r.id for r in found.values()])
+    claimed: set[int] = set()
+    for item in unlinked:
+        key = item.values.get(spec.match_crm)
+        record = found.get(key) if key else None
+        if record is None:
+            continue
+        if record.id in taken or record.id in claimed:
+            other = (
+                taken[record.id].external_id
+                if record.id in taken
+                else "another record of this page"
+            )
+            work.logs.append(
+                _error(
+                    record.id,
+                    item.record.id,
+                    f"matches CRM record {record.id} by {spec.match_crm}, which is already linked to {other}",
+                )
+            )
+            ctx.summary.add("inbound.errors")
+            item.crm_id = -1  # neither matched nor created
+            continue
+        claimed.add(record.id)
+        item.crm_id, item.base, item.matched = record.id, {}, True
+
+
+def _plan_existing(
+    ctx: RunContext,
+    tx: SyncTx,
+    items: list[_Pending],
+    crm: dict[int, Record],
+    work: _PageWork,
+) -> None:
+    spec = ctx.spec
+    items = [p for p in items if p.crm_id is not None and p.crm_id > 0]
+    live = [p for p in items if p.crm_id in crm and not crm[p.crm_id].archived]
+    for item in items:
+        if item not in live:
+            # The CRM record was archived or merged away: the link no longer stands for it.
+            work.logs.append(
+                _log(
+                    LogAction.SKIPPED,
+                    item.crm_id,
+                    item.record.id,
+                    "the linked CRM record is archived",
+                )
+            )
+            ctx.summary.add("inbound.skipped")
+    ids = [p.crm_id for p in live if p.crm_id is not None]
+    changed_at: dict[tuple[int, str], datetime] = {}
+    if ids and most_recent_needed(ctx):
+        changed_at = tx.changed_at(spec.crm_object, ids, list(spec.field_names))
+    crm_assoc = associations.crm_values(ctx, tx, ids)
+    updates: list[tuple[int, dict[str, str | None]]] = []
+    planned: list[_Pending] = []
+    for item in live:
+        assert item.crm_id is not None
+        current: dict[str, str | None] = dict(crm[item.crm_id].properties)
+        known, unknown = crm_assoc.get(item.crm_id, ({}, set()))
+        current.update(known)
+        for key in unknown:  # associated to a record this sync cannot name: no opinion
+            current[key] = (item.base or {}).get(key, item.values.get(key))
+        plan = plan_record(
+            spec,
+            base=item.base,
+            crm=current,
+            external=item.values,
+            crm_changed_at={k[1]: v for k, v in changed_at.items() if k[0] == item.crm_id},
+            external_changed_at=item.record.updated_at,
+        )
+        item.plan = plan
+        planned.append(item)
+        props = {k: v for k, v in plan.crm_writes.items() if not associations.is_key(k)}
+        if props:
+            updates.append((item.crm_id, props))
+    outcomes = (
+        dict(zip([u[0] for u in updates], tx.update_records(spec.crm_object, updates), strict=True))
+        if updates
+        else {}
+    )
+    for item in planned:
+        assert item.plan is not None and item.crm_id is not None
+        outcome = outcomes.get(item.crm_id)
+        if isinstance(outcome, RecordWriteError):
+            work.logs.append(_error(item.crm_id, item.record.id, str(outcome)))
+            ctx.summary.add("inbound.errors")
+            continue
+        associations.apply_crm_writes(
+            ctx, tx, item.crm_id, item.plan, work.logs, external_id=item.record.id
+        )
+        _finish(ctx, item, work, matched=item.matched)
+
+
+def _finish(ctx: RunContext, item: _Pending, work: _PageWork, *, matched: bool) -> None:
+    """Link, base, conflicts and the log row of one record whose CRM writes succeeded."""
+    plan = item.plan
+    assert plan is not None and item.crm_id is not None
+    work.links.append(LinkWrite(item.record.id, item.crm_id, plan.base, item.record.updated_at))
+    work.conflicts.extend(conflict_specs(plan, item.crm_id, item.record.id))
+    if plan.external_writes:
+        work.push.add(item.crm_id)
+    crm_writes = plan.crm_writes
+    if crm_writes:
+        before = {d.field: d.crm_value for d in plan.decision.fields if d.field in crm_writes}
+        work.logs.append(
+            _log(
+                LogAction.UPDATED,
+                item.crm_id,
+                item.record.id,
+                "matched by " + str(ctx.spec.match_crm) if matched else None,
+                describe_change(before, crm_writes),
+            )
+        )
+        ctx.summary.add("inbound.updated")
+    elif matched:
+        work.logs.append(
+            _log(LogAction.LINKED, item.crm_id, item.record.id, f"matched by {ctx.spec.match_crm}")
+        )
+        ctx.summary.add("inbound.linked")
+    elif item.seen_at != item.record.updated_at and not plan.external_writes:
+        # The external side changed the record, yet it holds exactly what both sides had
+        # agreed: our own write coming back. Recognised, dropped, counted.
+        ctx.summary.add("inbound.echoes")
+    else:
+        ctx.summary.add("inbound.unchanged")
+    for conflict in plan.decision.conflicts():
+        work.logs.append(
+            LogSpec(
+                LogDirection.INBOUND,
+                LogAction.CONFLICT,
+                crm_id=item.crm_id,
+                external_id=item.record.id,
+                changes={
+                    "field": conflict.field,
+                    "rule": conflict.rule.value,
+                    "open": conflict.open,
+                },
+                message=conflict.reason,
+                level="warning",
+            )
+        )
+        ctx.summary.add("conflicts.open" if conflict.open else "conflicts.settled")
+
+
+def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork) -> None:
+    spec = ctx.spec
+    if not spec.pulls or not items:
+        if items:
+            ctx.summary.add("inbound.skipped", len(items))
+        return
+    inputs: list[dict[str, str | None]] = []
+    for item in items:
+        props = {
+            k: v
+            for k, v in item.values.items()
+            if not associations.is_key(k) and spec.field(k).direction.allows(Side.CRM)
+        }
+        inputs.append({k: v for k, v in props.items() if v is not None})
+    outcomes = tx.create_records(spec.crm_object, inputs)
+    for item, props, outcome in zip(items, inputs, outcomes, strict=True):
+        if isinstance(outcome, RecordWriteError):
+            work.logs.append(_error(None, item.record.id, f"create in the CRM: {outcome}"))
+            ctx.summary.add("inbound.errors")
+            continue
+        item.crm_id = outcome.id
+        plan = plan_record(
+            spec,
+            base=None,
+            crm={**outcome.properties},
+            external=item.values,
+            external_changed_at=item.record.updated_at,
+        )
+        item.plan = plan
+        associations.apply_crm_writes(
+            ctx, tx, outcome.id, plan, work.logs, external_id=item.record.id
+        )
+        work.links.append(LinkWrite(item.record.id, outcome.id, plan.base, item.record.updated_at))
+        if plan.external_writes:
+            work.push.add(outcome.id)
+        work.logs.append(
+            _log(LogAction.CREATED, outcome.id, item.record.id, None, describe_change({}, props))
+        )
+        ctx.summary.add("inbound.created")
+
+
+def conflict_specs(plan: RecordPlan, crm_id: int, external_id: str) -> list[ConflictSpec]:
+    from conflict import NO_BASE
+
+    return [
+        ConflictSpec(
+            crm_id=crm_id,
+            external_id=external_id,
+            field=c.field,
+            rule=c.rule.value,
+            base=None if c.base is NO_BASE else c.base,
+            has_base=c.base is not NO_BASE,
+            crm_value=c.crm_value,
+            external_value=c.external_value,
+            winner=c.winner.value if c.winner else None,
+            loser_value=c.loser_value,
+            loser_changed_at=c.loser_changed_at,
+            open=c.open,
+            reason=c.reason,
+        )
+        for c in plan.decision.conflicts()
+    ]
+
+
+def _log(
+    action: LogAction,
+    crm_id: int | None,
+    external_id: str | None,
+    message: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> LogSpec:
+    return LogSpec(
+        LogDirection.INBOUND,
+        action,
+        crm_id=crm_id,
+        external_id=external_id,
+        changes=changes or None,
+        message=message,
+    )
+
+
+def _error(crm_id: int | None, external_id: str | None, message: str) -> LogSpec:
+    return LogSpec(
+        LogDirection.INBOUND,
+        LogAction.ERROR,
+        crm_id=crm_id,
+        external_id=external_id,
+        message=message,
+        level="error",
+    )

@@ -1,0 +1,370 @@
+"""Outbound: CRM changes read from the journal (and the retry queue) written outside.
+
+The journal is read after the sync's position; what the sync itself wrote is skipped (it is
+already on the external side). Changes are grouped by record, the external side's current
+state is fetched in one batch so a conflicting external edit is seen, the plan's writes go
+to the connector in batches, and only then, in one transaction, do links move their base to
+what the connector confirmed, failed records enter the retry queue, and the journal position
+advances. A crash between the external write and that commit repeats the batch: updates are
+idempotent, and creates carry the match key so the connector finds what it already made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from conflict import Action
+from connectors.base import ExternalRecord, WriteRequest, WriteResult
+from mapping import MappingError
+from store import LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
+from store.errors import RecordWriteError
+from syncd.engine import associations
+from syncd.engine.context import RunContext
+from syncd.engine.diff import (
+    RecordPlan,
+    describe_change,
+    external_fields,
+    next_base,
+    plan_record,
+    read_external,
+)
+from syncd.engine.filters import matches
+from syncd.engine.inbound import conflict_specs, most_recent_needed
+
+__all__ = ["collect_journal", "push_records"]
+
+JOURNAL_PAGE = 2000
+
+
+def collect_journal(ctx: RunContext, after: int) -> tuple[list[int], int]:
+    """CRM record ids changed after ``after`` by anyone but this sync, and the new position."""
+    spec = ctx.spec
+    ids: dict[int, None] = {}
+    position = after
+    while True:
+        entries = ctx.store.read_journal(after=position, limit=JOURNAL_PAGE)
+        for entry in entries:
+            position = entry.seq
+            if entry.object != spec.crm_object:
+                continue
+            if entry.source_type.value == "INTEGRATION" and entry.source_id == spec.name:
+                continue
+            ids[entry.record_id] = None
+            if entry.op == "merge" and entry.changes and "loser_id" in entry.changes:
+                ids[int(entry.changes["loser_id"])] = None
+        if len(entries) < JOURNAL_PAGE:
+            return list(ids), position
+
+
+@dataclass
+class _Out:
+    crm_id: int
+    record: Record | None
+    external_id: str | None
+    base: dict[str, str | None] | None
+    props: dict[str, str | None] = field(default_factory=dict)
+    plan: RecordPlan | None = None
+    request: WriteRequest | None = None
+    delete: bool = False
+    unlink_reason: str | None = None
+
+
+@dataclass
+class _Batch:
+    logs: list[LogSpec] = field(default_factory=list)
+    links: list[LinkWrite] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str, bool]] = field(default_factory=list)
+    unlink: list[str] = field(default_factory=list)
+    crm_updates: list[tuple[int, dict[str, str | None]]] = field(default_factory=list)
+
+
+def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | None) -> None:
+    """Plan, write outside and commit one batch of CRM records."""
+    spec = ctx.spec
+    store = ctx.store
+
+    def read(tx: SyncTx) -> list[_Out]:
+        links = tx.links_by_crm(list(crm_ids))
+        records = tx.get_records(spec.crm_object, list(crm_ids), include_archived=True)
+        return _prepare(ctx, tx, crm_ids, links, records)
+
+    items = store.sync_write(spec.name, read, run_id=ctx.run_id)
+    linked = [
+        i.external_id for i in items if i.external_id and not i.delete and i.unlink_reason is None
+    ]
+    external = (
+        {r.id: r for r in ctx.connector.fetch_by_ids(spec.external_object, linked)}
+        if linked
+        else {}
+    )
+    batch = _Batch()
+    crm_changed: dict[tuple[int, str], datetime] = {}
+    if most_recent_needed(ctx):
+        ids = [i.crm_id for i in items if i.record is not None]
+        crm_changed = (
+            store.sync_write(
+                spec.name, lambda tx: tx.changed_at(spec.crm_object, ids, list(spec.field_names))
+            )
+            if ids
+            else {}
+        )
+    for item in items:
+        _plan(ctx, item, external, crm_changed, batch)
+    _write_outside(ctx, items, batch)
+
+    def commit(tx: SyncTx) -> None:
+        if batch.crm_updates:
+            outcomes = tx.update_records(spec.crm_object, batch.crm_updates)
+            for (crm_id, _), outcome in zip(batch.crm_updates, outcomes, strict=True):
+                if isinstance(outcome, RecordWriteError):
+                    batch.logs.append(_error(crm_id, None, str(outcome)))
+        if batch.unlink:
+            tx.delete_links(batch.unlink)
+        if batch.links:
+            tx.save_links(spec.crm_object, batch.links)
+        conflicts = [
+            c
+            for item in items
+            if item.plan is not None and item.external_id
+            for c in conflict_specs(item.plan, item.crm_id, item.external_id)
+        ]
+        if conflicts:
+            tx.record_conflicts(spec.crm_object, conflicts)
+        if batch.done:
+            tx.outbound_done(batch.done)
+        for crm_id, error, retriable in batch.failed:
+            tx.outbound_failed(crm_id, error, retriable=retriable)
+        if batch.logs:
+            tx.log(spec.crm_object, batch.logs)
+        if position is not None:
+            tx.set_journal_position(position)
+
+    if ctx.dry_run:
+        return
+    store.sync_write(spec.name, commit, run_id=ctx.run_id)
+
+
+def _prepare(
+    ctx: RunContext,
+    tx: SyncTx,
+    crm_ids: Sequence[int],
+    links: dict[int, Any],
+    records: dict[int, Record],
+) -> list[_Out]:
+    spec = ctx.spec
+    items: list[_Out] = []
+    assoc = associations.crm_values(ctx, tx, [i for i in crm_ids if i in records])
+    for crm_id in crm_ids:
+        link = links.get(crm_id)
+        record = records.get(crm_id)
+        item = _Out(
+            crm_id, record, link.external_id if link else None, dict(link.base) if link else None
+        )
+        if record is not None:
+            known, unknown = assoc.get(crm_id, ({}, set()))
+            props: dict[str, str | None] = {**record.properties, **known}
+            for key in unknown:
+                props[key] = (item.base or {}).get(key)
+            item.props = props
+        if record is None or record.archived:
+            if link is not None:
+                if record is not None and record.merged_into is not None:
+                    item.unlink_reason = f"merged into CRM record {record.merged_into}"
+                else:
+                    # Rule ignore keeps the link: the external record stays as it is and
+                    # inbound keeps it away from the archived record instead of re-creating it.
+                    item.delete = spec.delete_from_crm in ("archive", "delete")
+            items.append(item)
+            continue
+        if spec.crm_filters and not matches(spec.crm_filters, record.properties):
+            if link is not None:
+                item.unlink_reason = "no longer matches the sync's CRM filter"
+                items.append(item)
+            continue
+        items.append(item)
+    return items
+
+
+def _plan(
+    ctx: RunContext,
+    item: _Out,
+    external: dict[str, ExternalRecord],
+    crm_changed: dict[tuple[int, str], datetime],
+    batch: _Batch,
+) -> None:
+    spec = ctx.spec
+    if item.delete or item.unlink_reason or item.record is None:
+        return
+    crm = item.props
+    if item.external_id is None:
+        # Created in the CRM: create outside with every outbound field; the match key lets a
+        # retry after a lost response find the record instead of making a second one.
+        try:
+            fields = external_fields(
+                spec, {}, {k: v for k, v in crm.items() if k in spec.field_names}
+            )
+        except MappingError as exc:
+            batch.logs.append(_error(item.crm_id, None, str(exc)))
+            batch.failed.append((item.crm_id, str(exc), False))
+            return
+        if not fields:
+            return
+        match = None
+        if spec.match_crm and spec.match_external and crm.get(spec.match_crm):
+            match_fields = external_fields(spec, {}, {spec.match_crm: crm[spec.match_crm]})
+            if spec.match_external in match_fields:
+                match = (spec.match_external, match_fields[spec.match_external])
+        item.request = WriteRequest(f"{spec.name}:{item.crm_id}", None, fields, match)
+        return
+    current = external.get(item.external_id)
+    if current is None:
+        # Linked, but gone outside: the inbound side (or reconciliation) applies the delete.
+        return
+    try:
+        ext_values = read_external(spec, current.fields)
+        ext_values.update(associations.external_values(spec, current.fields))
+    except MappingError as exc:
+        batch.logs.append(_error(item.crm_id, item.external_id, str(exc)))
+        batch.failed.append((item.crm_id, str(exc), False))
+        return
+    plan = plan_record(
+        spec,
+        base=item.base,
+        crm=crm,
+        external=ext_values,
+        crm_changed_at={k[1]: v for k, v in crm_changed.items() if k[0] == item.crm_id},
+        external_changed_at=current.updated_at,
+    )
+    item.plan = plan
+    props = {k: v for k, v in plan.crm_writes.items() if not associations.is_key(k)}
+    if props:
+        batch.crm_updates.append((item.crm_id, props))
+    if plan.external_writes:
+        try:
+            fields = external_fields(spec, crm, plan.external_writes)
+        except MappingError as exc:
+            batch.logs.append(_error(item.crm_id, item.external_id, str(exc)))
+            batch.failed.append((item.crm_id, str(exc), False))
+            item.plan = None
+            return
+        item.request = WriteRequest(f"{spec.name}:{item.crm_id}", item.external_id, fields)
+    else:
+        batch.links.append(LinkWrite(item.external_id, item.crm_id, plan.base, current.updated_at))
+        batch.done.append(item.crm_id)
+
+
+def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
+    spec = ctx.spec
+    writes = [i for i in items if i.request is not None]
+    deletes = [i for i in items if i.delete and i.external_id]
+    for item in items:
+        if item.unlink_reason and item.external_id:
+            batch.unlink.append(item.external_id)
+            batch.logs.append(
+                _log(LogAction.UNLINKED, item.crm_id, item.external_id, item.unlink_reason)
+            )
+            ctx.summary.add("outbound.unlinked")
+    if ctx.dry_run:
+        for item in writes:
+            ctx.summary.add("outbound.created" if item.external_id is None else "outbound.updated")
+        ctx.summary.add("outbound.deleted", len(deletes))
+        return
+    for start in range(0, len(writes), spec.batch_size):
+        chunk = writes[start : start + spec.batch_size]
+        requests = [i.request for i in chunk if i.request is not None]
+        results = ctx.connector.write(spec.external_object, requests)
+        for item, result in zip(chunk, results, strict=True):
+            _confirm(ctx, item, result, batch)
+    if deletes:
+        results = ctx.connector.delete(
+            spec.external_object, [i.external_id for i in deletes if i.external_id]
+        )
+        for item, result in zip(deletes, results, strict=True):
+            assert item.external_id is not None
+            if result.ok:
+                batch.unlink.append(item.external_id)
+                batch.done.append(item.crm_id)
+                batch.logs.append(
+                    _log(
+                        LogAction.DELETED,
+                        item.crm_id,
+                        item.external_id,
+                        f"archived in the CRM; rule {spec.delete_from_crm}",
+                    )
+                )
+                ctx.summary.add("outbound.deleted")
+            else:
+                _failed(ctx, item, result, batch)
+
+
+def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) -> None:
+    spec = ctx.spec
+    assert item.request is not None
+    if not result.ok or not (result.external_id or item.external_id):
+        _failed(ctx, item, result, batch)
+        return
+    external_id = result.external_id or item.external_id
+    assert external_id is not None
+    # No external time on a link we just wrote: whatever the next read brings back first is
+    # our own write returning, which inbound then recognises and counts as an echo.
+    seen_at = None
+    if item.plan is None:  # created outside: both sides now hold the CRM's values
+        base = {k: v for k, v in item.props.items() if k in spec.field_names}
+        written = item.request.fields
+        action = LogAction.CREATED
+        changes = describe_change({}, {k: v for k, v in base.items() if v is not None})
+    else:
+        base = next_base(item.plan.decision, confirmed_external=True)
+        written = item.request.fields
+        action = LogAction.UPDATED
+        before = {
+            d.field: d.external_value
+            for d in item.plan.decision.fields
+            if d.action is Action.TO_EXTERNAL
+        }
+        changes = describe_change(before, item.plan.external_writes)
+    batch.links.append(LinkWrite(external_id, item.crm_id, base, seen_at))
+    batch.done.append(item.crm_id)
+    batch.logs.append(
+        _log(action, item.crm_id, external_id, None, changes or {"fields": sorted(written)})
+    )
+    ctx.summary.add(f"outbound.{action.value}")
+
+
+def _failed(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) -> None:
+    error = result.error or "the connector reported no id for the record"
+    batch.failed.append((item.crm_id, error, result.retriable))
+    batch.logs.append(_error(item.crm_id, item.external_id, error))
+    ctx.summary.add("outbound.errors")
+
+
+def _log(
+    action: LogAction,
+    crm_id: int | None,
+    external_id: str | None,
+    message: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> LogSpec:
+    return LogSpec(
+        LogDirection.OUTBOUND,
+        action,
+        crm_id=crm_id,
+        external_id=external_id,
+        changes=changes or None,
+        message=message,
+    )
+
+
+def _error(crm_id: int | None, external_id: str | None, message: str) -> LogSpec:
+    return LogSpec(
+        LogDirection.OUTBOUND,
+        LogAction.ERROR,
+        crm_id=crm_id,
+        external_id=external_id,
+        message=message,
+        level="error",
+    )

@@ -1,0 +1,160 @@
+"""One pass of one sync: inbound pages, then outbound batches, recorded as a run.
+
+Inbound first, so that by the time the CRM's changes are pushed the external side's latest
+state is already in the base and a conflict is seen as one. Each page and each outbound
+batch commits on its own, so a pass that fails half-way keeps what it finished and resumes
+from there. A dry run does all the reading and planning and writes nothing anywhere: every
+transaction it opens is rolled back, and no connector write is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from connectors.base import ChangePage, Connector
+from store import Store, SyncTx
+from syncd.engine.context import RunContext, RunSummary
+from syncd.engine.inbound import MassDeleteBrake, apply_page
+from syncd.engine.outbound import collect_journal, push_records
+from syncd.engine.spec import SyncSpec
+
+__all__ = ["SyncPaused", "run_sync"]
+
+T = TypeVar("T")
+Progress = Callable[[str, int], None]
+
+
+class SyncPaused(Exception):
+    """The sync is paused (by an operator or the mass-delete brake) and did not run."""
+
+
+class _Rollback(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__("dry run")
+        self.value = value
+
+
+class _DryRunStore:
+    """The store as a dry run sees it: every ``sync_write`` is rolled back at its end."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def sync_write(self, sync: str, work: Callable[[SyncTx], T], *, run_id: int | None = None) -> T:
+        def rolled_back(tx: SyncTx) -> T:
+            raise _Rollback(work(tx))
+
+        try:
+            self._store.sync_write(sync, rolled_back, run_id=run_id)
+        except _Rollback as done:
+            return done.value  # type: ignore[no-any-return]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def run_sync(
+    spec: SyncSpec,
+    connector: Connector,
+    store: Store,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    allow_deletes: bool = False,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Run one pass now; returns its counts. Raises :class:`SyncPaused` when paused."""
+    state = store.sync_state(spec.name)
+    if state.paused and not allow_deletes:
+        raise SyncPaused(f"sync {spec.name} is paused: {state.paused_reason or 'by an operator'}")
+    if state.paused:
+        store.set_sync_paused(spec.name, False, None)
+    # A dry run leaves no trace, not even a run row.
+    run_id = None if dry_run else store.start_sync_run(spec.name).id
+    view: Any = _DryRunStore(store) if dry_run else store
+    ctx = RunContext(spec, connector, view, run_id, dry_run=dry_run)
+    ctx.log.info("sync_started", full=full, dry_run=dry_run)
+    if allow_deletes:
+        spec = _without_brake(spec)
+        ctx.spec = spec
+    try:
+        _inbound(ctx, None if full else state.cursor, progress)
+        if spec.pushes:
+            _outbound(ctx, 0 if full else state.journal_position, progress)
+    except MassDeleteBrake as brake:
+        if dry_run:
+            ctx.summary.paused_reason = brake.reason
+            return ctx.summary
+        store.set_sync_paused(spec.name, True, brake.reason)
+        ctx.summary.paused_reason = brake.reason
+        if run_id is not None:
+            store.finish_sync_run(run_id, "paused", ctx.summary.as_dict())
+        ctx.log.warning("sync_paused", reason=brake.reason)
+        return ctx.summary
+    except Exception as exc:
+        if run_id is not None:
+            store.finish_sync_run(run_id, "failed", {**ctx.summary.as_dict(), "error": str(exc)})
+        ctx.log.error("sync_failed", error=str(exc), error_type=type(exc).__name__)
+        raise
+    if run_id is not None:
+        store.finish_sync_run(run_id, "ok", ctx.summary.as_dict())
+    ctx.log.info("sync_finished", **ctx.summary.as_dict())
+    return ctx.summary
+
+
+def _without_brake(spec: SyncSpec) -> SyncSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, brake_count=10**12, brake_share=float("inf"))
+
+
+def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress | None) -> None:
+    spec = ctx.spec
+    linked_total = ctx.store.count_links(spec.name)
+    deletes = 0
+    resume = True
+    while True:
+        page = ctx.connector.fetch_changes(
+            spec.external_object, cursor, limit=spec.batch_size, resume=resume
+        )
+        resume = False
+        if page.records or page.cursor != cursor:
+            deletes += ctx.store.sync_write(
+                spec.name, _page_work(ctx, page, deletes, linked_total), run_id=ctx.run_id
+            )
+        ctx.summary.add("inbound.read", len(page.records))
+        if progress:
+            progress("inbound", len(page.records))
+        cursor = page.cursor
+        if not page.has_more or not page.records:
+            return
+
+
+def _page_work(
+    ctx: RunContext, page: ChangePage, deletes: int, linked_total: int
+) -> Callable[[SyncTx], int]:
+    def work(tx: SyncTx) -> int:
+        return apply_page(
+            ctx, tx, page.records, page.cursor, deletes_so_far=deletes, linked_total=linked_total
+        )
+
+    return work
+
+
+def _outbound(ctx: RunContext, position: int, progress: Progress | None) -> None:
+    spec = ctx.spec
+    due = ctx.store.outbound_due(spec.name, limit=10 * spec.batch_size)
+    changed, new_position = collect_journal(ctx, position)
+    ids = list(dict.fromkeys([*due, *changed]))
+    if not ids:
+        if new_position != position and not ctx.dry_run:
+            ctx.store.sync_write(spec.name, lambda tx: tx.set_journal_position(new_position))
+        return
+    for start in range(0, len(ids), spec.batch_size):
+        chunk = ids[start : start + spec.batch_size]
+        last = start + spec.batch_size >= len(ids)
+        push_records(ctx, chunk, position=new_position if last else None)
+        if progress:
+            progress("outbound", len(chunk))

@@ -1,0 +1,149 @@
+"""One sync as the engine runs it: mappings, per-property rules and directions, resolved once.
+
+Built from the YAML's ``SyncConfig`` so the engine's inner loops read plain frozen values,
+never the configuration models; tests build it directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conflict import Direction, Rule
+from mapping import Constant, FieldMapping
+
+__all__ = ["ASSOCIATION_PREFIX", "AssociationSpec", "FieldSpec", "SyncSpec"]
+
+#: Base and decision keys of association fields, so they cannot clash with property names.
+ASSOCIATION_PREFIX = "@assoc:"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One CRM property (or association) the sync carries, with how it may flow."""
+
+    name: str
+    direction: Direction
+    rule: Rule | None = None
+
+
+@dataclass(frozen=True)
+class AssociationSpec:
+    """An external field holding another record's external id <-> a CRM association.
+
+    ``target_sync`` is the sync whose links translate that id to a CRM record id.
+    """
+
+    external: str
+    crm_object: str
+    label: str | None
+    target_sync: str
+    direction: Direction = Direction.TWO_WAY
+
+    @property
+    def key(self) -> str:
+        return ASSOCIATION_PREFIX + self.external
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    name: str
+    connector: str
+    external_object: str
+    crm_object: str
+    mappings: tuple[FieldMapping, ...]
+    fields: tuple[FieldSpec, ...]
+    direction: Direction = Direction.TWO_WAY
+    default_rule: Rule = Rule.CRM_WINS
+    match_crm: str | None = None
+    match_external: str | None = None
+    delete_from_external: str = "ignore"
+    delete_from_crm: str = "ignore"
+    brake_count: int = 100
+    brake_share: float = 0.2
+    crm_filters: tuple[Any, ...] = ()
+    external_filters: tuple[Any, ...] = ()
+    associations: tuple[AssociationSpec, ...] = ()
+    batch_size: int = 500
+    reading_mappings: tuple[FieldMapping, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        # Diffing needs the external side's value of every field in CRM form, whichever way
+        # the field flows, so reading uses the same mappings opened to both directions.
+        object.__setattr__(self, "reading_mappings", tuple(_readable(m) for m in self.mappings))
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    @property
+    def pulls(self) -> bool:
+        return self.direction in (Direction.TWO_WAY, Direction.TO_CRM)
+
+    @property
+    def pushes(self) -> bool:
+        return self.direction in (Direction.TWO_WAY, Direction.TO_EXTERNAL)
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        *,
+        connector: str,
+        external_object: str,
+        crm_object: str,
+        mappings: Sequence[FieldMapping],
+        rules: dict[str, Rule | None] | None = None,
+        **options: Any,
+    ) -> SyncSpec:
+        """A spec whose field list follows the mappings (one entry per CRM property)."""
+        direction = Direction(options.pop("direction", Direction.TWO_WAY))
+        narrowed = tuple(_narrow(m, direction) for m in mappings)
+        fields: list[FieldSpec] = []
+        for mapping in narrowed:
+            for prop in mapping.crm:
+                fields.append(
+                    FieldSpec(prop, Direction(mapping.direction), (rules or {}).get(prop))
+                )
+        for assoc in options.get("associations", ()):
+            fields.append(FieldSpec(assoc.key, _narrow_direction(assoc.direction, direction)))
+        return cls(
+            name=name,
+            connector=connector,
+            external_object=external_object,
+            crm_object=crm_object,
+            mappings=narrowed,
+            fields=tuple(fields),
+            direction=direction,
+            **options,
+        )
+
+
+def _narrow_direction(own: Direction, sync: Direction) -> Direction:
+    if sync is Direction.TWO_WAY:
+        return own
+    return sync if own in (Direction.TWO_WAY, sync) else own
+
+
+def _narrow(mapping: FieldMapping, sync: Direction) -> FieldMapping:
+    """A field never flows wider than its sync (a to_crm sync writes nothing outside)."""
+    narrowed = _narrow_direction(Direction(mapping.direction), sync)
+    if narrowed.value == mapping.direction:
+        return mapping
+    return dataclasses.replace(mapping, direction=narrowed.value)
+
+
+def _readable(mapping: FieldMapping) -> FieldMapping:
+    if mapping.direction == "two-way" or not mapping.external:
+        return mapping
+    if isinstance(mapping.transform, Constant):
+        return mapping
+    return dataclasses.replace(mapping, direction="two-way")

@@ -1,0 +1,570 @@
+"""The sync engine end to end: a YAML-defined sync between the store and a real second database.
+
+The store runs on SQLite and PostgreSQL (the ``store`` fixture); the external "web shop" is a
+table in a SQLite file and in MariaDB (``shop`` fixture), reached through the SQL connector.
+Every test drives whole passes (``run_sync``) and asserts what a user sees on both sides.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
+from sqlalchemy.exc import OperationalError
+
+from config.load import load_config
+from connectors.base import Connector, ConnectorError, WriteRequest, WriteResult
+from connectors.sql import SqlConnector
+from store import ChangeSource, SourceType, Store
+from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
+from syncd.engine.conflicts import resolve_conflict
+
+UI = ChangeSource(SourceType.CRM_UI, "test-user")
+MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
+# Microseconds on MariaDB too, so two edits within a second keep their order.
+TIMESTAMP_6 = DateTime(timezone=False).with_variant(MYSQL_DATETIME(fsp=6), "mysql")
+
+
+@dataclass
+class Shop:
+    """The external system: customers and companies tables in a real database."""
+
+    url: str
+    engine: Engine
+    customers: Table
+    companies: Table
+
+    def add(self, table: Table, **values: Any) -> str:
+        values.setdefault("updated_at", _now())
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(table).values(**values))
+            key = result.inserted_primary_key
+            assert key is not None
+            return str(key[0])
+
+    def edit(self, table: Table, row_id: str, **values: Any) -> None:
+        values.setdefault("updated_at", _now())
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == int(row_id)).values(**values))
+
+    def remove(self, table: Table, row_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.id == int(row_id)))
+
+    def rows(self, table: Table) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
+
+    def by_email(self, email: str) -> dict[str, Any]:
+        found = [r for r in self.rows(self.customers) if r["email"] == email]
+        assert len(found) == 1, f"{email}: {len(found)} rows"
+        return found[0]
+
+
+def _now() -> datetime:
+    # Naive UTC, as a plain DATETIME column holds it; the connector reads naive as UTC.
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+    else:
+        url = MARIADB_URL
+    engine = create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError:
+        engine.dispose()
+        if os.environ.get("SYNCD_TEST_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip("MariaDB is not reachable at 127.0.0.1:3306")
+    suffix = uuid.uuid4().hex[:8]
+    meta = MetaData()
+    customers = Table(
+        f"customers_{suffix}",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("email", String(200), unique=True),
+        Column("first_name", String(100)),
+        Column("last_name", String(100)),
+        Column("status", String(20)),
+        Column("company_id", String(20)),
+        Column(
+            "updated_at",
+            TIMESTAMP_6,
+            nullable=False,
+        ),
+    )
+    companies = Table(
+        f"companies_{suffix}",
+        meta,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(200)),
+        Column("domain", String(200), unique=True),
+        Column(
+            "updated_at",
+            TIMESTAMP_6,
+            nullable=False,
+        ),
+    )
+    meta.create_all(engine)
+    try:
+        yield Shop(url, engine, customers, companies)
+    finally:
+        meta.drop_all(engine)
+        engine.dispose()
+
+
+CONFIG = """
+store: {{url: "sqlite:///unused.db"}}
+connectors:
+  shop:
+    type: sql
+    url: "${{SHOP_URL}}"
+    objects:
+      customers: {{table: {customers}, id: id, updated_at: updated_at, lookback_seconds: 1}}
+      companies: {{table: {companies}, id: id, updated_at: updated_at, lookback_seconds: 1}}
+syncs:
+  shop-companies:
+    connector: shop
+    external_object: companies
+    crm_object: companies
+    match: {{crm: domain, external: domain}}
+    conflict: crm_wins
+    fields:
+      - {{crm: name, external: name}}
+      - {{crm: domain, external: domain, transform: lowercase}}
+  shop-customers:
+    connector: shop
+    external_object: customers
+    crm_object: contacts
+    match: {{crm: email, external: email}}
+    conflict: {rule}
+    deletes: {{from_external: {from_external}, from_crm: {from_crm}}}
+    fields:
+      - {{crm: email, external: email, transform: lowercase}}
+      - {{crm: firstname, external: first_name}}
+      - {{crm: lastname, external: last_name}}
+      - {{crm: hs_lead_status, external: status, values: {{new: NEW, open: OPEN, bad: BAD_TIMING}}, unmapped: skip}}
+    associations:
+      - {{external: company_id, crm_object: companies, sync: shop-companies}}
+"""
+
+
+@dataclass
+class Harness:
+    store: Store
+    shop: Shop
+    specs: dict[str, SyncSpec]
+    connector: Connector
+
+    def run(self, name: str = "shop-customers", **options: Any) -> RunSummary:
+        return run_sync(self.specs[name], self.connector, self.store, **options)
+
+    def cycle(self) -> tuple[RunSummary, RunSummary]:
+        return self.run("shop-companies"), self.run("shop-customers")
+
+    def contact(self, email: str) -> dict[str, str]:
+        return dict(self.store.find_record("contacts", "email", email).properties)
+
+
+def _harness(
+    store: Store,
+    shop: Shop,
+    tmp_path: Path,
+    *,
+    rule: str = "crm_wins",
+    from_external: str = "archive",
+    from_crm: str = "delete",
+) -> Iterator[Harness]:
+    path = tmp_path / "syncd.yaml"
+    path.write_text(
+        textwrap.dedent(
+            CONFIG.format(
+                customers=shop.customers.name,
+                companies=shop.companies.name,
+                rule=rule,
+                from_external=from_external,
+                from_crm=from_crm,
+            )
+        )
+    )
+    config = load_config(path, env={"SHOP_URL": shop.url})
+    specs = {name: build_spec(config, sync) for name, sync in config.syncs.items()}
+    connector = build_connector(config, "shop")
+    try:
+        yield Harness(store, shop, specs, connector)
+    finally:
+        connector.close()
+
+
+@pytest.fixture
+def sync(store: Store, shop: Shop, tmp_path: Path) -> Iterator[Harness]:
+    yield from _harness(store, shop, tmp_path)
+
+
+def _quiet(h: Harness, cycles: int = 5) -> None:
+    """Cycles with no edits anywhere write nothing on either side."""
+    for _ in range(cycles):
+        for summary in h.cycle():
+            assert summary.crm_writes == 0, summary.line()
+            assert summary.external_writes == 0, summary.line()
+
+
+# ------------------------------------------------------------------ initial sync
+
+
+def test_initial_sync_of_two_populated_sides_makes_no_duplicates(sync: Harness) -> None:
+    h = sync
+    h.store.create_record("contacts", {"email": "ada@x.io", "firstname": "Ada"}, UI)
+    h.store.create_record("contacts", {"email": "bob@x.io", "firstname": "Bob"}, UI)
+    h.shop.add(h.shop.customers, email="ADA@x.io", first_name="Ada", last_name="Lovelace")
+    h.shop.add(h.shop.customers, email="cy@x.io", first_name="Cy", status="open")
+
+    h.cycle()
+
+    emails = sorted(r.properties["email"] for r in h.store.list_records("contacts", limit=100))
+    assert emails == ["ada@x.io", "bob@x.io", "cy@x.io"]
+    rows = h.shop.rows(h.shop.customers)
+    assert sorted(r["email"].lower() for r in rows) == ["ada@x.io", "bob@x.io", "cy@x.io"]
+    # Empty on one side is filled from the other, never used to clear it.
+    assert h.contact("ada@x.io")["lastname"] == "Lovelace"
+    assert h.contact("cy@x.io")["hs_lead_status"] == "OPEN"
+    assert h.shop.by_email("bob@x.io")["first_name"] == "Bob"
+    assert h.store.count_links("shop-customers") == 3
+    _quiet(h)
+
+
+# ------------------------------------------------------------------ edits both ways
+
+
+def test_edits_flow_each_way_and_then_converge(sync: Harness) -> None:
+    h = sync
+    ext = h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
+    h.cycle()
+    ada = h.store.find_record("contacts", "email", "ada@x.io")
+
+    h.store.update_record("contacts", ada.id, {"lastname": "Byron"}, UI)
+    h.shop.edit(h.shop.customers, ext, first_name="Augusta")
+    _, summary = h.cycle()
+
+    assert h.contact("ada@x.io")["firstname"] == "Augusta"
+    assert h.shop.by_email("ada@x.io")["last_name"] == "Byron"
+    assert summary.get("inbound.updated") == 1
+    assert summary.get("outbound.updated") == 1
+    history = h.store.property_history("contacts", ada.id, "firstname")
+    assert history[0].source_type is SourceType.INTEGRATION
+    assert history[0].source_id == "shop-customers"
+    _quiet(h)
+
+
+def test_our_own_write_coming_back_is_an_echo_not_a_change(sync: Harness) -> None:
+    h = sync
+    h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
+    h.cycle()
+    ada = h.store.find_record("contacts", "email", "ada@x.io")
+    h.store.update_record("contacts", ada.id, {"firstname": "Ada K."}, UI)
+    h.cycle()  # pushes out; the connector bumps updated_at outside
+
+    _, summary = h.cycle()  # reads its own write back
+
+    assert summary.get("inbound.echoes") >= 1
+    assert summary.crm_writes == 0 and summary.external_writes == 0
+
+
+# ------------------------------------------------------------------ conflicts
+
+
+def _conflicting_edit(h: Harness, *, crm_first: bool = True) -> tuple[int, str]:
+    ext = h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
+    h.cycle()
+    ada = h.store.find_record("contacts", "email", "ada@x.io")
+    if crm_first:
+        h.store.update_record("contacts", ada.id, {"firstname": "FromCRM"}, UI)
+        h.shop.edit(
+            h.shop.customers, ext, first_name="FromShop", updated_at=_now() + timedelta(seconds=5)
+        )
+    else:
+        h.shop.edit(
+            h.shop.customers, ext, first_name="FromShop", updated_at=_now() - timedelta(hours=1)
+        )
+        h.store.update_record("contacts", ada.id, {"firstname": "FromCRM"}, UI)
+    return ada.id, ext
+
+
+@pytest.mark.parametrize(
+    ("rule", "crm_first", "winner"),
+    [
+        ("crm_wins", True, "FromCRM"),
+        ("external_wins", True, "FromShop"),
+        ("most_recent", True, "FromShop"),
+        ("most_recent", False, "FromCRM"),
+    ],
+)
+def test_conflict_rules_pick_the_winner_and_keep_the_loser(
+    store: Store, shop: Shop, tmp_path: Path, rule: str, crm_first: bool, winner: str
+) -> None:
+    for h in _harness(store, shop, tmp_path, rule=rule):
+        crm_id, _ = _conflicting_edit(h, crm_first=crm_first)
+        h.cycle()
+        assert h.contact("ada@x.io")["firstname"] == winner
+        assert h.shop.by_email("ada@x.io")["first_name"] == winner
+        conflicts = h.store.list_conflicts(sync="shop-customers")
+        assert len(conflicts) == 1
+        kept = conflicts[0]
+        assert (kept.field, kept.crm_id, kept.open) == ("firstname", crm_id, False)
+        assert kept.base == "Ada"
+        assert kept.loser_value == ({"FromCRM", "FromShop"} - {winner}).pop()
+        _quiet(h)
+
+
+def test_manual_conflict_is_held_then_resolved_by_an_operator(
+    store: Store, shop: Shop, tmp_path: Path
+) -> None:
+    for h in _harness(store, shop, tmp_path, rule="manual"):
+        _conflicting_edit(h)
+        h.cycle()
+        # Nothing overwritten on either side while the conflict waits.
+        assert h.contact("ada@x.io")["firstname"] == "FromCRM"
+        assert h.shop.by_email("ada@x.io")["first_name"] == "FromShop"
+        (held,) = h.store.list_conflicts(sync="shop-customers", open_only=True)
+        _quiet(h, cycles=2)
+        assert len(h.store.list_conflicts(sync="shop-customers", open_only=True)) == 1
+
+        resolve_conflict(h.store, h.specs["shop-customers"], held.id, take="external")
+        h.cycle()
+
+        assert h.contact("ada@x.io")["firstname"] == "FromShop"
+        assert h.shop.by_email("ada@x.io")["first_name"] == "FromShop"
+        assert h.store.list_conflicts(sync="shop-customers", open_only=True) == []
+        _quiet(h)
+
+
+def test_conflict_resolved_with_a_new_value_reaches_both_sides(
+    store: Store, shop: Shop, tmp_path: Path
+) -> None:
+    for h in _harness(store, shop, tmp_path, rule="manual"):
+        _conflicting_edit(h)
+        h.cycle()
+        (held,) = h.store.list_conflicts(sync="shop-customers", open_only=True)
+        resolve_conflict(h.store, h.specs["shop-customers"], held.id, value="Agreed")
+        h.cycle()
+        assert h.contact("ada@x.io")["firstname"] == "Agreed"
+        assert h.shop.by_email("ada@x.io")["first_name"] == "Agreed"
+        _quiet(h)
+
+
+# ------------------------------------------------------------------ associations
+
+
+def test_association_field_becomes_a_crm_association_and_back(sync: Harness) -> None:
+    h = sync
+    # The contact arrives before its company is synced: associated once the company is.
+    acme = h.shop.add(h.shop.companies, name="Acme", domain="acme.io")
+    h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada", company_id=acme)
+    h.run("shop-customers")
+    h.run("shop-companies")
+    h.run("shop-customers")
+
+    ada = h.store.find_record("contacts", "email", "ada@x.io")
+    company = h.store.find_record("companies", "domain", "acme.io")
+    linked = h.store.list_associations("contacts", ada.id, "companies")
+    assert [a.to_id for a in linked] == [company.id]
+
+    # And back: the CRM associates a second contact with Acme; the shop gets company_id.
+    bob = h.store.create_record("contacts", {"email": "bob@x.io"}, UI)
+    h.store.associate("contacts", bob.id, "companies", company.id, UI)
+    h.cycle()
+    assert h.shop.by_email("bob@x.io")["company_id"] == acme
+    _quiet(h)
+
+
+# ------------------------------------------------------------------ deletes
+
+
+@pytest.mark.parametrize("rule", ["archive", "delete", "ignore"])
+def test_external_delete_follows_the_rule(
+    store: Store, shop: Shop, tmp_path: Path, rule: str
+) -> None:
+    for h in _harness(store, shop, tmp_path, from_external=rule):
+        keep = h.shop.add(h.shop.customers, email="keep@x.io")
+        for i in range(9):
+            h.shop.add(h.shop.customers, email=f"c{i}@x.io")
+        gone = h.shop.add(h.shop.customers, email="gone@x.io")
+        h.cycle()
+        crm_id = h.store.find_record("contacts", "email", "gone@x.io").id
+        # A table has no tombstones: deletes are found by reconciliation of ids.
+        h.shop.remove(h.shop.customers, gone)
+        from syncd.engine.reconcile import reconcile_deletes
+
+        reconcile_deletes(h.specs["shop-customers"], h.connector, h.store)
+
+        record = (
+            h.store.get_record("contacts", crm_id, include_archived=True)
+            if rule != "delete"
+            else None
+        )
+        if rule == "archive":
+            assert record is not None and record.archived
+        elif rule == "ignore":
+            assert record is not None and not record.archived
+        else:
+            with pytest.raises(Exception, match="no contacts record"):
+                h.store.get_record("contacts", crm_id, include_archived=True)
+        assert h.store.find_record("contacts", "email", "keep@x.io").id
+        assert keep
+        assert h.store.count_links("shop-customers") == 10
+        _quiet(h, cycles=2)
+
+
+@pytest.mark.parametrize("rule", ["delete", "ignore"])
+def test_crm_archive_follows_the_rule_outside(
+    store: Store, shop: Shop, tmp_path: Path, rule: str
+) -> None:
+    for h in _harness(store, shop, tmp_path, from_crm=rule):
+        h.shop.add(h.shop.customers, email="ada@x.io")
+        h.cycle()
+        ada = h.store.find_record("contacts", "email", "ada@x.io")
+        h.store.archive_records("contacts", [ada.id], UI)
+        h.cycle()
+        emails = [r["email"] for r in h.shop.rows(h.shop.customers)]
+        assert emails == ([] if rule == "delete" else ["ada@x.io"])
+        # Ignored: the link stays, so the shop's row is not taken for a new CRM record.
+        assert h.store.count_links("shop-customers") == (0 if rule == "delete" else 1)
+        assert [r.id for r in h.store.list_records("contacts", limit=10)] == []
+        _quiet(h, cycles=2)
+
+
+def test_mass_delete_brake_pauses_before_writing(sync: Harness) -> None:
+    h = sync
+    ids = [h.shop.add(h.shop.customers, email=f"c{i}@x.io") for i in range(10)]
+    h.cycle()
+    for row_id in ids[:5]:
+        h.shop.remove(h.shop.customers, row_id)
+    from syncd.engine.reconcile import reconcile_deletes
+
+    summary = reconcile_deletes(h.specs["shop-customers"], h.connector, h.store)
+
+    assert summary.paused_reason and "--allow-deletes" in summary.paused_reason
+    assert h.store.sync_state("shop-customers").paused
+    assert len(h.store.list_records("contacts", limit=100)) == 10  # nothing archived
+    summary = reconcile_deletes(h.specs["shop-customers"], h.connector, h.store, allow_deletes=True)
+    assert summary.get("inbound.archived") == 5
+    assert not h.store.sync_state("shop-customers").paused
+
+
+# ------------------------------------------------------------------ failures
+
+
+def test_failure_inside_the_apply_transaction_changes_nothing(
+    sync: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = sync
+    h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
+    h.cycle()
+    ext = h.shop.by_email("ada@x.io")["id"]
+    h.shop.edit(h.shop.customers, str(ext), first_name="New")
+    h.shop.add(h.shop.customers, email="bob@x.io")
+    before = _snapshot(h)
+
+    from syncd.engine import inbound
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full (injected)")
+
+    monkeypatch.setattr(inbound, "_finish_page", broken)
+    with pytest.raises(RuntimeError, match="injected"):
+        h.run()
+    assert _snapshot(h) == before
+
+    monkeypatch.undo()
+    h.run()
+    assert h.contact("ada@x.io")["firstname"] == "New"
+    assert h.contact("bob@x.io")["email"] == "bob@x.io"
+
+
+def _snapshot(h: Harness) -> dict[str, Any]:
+    s = h.store
+    return {
+        "records": sorted(
+            (r.id, tuple(sorted(r.properties.items())))
+            for r in s.list_records("contacts", limit=1000)
+        ),
+        "journal": s.journal_head(),
+        "links": [
+            (link.external_id, link.crm_id, link.base) for link in s.list_links("shop-customers")
+        ],
+        "log": len(s.sync_log(sync="shop-customers")),
+        "conflicts": len(s.list_conflicts(sync="shop-customers")),
+        "cursor": s.sync_state("shop-customers").cursor,
+    }
+
+
+class _LosesResponses(SqlConnector):
+    """Does every write, then loses the answer of the first batch (a timeout after commit)."""
+
+    lost = False
+
+    def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        results = super().write(external_object, requests)
+        if not self.lost:
+            self.lost = True
+            raise ConnectorError("read timeout after the request was sent", retriable=True)
+        return results
+
+
+def test_lost_response_on_create_makes_no_duplicate(sync: Harness) -> None:
+    h = sync
+    h.store.create_record("contacts", {"email": "new@x.io", "firstname": "New"}, UI)
+    flaky = _LosesResponses(h.connector.name, h.connector.options)
+    with pytest.raises(ConnectorError):
+        run_sync(h.specs["shop-customers"], flaky, h.store)
+    assert len(h.shop.rows(h.shop.customers)) == 1  # it did reach the shop
+
+    run_sync(h.specs["shop-customers"], flaky, h.store)
+
+    assert [r["email"] for r in h.shop.rows(h.shop.customers)] == ["new@x.io"]
+    assert h.store.count_links("shop-customers") == 1
+    flaky.close()
+    _quiet(h)
+
+
+def test_dry_run_writes_nothing_anywhere(sync: Harness) -> None:
+    h = sync
+    h.store.create_record("contacts", {"email": "crm@x.io"}, UI)
+    h.shop.add(h.shop.customers, email="shop@x.io")
+    before = _snapshot(h)
+    rows = h.shop.rows(h.shop.customers)
+
+    summary = h.run(dry_run=True)
+
+    assert summary.get("inbound.created") == 1
+    assert summary.get("outbound.created") == 1
+    assert _snapshot(h) == before
+    assert h.shop.rows(h.shop.customers) == rows
+    assert h.store.list_sync_runs("shop-customers") == []
