@@ -155,6 +155,7 @@ class SyncState:
     paused_reason: str | None = None
     last_run_at: datetime | None = None
     updated_at: datetime | None = None
+    fields: list[str] | None = None
 
 
 @dataclass(frozen=True)

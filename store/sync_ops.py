@@ -277,6 +277,7 @@ def read_state(conn: Connection, sync: str) -> SyncState:
         paused_reason=row["paused_reason"],
         last_run_at=row["last_run_at"],
         updated_at=row["updated_at"],
+        fields=None if row["fields"] is None else list(row["fields"]),
     )
 
 
@@ -290,6 +291,7 @@ def upsert_state(conn: Connection, sync: str, now: datetime, values: Mapping[str
         "paused": False,
         "paused_reason": None,
         "last_run_at": None,
+        "fields": None,
         "updated_at": now,
         **values,
     }

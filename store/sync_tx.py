@@ -226,3 +226,7 @@ class SyncTx:
         if stale:
             sync_ops.supersede_conflicts(self._conn, stale, self.now)
         return self.add_conflicts(crm_object, fresh) if fresh else []
+
+    def set_fields(self, fields: Sequence[str]) -> None:
+        """Remember the fields this pass carried (a field added later is then backfilled)."""
+        sync_ops.upsert_state(self._conn, self.sync, self.now, {"fields": sorted(fields)})

@@ -302,6 +302,8 @@ sync_states = Table(
     Column("paused", Boolean, nullable=False),
     Column("paused_reason", Text),
     Column("last_run_at", UTCDateTime),
+    # The fields the sync carried at its last pass: a field added since is backfilled.
+    Column("fields", JSONType),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

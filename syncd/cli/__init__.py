@@ -24,6 +24,7 @@ from syncd.cli.imports import export, import_, imports_app
 from syncd.cli.lists import app as lists_app
 from syncd.cli.sync import conflicts_app, sync
 from syncd.cli.views import app as views_app
+from syncd.logs import configure_logging
 
 __all__ = ["app", "main"]
 
@@ -66,6 +67,7 @@ def root(
     ] = False,
 ) -> None:
     """syncd: keeps a CRM record store and outside systems in step."""
+    configure_logging()
     ctx.obj = CliState(db=db_url or None, config=config, json=json_output)
 
 

@@ -6,10 +6,11 @@ the database. A config with problems is refused with them listed, as ``syncd che
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -17,11 +18,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from config import ConfigErrors, load_config
 from config.models import Config
 from connectors.base import Connector
-from store import ConflictRecord, Store
+from store import ConflictRecord, LogSpec, Store
 from syncd.cli._context import DEFAULT_CONFIG, CliState, get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
 from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
 from syncd.engine.conflicts import resolve_conflict
+from syncd.engine.reconcile import reconcile_deletes
 from syncd.errors import ConfigError, UsageError
 
 __all__ = ["conflicts_app", "sync"]
@@ -99,18 +101,81 @@ def sync(
                     allow_deletes=allow_deletes,
                     progress=progress,
                 )
+                if full and not dry_run and not summary.paused_reason:
+                    # A full pass also finds deletes a change feed cannot show (a plain table).
+                    bar.update(task, description=f"{name}: reconciling deletes")
+                    removed = reconcile_deletes(spec, connector, store, allow_deletes=allow_deletes)
+                    summary.counts.update(removed.counts)
+                    summary.paused_reason = removed.paused_reason
             except SyncPaused as paused:
                 raise UsageError(
                     f"{paused}; resume with `syncd sync {name} --allow-deletes`"
                 ) from None
     if state.json:
-        emit_json({"sync": name, "dry_run": dry_run, **summary.as_dict()})
+        planned = [_planned_json(p) for p in summary.planned] if dry_run else None
+        emit_json(
+            {"sync": name, "dry_run": dry_run, **summary.as_dict()}
+            | ({"planned": planned} if dry_run else {})
+        )
     else:
+        if dry_run and summary.planned:
+            print_table(
+                ["direction", "action", "crm id", "external id", "changes", "note"],
+                (
+                    (
+                        p.direction.value,
+                        p.action.value,
+                        p.crm_id or "-",
+                        p.external_id or "-",
+                        shorten(changes_text(p.changes), 80),
+                        shorten(p.message or "", 60),
+                    )
+                    for p in summary.planned
+                ),
+                title=f"{name}: what a pass would do",
+            )
         prefix = "dry run, nothing written: " if dry_run else ""
         info(f"{name}: {prefix}{summary.line()}")
     if summary.paused_reason:
         info(f"paused: {summary.paused_reason}")
         raise typer.Exit(1)
+
+
+_ROOT_KEY = re.compile(r"^root\['(.*)'\]$")
+
+
+def changes_text(changes: Mapping[str, Any] | None) -> str:
+    """A deepdiff description as people read it: ``email: a -> b; phone: + 123``."""
+    if not changes:
+        return ""
+    parts: list[str] = []
+    for kind, items in changes.items():
+        if not isinstance(items, Mapping):
+            parts.append(f"{kind}: {items}")
+            continue
+        for path, detail in items.items():
+            match = _ROOT_KEY.match(str(path))
+            name = match.group(1) if match else str(path)
+            if kind in ("values_changed", "type_changes") and isinstance(detail, Mapping):
+                parts.append(f"{name}: {detail.get('old_value')} -> {detail.get('new_value')}")
+            elif kind == "dictionary_item_added":
+                parts.append(f"{name}: + {detail}")
+            elif kind == "dictionary_item_removed":
+                parts.append(f"{name}: - {detail}")
+            else:
+                parts.append(f"{name}: {detail}")
+    return "; ".join(parts)
+
+
+def _planned_json(planned: LogSpec) -> dict[str, object]:
+    return {
+        "direction": planned.direction.value,
+        "action": planned.action.value,
+        "crm_id": planned.crm_id,
+        "external_id": planned.external_id,
+        "changes": planned.changes,
+        "message": planned.message,
+    }
 
 
 conflicts_app = typer.Typer(

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from connectors.base import Connector
-from store import Store
+from store import LogSpec, Store
 from syncd.engine.spec import SyncSpec
 
 __all__ = ["RunContext", "RunSummary"]
@@ -26,6 +26,8 @@ class RunSummary:
 
     counts: Counter[str] = field(default_factory=Counter)
     paused_reason: str | None = None
+    #: In a dry run, the log rows the pass would have written: what it would do, record by record.
+    planned: list[LogSpec] = field(default_factory=list)
 
     def add(self, key: str, amount: int = 1) -> None:
         if amount:

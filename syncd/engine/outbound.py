@@ -144,6 +144,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
             tx.set_journal_position(position)
 
     if ctx.dry_run:
+        ctx.summary.planned.extend(batch.logs)
         return
     store.sync_write(spec.name, commit, run_id=ctx.run_id)
 
@@ -157,6 +158,7 @@ def _prepare(
 ) -> list[_Out]:
     spec = ctx.spec
     items: list[_Out] = []
+    _follow_merges(ctx, tx, links, records)
     assoc = associations.crm_values(ctx, tx, [i for i in crm_ids if i in records])
     for crm_id in crm_ids:
         link = links.get(crm_id)
@@ -178,7 +180,7 @@ def _prepare(
                     # Rule ignore keeps the link: the external record stays as it is and
                     # inbound keeps it away from the archived record instead of re-creating it.
                     item.delete = spec.delete_from_crm in ("archive", "delete")
-            items.append(item)
+                items.append(item)
             continue
         if spec.crm_filters and not matches(spec.crm_filters, record.properties):
             if link is not None:
@@ -189,6 +191,50 @@ def _prepare(
     return items
 
 
+def _follow_merges(
+    ctx: RunContext, tx: SyncTx, links: dict[int, Any], records: dict[int, Record]
+) -> None:
+    """A merged-away record's link moves to the winner, unless the winner has one too: then
+    two external records stand for one CRM record, which only a person can settle."""
+    spec = ctx.spec
+    merged = {
+        crm_id: record.merged_into
+        for crm_id, record in records.items()
+        if record.merged_into is not None and crm_id in links
+    }
+    if not merged:
+        return
+    winners = tx.links_by_crm(sorted(set(merged.values())))
+    logs: list[LogSpec] = []
+    for loser, winner in merged.items():
+        held = winners.get(winner) or links.get(winner)
+        if held is not None:
+            logs.append(
+                _error(
+                    winner,
+                    links[loser].external_id,
+                    f"CRM records {loser} and {winner} were merged, but both are linked"
+                    f" ({links[loser].external_id} and {held.external_id}); merge or unlink"
+                    " them in the external system, then run the sync again",
+                )
+            )
+            ctx.summary.add("outbound.merge_conflicts")
+            continue
+        tx.relink(loser, winner)
+        link = links.pop(loser)
+        links[winner] = tx.links_by_crm([winner])[winner]
+        logs.append(
+            _log(
+                LogAction.LINKED,
+                winner,
+                link.external_id,
+                f"CRM record {loser} was merged into {winner}; the link moved",
+            )
+        )
+        ctx.summary.add("outbound.relinked")
+    tx.log(spec.crm_object, logs)
+
+
 def _plan(
     ctx: RunContext,
     item: _Out,
@@ -197,7 +243,7 @@ def _plan(
     batch: _Batch,
 ) -> None:
     spec = ctx.spec
-    if item.delete or item.unlink_reason or item.record is None:
+    if item.delete or item.unlink_reason or item.record is None or item.record.archived:
         return
     crm = item.props
     if item.external_id is None:
@@ -270,7 +316,20 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
             ctx.summary.add("outbound.unlinked")
     if ctx.dry_run:
         for item in writes:
-            ctx.summary.add("outbound.created" if item.external_id is None else "outbound.updated")
+            assert item.request is not None
+            action = LogAction.CREATED if item.external_id is None else LogAction.UPDATED
+            batch.logs.append(
+                _log(
+                    action,
+                    item.crm_id,
+                    item.external_id,
+                    None,
+                    {"fields": sorted(item.request.fields)},
+                )
+            )
+            ctx.summary.add(f"outbound.{action.value}")
+        for item in deletes:
+            batch.logs.append(_log(LogAction.DELETED, item.crm_id, item.external_id))
         ctx.summary.add("outbound.deleted", len(deletes))
         return
     for start in range(0, len(writes), spec.batch_size):

@@ -80,9 +80,13 @@ def run_sync(
         spec = _without_brake(spec)
         ctx.spec = spec
     try:
+        if state.fields is not None and not full:
+            _backfill(ctx, sorted(set(spec.field_names) - set(state.fields)))
         _inbound(ctx, None if full else state.cursor, progress)
         if spec.pushes:
             _outbound(ctx, 0 if full else state.journal_position, progress)
+        if not dry_run:
+            store.sync_write(spec.name, lambda tx: tx.set_fields(spec.field_names))
     except MassDeleteBrake as brake:
         if dry_run:
             ctx.summary.paused_reason = brake.reason
@@ -130,6 +134,32 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
         cursor = page.cursor
         if not page.has_more or not page.records:
             return
+
+
+def _backfill(ctx: RunContext, added: list[str]) -> None:
+    """Fields added to the YAML since the last pass: re-read the linked records only.
+
+    Each linked external record is fetched by id (in batches) and run through the page
+    path; the fields already synced compare equal to their base and write nothing, the new
+    ones have no base and are settled like a first sync. No cursor moves, nothing else is read.
+    """
+    spec = ctx.spec
+    if not added:
+        return
+    ctx.log.info("backfill_started", fields=added)
+    after: str | None = None
+    while True:
+        links = ctx.store.list_links(spec.name, after_external_id=after, limit=spec.batch_size)
+        if not links:
+            return
+        records = ctx.connector.fetch_by_ids(
+            spec.external_object, [link.external_id for link in links]
+        )
+        page = ChangePage(records, None, False)
+        total = ctx.store.count_links(spec.name)
+        ctx.store.sync_write(spec.name, _page_work(ctx, page, 0, total), run_id=ctx.run_id)
+        ctx.summary.add("backfill.read", len(records))
+        after = links[-1].external_id
 
 
 def _page_work(

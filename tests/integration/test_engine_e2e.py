@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import (
+    CheckConstraint,
     Column,
     DateTime,
     Engine,
@@ -114,6 +115,8 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
         Column("last_name", String(100)),
         Column("status", String(20)),
         Column("company_id", String(20)),
+        # Lets a test make the shop refuse one record's write.
+        CheckConstraint("first_name IS NULL OR first_name <> 'REFUSED'"),
         Column(
             "updated_at",
             TIMESTAMP_6,
@@ -166,10 +169,11 @@ syncs:
     match: {{crm: email, external: email}}
     conflict: {rule}
     deletes: {{from_external: {from_external}, from_crm: {from_crm}}}
+{extra}
     fields:
       - {{crm: email, external: email, transform: lowercase}}
       - {{crm: firstname, external: first_name}}
-      - {{crm: lastname, external: last_name}}
+{lastname}
       - {{crm: hs_lead_status, external: status, values: {{new: NEW, open: OPEN, bad: BAD_TIMING}}, unmapped: skip}}
     associations:
       - {{external: company_id, crm_object: companies, sync: shop-companies}}
@@ -201,17 +205,19 @@ def _harness(
     rule: str = "crm_wins",
     from_external: str = "archive",
     from_crm: str = "delete",
+    extra: str = "",
+    with_lastname: bool = True,
 ) -> Iterator[Harness]:
     path = tmp_path / "syncd.yaml"
     path.write_text(
-        textwrap.dedent(
-            CONFIG.format(
-                customers=shop.customers.name,
-                companies=shop.companies.name,
-                rule=rule,
-                from_external=from_external,
-                from_crm=from_crm,
-            )
+        CONFIG.format(
+            customers=shop.customers.name,
+            companies=shop.companies.name,
+            rule=rule,
+            from_external=from_external,
+            from_crm=from_crm,
+            extra=textwrap.indent(textwrap.dedent(extra), "    "),
+            lastname="      - {crm: lastname, external: last_name}" if with_lastname else "",
         )
     )
     config = load_config(path, env={"SHOP_URL": shop.url})
@@ -568,3 +574,114 @@ def test_dry_run_writes_nothing_anywhere(sync: Harness) -> None:
     assert _snapshot(h) == before
     assert h.shop.rows(h.shop.customers) == rows
     assert h.store.list_sync_runs("shop-customers") == []
+
+
+# ------------------------------------------------------------------ filters, merges, mapping changes
+
+
+FILTERS = """
+filters:
+  external: [{field: status, op: neq, value: bad}]
+  crm: [{field: hs_lead_status, op: neq, value: BAD_TIMING}]
+"""
+
+
+def test_sync_filters_keep_records_out_and_unlink_those_that_stop_matching(
+    store: Store, shop: Shop, tmp_path: Path
+) -> None:
+    for h in _harness(store, shop, tmp_path, extra=FILTERS):
+        ok = h.shop.add(h.shop.customers, email="ok@x.io", status="open")
+        h.shop.add(h.shop.customers, email="bad@x.io", status="bad")
+        h.store.create_record(
+            "contacts", {"email": "crmbad@x.io", "hs_lead_status": "BAD_TIMING"}, UI
+        )
+        h.cycle()
+        emails = sorted(r.properties["email"] for r in h.store.list_records("contacts", limit=10))
+        assert emails == ["crmbad@x.io", "ok@x.io"]  # bad@ never came in
+        assert sorted(r["email"] for r in h.shop.rows(h.shop.customers)) == ["bad@x.io", "ok@x.io"]
+
+        # ok@ stops matching outside: unlinked, never deleted on either side.
+        h.shop.edit(h.shop.customers, ok, status="bad")
+        h.cycle()
+        assert h.store.count_links("shop-customers") == 0
+        assert h.contact("ok@x.io")["email"] == "ok@x.io"
+        actions = [e.action.value for e in h.store.sync_log(sync="shop-customers")]
+        assert "unlinked" in actions
+        _quiet(h, cycles=2)
+
+
+def test_merged_crm_records_move_their_link_to_the_winner(sync: Harness) -> None:
+    h = sync
+    h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
+    h.cycle()
+    linked = h.store.find_record("contacts", "email", "ada@x.io")
+    winner = h.store.create_record("contacts", {"email": "ada.l@x.io", "firstname": "Ada L"}, UI)
+    # The unlinked winner must not be created outside by the pass that sees the merge.
+    h.store.merge_records("contacts", winner.id, linked.id, UI)
+
+    h.cycle()
+
+    link = h.store.get_link_by_crm("shop-customers", winner.id)
+    assert link is not None
+    assert len(h.shop.rows(h.shop.customers)) == 1
+    assert h.store.get_link_by_crm("shop-customers", linked.id) is None
+    _quiet(h, cycles=2)
+
+
+def test_merge_of_two_linked_records_is_reported_not_guessed(sync: Harness) -> None:
+    h = sync
+    h.shop.add(h.shop.customers, email="a@x.io")
+    h.shop.add(h.shop.customers, email="b@x.io")
+    h.cycle()
+    a = h.store.find_record("contacts", "email", "a@x.io")
+    b = h.store.find_record("contacts", "email", "b@x.io")
+    h.store.merge_records("contacts", a.id, b.id, UI)
+
+    _, summary = h.cycle()
+
+    assert summary.get("outbound.merge_conflicts") == 1
+    errors = [e for e in h.store.sync_log(sync="shop-customers", action="error")]
+    assert any("were merged, but both are linked" in (e.message or "") for e in errors)
+    assert len(h.shop.rows(h.shop.customers)) == 2  # nothing deleted or overwritten outside
+
+
+def test_a_field_added_to_the_yaml_is_backfilled_for_linked_records(
+    store: Store, shop: Shop, tmp_path: Path
+) -> None:
+    h = next(_harness(store, shop, tmp_path, with_lastname=False))
+    h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada", last_name="Lovelace")
+    h.store.create_record("contacts", {"email": "bob@x.io", "lastname": "Builder"}, UI)
+    h.cycle()
+    assert "lastname" not in h.contact("ada@x.io")
+    h.connector.close()
+
+    for h in _harness(store, shop, tmp_path):
+        _, summary = h.cycle()
+        assert summary.get("backfill.read") == 2
+        assert h.contact("ada@x.io")["lastname"] == "Lovelace"
+        assert h.shop.by_email("bob@x.io")["last_name"] == "Builder"
+        _quiet(h, cycles=2)
+
+
+def test_a_failed_external_write_is_logged_and_does_not_stop_the_batch(sync: Harness) -> None:
+    h = sync
+    h.shop.add(h.shop.customers, email="ok@x.io")
+    h.shop.add(h.shop.customers, email="bad@x.io")
+    h.cycle()
+    ok = h.store.find_record("contacts", "email", "ok@x.io")
+    bad = h.store.find_record("contacts", "email", "bad@x.io")
+    h.store.update_record("contacts", ok.id, {"firstname": "Fine"}, UI)
+    h.store.update_record("contacts", bad.id, {"firstname": "REFUSED"}, UI)  # the shop's CHECK
+
+    _, summary = h.cycle()
+
+    assert h.shop.by_email("ok@x.io")["first_name"] == "Fine"
+    assert h.shop.by_email("bad@x.io")["first_name"] is None
+    assert summary.get("outbound.errors") == 1
+    (error,) = h.store.sync_log(sync="shop-customers", action="error")
+    assert error.crm_id == bad.id and error.direction.value == "outbound"
+    # The base did not move for the refused value: a later, acceptable edit goes out.
+    h.store.update_record("contacts", bad.id, {"firstname": "Better"}, UI)
+    h.cycle()
+    assert h.shop.by_email("bad@x.io")["first_name"] == "Better"
+    _quiet(h, cycles=2)

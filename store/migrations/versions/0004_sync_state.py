@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("paused", sa.Boolean, nullable=False),
         sa.Column("paused_reason", sa.Text),
         sa.Column("last_run_at", UTCDateTime),
+        sa.Column("fields", JSONType),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("sync", name="pk_sync_states"),
     )

@@ -1,0 +1,52 @@
+"""Structured logs: JSON lines for machines, readable lines for people, always on stderr.
+
+Stdout belongs to a command's output (``--json`` must stay parseable), so log lines never go
+there. Off a terminal each line is one JSON object a log shipper can index by ``sync``,
+``run`` and ``record``; on a terminal they read as aligned, coloured text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+__all__ = ["configure_logging"]
+
+
+class _StderrLogger:
+    """Writes to whatever ``sys.stderr`` is at the moment of writing (tests swap it)."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def configure_logging(*, json_lines: bool | None = None, level: str = "info") -> None:
+    """Set structlog up once per process; ``json_lines`` None means "unless on a terminal"."""
+    if json_lines is None:
+        json_lines = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=_StderrLogger,
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,146 @@
+"""``syncd sync`` and ``syncd conflicts`` as an operator runs them: summaries, exit codes, --json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+    select,
+    update,
+)
+from typer.testing import CliRunner
+
+from store import ChangeSource, SourceType, Store
+from syncd.cli import app
+
+runner = CliRunner()
+UI = ChangeSource(SourceType.CRM_UI, "test-user")
+
+CONFIG = """
+connectors:
+  shop:
+    type: sql
+    url: "sqlite:///{shop}"
+    objects:
+      customers: {{table: customers, lookback_seconds: 1}}
+syncs:
+  shop-customers:
+    connector: shop
+    external_object: customers
+    crm_object: contacts
+    match: {{crm: email, external: email}}
+    conflict: manual
+    fields:
+      - {{crm: email, external: email, transform: lowercase}}
+      - {{crm: firstname, external: first_name}}
+"""
+
+meta = MetaData()
+customers = Table(
+    "customers",
+    meta,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(200), unique=True),
+    Column("first_name", String(100)),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(customers).values(email="ada@x.io", first_name="Ada", updated_at=_now())
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def config(tmp_path: Path, shop: Engine) -> Path:
+    path = tmp_path / "syncd.yaml"
+    path.write_text(CONFIG.format(shop=tmp_path / "shop.db"))
+    return path
+
+
+def _syncd(db_url: str, config: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", db_url, "--config", str(config), *args])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_dry_run_then_real_run(db_url: str, config: Path, store: Store, shop: Engine) -> None:
+    code, out, _ = _syncd(db_url, config, "sync", "shop-customers", "--dry-run")
+    assert code == 0, out
+    assert "dry run, nothing written" in out and "inbound.created=1" in out
+    assert "created" in out and "ada@x.io" in out  # the table of what it would do
+    assert store.list_records("contacts", limit=10) == []
+
+    code, out, _ = _syncd(db_url, config, "--json", "sync", "shop-customers")
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["inbound.created"] == 1 and summary["dry_run"] is False
+    assert store.find_record("contacts", "email", "ada@x.io").properties["firstname"] == "Ada"
+
+
+def test_unknown_sync_is_one_clear_error(db_url: str, config: Path) -> None:
+    code, _, err = _syncd(db_url, config, "sync", "nope")
+    assert code == 1
+    assert "no sync named 'nope'" in err and "shop-customers" in err
+
+
+def test_missing_config_is_one_clear_error(db_url: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--db", db_url, "sync", "x"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "no config file" in result.stderr
+
+
+def test_conflicts_list_show_resolve(db_url: str, config: Path, store: Store, shop: Engine) -> None:
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    ada = store.find_record("contacts", "email", "ada@x.io")
+    store.update_record("contacts", ada.id, {"firstname": "CRM"}, UI)
+    with shop.begin() as conn:
+        conn.execute(update(customers).values(first_name="Shop", updated_at=_now()))
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+
+    code, out, _ = _syncd(db_url, config, "--json", "conflicts", "list", "--open")
+    assert code == 0
+    (held,) = json.loads(out)
+    assert (held["field"], held["crm_value"], held["external_value"]) == (
+        "firstname",
+        "CRM",
+        "Shop",
+    )
+
+    code, out, _ = _syncd(db_url, config, "conflicts", "show", str(held["id"]))
+    assert code == 0 and "firstname" in out
+
+    code, out, _ = _syncd(db_url, config, "conflicts", "resolve", str(held["id"]), "--take", "crm")
+    assert code == 0, out
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    with shop.connect() as conn:
+        assert conn.execute(select(customers.c.first_name)).scalar_one() == "CRM"
+
+    code, _, err = _syncd(db_url, config, "conflicts", "resolve", str(held["id"]), "--take", "crm")
+    assert code == 1 and "already resolved" in err
+    code, _, err = _syncd(db_url, config, "conflicts", "resolve", str(held["id"]), "--take", "both")
+    assert code != 0 and "crm or external" in err
