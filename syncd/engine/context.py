@@ -69,6 +69,18 @@ class RunContext:
     summary: RunSummary = field(default_factory=RunSummary)
     log: Any = None
 
+    def report(self, entries: list[LogSpec]) -> None:
+        """Echo the sync log's warnings and errors to the process log, record ids bound."""
+        for entry in entries:
+            if entry.level in ("warning", "error"):
+                getattr(self.log, entry.level)(
+                    f"record_{entry.action.value}",
+                    direction=entry.direction.value,
+                    record=entry.crm_id,
+                    external_id=entry.external_id,
+                    reason=entry.message,
+                )
+
     def __post_init__(self) -> None:
         if self.log is None:
             self.log = structlog.get_logger("syncd.engine").bind(

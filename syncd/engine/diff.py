@@ -144,6 +144,10 @@ def describe_change(
     """
     if dict(before) == dict(after):
         return {}
+    if not before:
+        # A created record: every value is new. Written in deepdiff's own shape, since
+        # asking deepdiff to find that out costs more than the whole database write.
+        return {"dictionary_item_added": {f"root['{k}']": v for k, v in after.items()}}
     diff = DeepDiff(dict(before), dict(after), verbose_level=2)
     described: dict[str, Any] = json.loads(diff.to_json())
     return described

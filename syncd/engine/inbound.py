@@ -139,6 +139,7 @@ def _finish_page(ctx: RunContext, tx: SyncTx, work: _PageWork, cursor: Cursor | 
         tx.queue_outbound(sorted(work.push))
     if work.logs:
         tx.log(spec.crm_object, work.logs)
+        ctx.report(work.logs)
         if ctx.dry_run:
             ctx.summary.planned.extend(work.logs)
     if cursor is not None:

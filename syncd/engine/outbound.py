@@ -147,6 +147,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         ctx.summary.planned.extend(batch.logs)
         return
     store.sync_write(spec.name, commit, run_id=ctx.run_id)
+    ctx.report(batch.logs)
 
 
 def _prepare(

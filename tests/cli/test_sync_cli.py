@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,3 +145,37 @@ def test_conflicts_list_show_resolve(db_url: str, config: Path, store: Store, sh
     assert code == 1 and "already resolved" in err
     code, _, err = _syncd(db_url, config, "conflicts", "resolve", str(held["id"]), "--take", "both")
     assert code != 0 and "crm or external" in err
+
+
+SECRET_CONFIG = """
+connectors:
+  erp:
+    type: sql
+    url: "${{ERP_URL}}"
+    objects:
+      customers: {{table: no_such_table_here}}
+syncs:
+  erp-customers:
+    connector: erp
+    external_object: customers
+    crm_object: contacts
+    fields:
+      - {{crm: email, external: email}}
+"""
+
+
+def test_no_secret_in_any_output_when_a_sync_fails(db_url: str, tmp_path: Path) -> None:
+    if not os.environ.get("SYNCD_TEST_POSTGRES_URL"):
+        pytest.skip("PostgreSQL not configured (SYNCD_TEST_POSTGRES_URL)")
+    secret = "s3cret-Pa55word"  # trust auth on the test server accepts any password
+    path = tmp_path / "syncd.yaml"
+    path.write_text(SECRET_CONFIG.format())
+    result = runner.invoke(
+        app,
+        ["--db", db_url, "--config", str(path), "sync", "erp-customers"],
+        env={"ERP_URL": f"postgresql://postgres:{secret}@127.0.0.1:5432/test"},
+    )
+    assert result.exit_code == 1
+    assert "no_such_table_here" in result.stderr  # the error is there, and says what is wrong
+    assert "Traceback" not in result.output
+    assert secret not in result.output and secret not in result.stderr

@@ -7,6 +7,7 @@ Every test drives whole passes (``run_sync``) and asserts what a user sees on bo
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import textwrap
 import uuid
@@ -36,7 +37,7 @@ from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.exc import OperationalError
 
 from config.load import load_config
-from connectors.base import Connector, ConnectorError, WriteRequest, WriteResult
+from connectors.base import Connector, ConnectorError, WriteOutcome, WriteRequest, WriteResult
 from connectors.sql import SqlConnector
 from store import ChangeSource, SourceType, Store
 from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
@@ -685,3 +686,85 @@ def test_a_failed_external_write_is_logged_and_does_not_stop_the_batch(sync: Har
     h.cycle()
     assert h.shop.by_email("bad@x.io")["first_name"] == "Better"
     _quiet(h, cycles=2)
+
+
+# ------------------------------------------------------------------ cursor and retries
+
+
+def test_a_run_failing_mid_way_keeps_the_pages_it_committed(
+    sync: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = sync
+    stamp = _now()
+    # Seven rows share one timestamp, across pages of three: the seam must not lose any.
+    for i in range(7):
+        h.shop.add(h.shop.customers, email=f"c{i}@x.io", updated_at=stamp)
+    spec = dataclasses.replace(h.specs["shop-customers"], batch_size=3)
+    from syncd.engine import inbound
+
+    real = inbound.apply_page
+    calls = {"n": 0}
+
+    def third_page_fails(*args: Any, **kwargs: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("connection lost (injected)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("syncd.engine.runner.apply_page", third_page_fails)
+    with pytest.raises(RuntimeError, match="injected"):
+        run_sync(spec, h.connector, h.store)
+    assert len(h.store.list_records("contacts", limit=100)) == 6  # two pages committed
+    cursor = h.store.sync_state("shop-customers").cursor
+    assert cursor is not None
+
+    monkeypatch.undo()
+    run_sync(spec, h.connector, h.store)
+
+    emails = sorted(r.properties["email"] for r in h.store.list_records("contacts", limit=100))
+    assert emails == [f"c{i}@x.io" for i in range(7)]
+    assert h.store.count_links("shop-customers") == 7
+
+
+class _BusyOnce(SqlConnector):
+    """Answers the first write of each record with a retriable failure (a 503, say)."""
+
+    seen: set[str]
+
+    def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        if not hasattr(self, "seen"):
+            self.seen = set()
+        fresh = [r for r in requests if r.key not in self.seen]
+        self.seen |= {r.key for r in requests}
+        if fresh:
+            return [
+                WriteResult(WriteOutcome.FAILED, r.external_id, error="503 busy", retriable=True)
+                for r in requests
+            ]
+        return super().write(external_object, requests)
+
+
+def test_a_retriable_failure_is_retried_after_its_back_off(
+    sync: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = sync
+    h.store.create_record("contacts", {"email": "new@x.io"}, UI)
+    busy = _BusyOnce(h.connector.name, h.connector.options)
+    try:
+        summary = run_sync(h.specs["shop-customers"], busy, h.store)
+        assert summary.get("outbound.errors") == 1
+        assert h.shop.rows(h.shop.customers) == []
+        # Not due yet: the next pass does not hammer the busy system.
+        assert h.store.outbound_due("shop-customers") == []
+        run_sync(h.specs["shop-customers"], busy, h.store)
+        assert h.shop.rows(h.shop.customers) == []
+
+        # A minute later (past the first back-off of 30 s) the record is due and goes out.
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        monkeypatch.setattr("store.sync_api.utcnow", lambda: later)
+        assert h.store.outbound_due("shop-customers") != []
+        run_sync(h.specs["shop-customers"], busy, h.store)
+    finally:
+        busy.close()
+    assert [r["email"] for r in h.shop.rows(h.shop.customers)] == ["new@x.io"]
+    assert h.store.outbound_due("shop-customers") == []
