@@ -44,6 +44,7 @@ class _Pending:
     base: dict[str, str | None] | None = None
     plan: RecordPlan | None = None
     matched: bool = False
+    refused: bool = False  # matched a CRM record that is linked already: neither linked nor created
     seen_at: datetime | None = None
 
 
@@ -121,7 +122,7 @@ def apply_page(
         spec.crm_object, [p.crm_id for p in existing if p.crm_id is not None], include_archived=True
     )
     _plan_existing(ctx, tx, existing, crm, work)
-    _create(ctx, tx, [p for p in pending if p.crm_id is None], work)
+    _create(ctx, tx, [p for p in pending if p.crm_id is None and not p.refused], work)
 
     _finish_page(ctx, tx, work, cursor)
     return deletes
@@ -222,7 +223,7 @@ def _match(ctx: RunContext, tx: SyncTx, unlinked: list[_Pending], work: _PageWor
                 )
             )
             ctx.summary.add("inbound.errors")
-            item.crm_id = -1  # neither matched nor created
+            item.refused = True
             continue
         claimed.add(record.id)
         item.crm_id, item.base, item.matched = record.id, {}, True
@@ -236,7 +237,6 @@ def _plan_existing(
     work: _PageWork,
 ) -> None:
     spec = ctx.spec
-    items = [p for p in items if p.crm_id is not None and p.crm_id > 0]
     live = [p for p in items if p.crm_id in crm and not crm[p.crm_id].archived]
     for item in items:
         if item not in live:

@@ -768,3 +768,23 @@ def test_a_retriable_failure_is_retried_after_its_back_off(
         busy.close()
     assert [r["email"] for r in h.shop.rows(h.shop.customers)] == ["new@x.io"]
     assert h.store.outbound_due("shop-customers") == []
+
+
+def test_a_second_external_record_matching_a_linked_crm_record_is_an_error_not_a_relink(
+    sync: Harness,
+) -> None:
+    h = sync
+    first = h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
+    h.cycle()
+    h.shop.add(h.shop.customers, email="ADA@x.io", first_name="Impostor")
+
+    _, summary = h.cycle()
+
+    assert summary.get("inbound.errors") == 1
+    (error,) = h.store.sync_log(sync="shop-customers", action="error")
+    assert "already linked" in (error.message or "")
+    assert h.contact("ada@x.io")["firstname"] == "Ada"
+    link = h.store.get_link_by_crm(
+        "shop-customers", h.store.find_record("contacts", "email", "ada@x.io").id
+    )
+    assert link is not None and link.external_id == first
