@@ -75,6 +75,9 @@ class ExternalRecord:
     fields: Mapping[str, Any]
     updated_at: datetime | None = None
     deleted: bool = False
+    #: Who made the last change, when the system says (HubSpot's ``changeSource`` and
+    #: ``sourceId``, e.g. ``"INTEGRATION:12345"``): one more way to recognise our own writes.
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ __all__ = ["CONNECTOR_TYPES", "connector_class"]
 CONNECTOR_TYPES: Mapping[str, str] = MappingProxyType(
     {
         "sql": "connectors.sql:SqlConnector",
+        "rest": "connectors.rest:RestConnector",
+        "hubspot": "connectors.hubspot:HubSpotConnector",
+        "carddav": "connectors.carddav:CardDavConnector",
     }
 )
 
