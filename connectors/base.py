@@ -24,12 +24,14 @@ from pydantic import BaseModel, ConfigDict
 from syncd.errors import SyncdError
 
 __all__ = [
+    "AuthError",
     "ChangePage",
     "Connector",
     "ConnectorError",
     "ConnectorOptions",
     "Cursor",
     "ExternalRecord",
+    "QuotaExhaustedError",
     "WebhookEvent",
     "WebhookNotSupportedError",
     "WriteOutcome",
@@ -51,6 +53,25 @@ class ConnectorError(SyncdError):
     def __init__(self, message: str, *, retriable: bool = False, **data: object) -> None:
         super().__init__(message, retriable=retriable, **data)
         self.retriable = retriable
+
+
+class AuthError(ConnectorError):
+    """The external system refused our credentials and refreshing them did not help.
+
+    Retrying cannot fix it, and hammering a system with bad credentials can lock the account,
+    so the engine pauses the sync with this message until an operator resumes it.
+    """
+
+    def __init__(self, message: str, **data: object) -> None:
+        super().__init__(message, retriable=False, **data)
+
+
+class QuotaExhaustedError(ConnectorError):
+    """The system's call quota would run out: stop now, resume at ``resume_at``."""
+
+    def __init__(self, message: str, *, resume_at: datetime, **data: object) -> None:
+        super().__init__(message, retriable=True, resume_at=resume_at.isoformat(), **data)
+        self.resume_at = resume_at
 
 
 class WebhookNotSupportedError(ConnectorError):

@@ -22,7 +22,7 @@ from syncd.cli.check import check
 from syncd.cli.demo import demo
 from syncd.cli.imports import export, import_, imports_app
 from syncd.cli.lists import app as lists_app
-from syncd.cli.sync import conflicts_app, sync
+from syncd.cli.sync import conflicts_app, pause, resume, sync
 from syncd.cli.views import app as views_app
 from syncd.logs import configure_logging
 
@@ -88,6 +88,8 @@ app.add_typer(imports_app, name="imports")
 app.command("export")(export)
 app.command("demo")(demo)
 app.command("sync")(sync)
+app.command("pause")(pause)
+app.command("resume")(resume)
 app.add_typer(conflicts_app, name="conflicts")
 app.command("check")(check)
 

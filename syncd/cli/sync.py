@@ -26,7 +26,7 @@ from syncd.engine.conflicts import resolve_conflict
 from syncd.engine.reconcile import reconcile_deletes
 from syncd.errors import ConfigError, UsageError
 
-__all__ = ["conflicts_app", "sync"]
+__all__ = ["conflicts_app", "pause", "resume", "sync"]
 
 
 def _config(state: CliState) -> Config:
@@ -109,7 +109,8 @@ def sync(
                     summary.paused_reason = removed.paused_reason
             except SyncPaused as paused:
                 raise UsageError(
-                    f"{paused}; resume with `syncd sync {name} --allow-deletes`"
+                    f"{paused}; `syncd resume {name}` resumes it (after a mass-delete stop,"
+                    f" `syncd sync {name} --allow-deletes` confirms the deletes)"
                 ) from None
     if state.json:
         planned = [_planned_json(p) for p in summary.planned] if dry_run else None
@@ -165,6 +166,32 @@ def changes_text(changes: Mapping[str, Any] | None) -> str:
             else:
                 parts.append(f"{name}: {detail}")
     return "; ".join(parts)
+
+
+def pause(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The sync's name in the config.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the others.")] = "",
+) -> None:
+    """Stop a sync from running until it is resumed."""
+    state = get_state(ctx)
+    with _sync_parts(state, name) as (spec, _connector, store):
+        store.set_sync_paused(
+            spec.name, True, f"paused by an operator{': ' + reason if reason else ''}"
+        )
+    info(f"{name}: paused")
+
+
+def resume(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The sync's name in the config.")],
+) -> None:
+    """Let a paused sync run again (after fixing what paused it)."""
+    state = get_state(ctx)
+    with _sync_parts(state, name) as (spec, _connector, store):
+        was = store.sync_state(spec.name)
+        store.set_sync_paused(spec.name, False, None)
+    info(f"{name}: resumed" + ("" if was.paused else " (it was not paused)"))
 
 
 def _planned_json(planned: LogSpec) -> dict[str, object]:

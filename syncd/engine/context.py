@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -26,6 +27,7 @@ class RunSummary:
 
     counts: Counter[str] = field(default_factory=Counter)
     paused_reason: str | None = None
+    quota_resume_at: datetime | None = None
     #: In a dry run, the log rows the pass would have written: what it would do, record by record.
     planned: list[LogSpec] = field(default_factory=list)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from connectors.base import ChangePage, Connector
+from connectors.base import AuthError, ChangePage, Connector, QuotaExhaustedError
 from store import Store, SyncTx
 from syncd.engine.context import RunContext, RunSummary
 from syncd.engine.inbound import MassDeleteBrake, apply_page
@@ -96,6 +96,27 @@ def run_sync(
         if run_id is not None:
             store.finish_sync_run(run_id, "paused", ctx.summary.as_dict())
         ctx.log.warning("sync_paused", reason=brake.reason)
+        return ctx.summary
+    except AuthError as exc:
+        # Bad credentials do not heal by retrying; pause until an operator resumes.
+        reason = f"the external system refused the credentials: {exc}; fix them, then `syncd resume {spec.name}`"
+        if not dry_run:
+            store.set_sync_paused(spec.name, True, reason)
+        ctx.summary.paused_reason = reason
+        if run_id is not None:
+            store.finish_sync_run(run_id, "paused", ctx.summary.as_dict())
+        ctx.log.error("sync_paused", reason=reason)
+        return ctx.summary
+    except QuotaExhaustedError as exc:
+        # What committed stays; the next scheduled pass after resume_at continues from there.
+        ctx.summary.quota_resume_at = exc.resume_at
+        if run_id is not None:
+            store.finish_sync_run(
+                run_id,
+                "ok",
+                {**ctx.summary.as_dict(), "quota_resume_at": exc.resume_at.isoformat()},
+            )
+        ctx.log.warning("sync_quota_reached", resume_at=exc.resume_at.isoformat())
         return ctx.summary
     except Exception as exc:
         if run_id is not None:

@@ -179,3 +179,13 @@ def test_no_secret_in_any_output_when_a_sync_fails(db_url: str, tmp_path: Path) 
     assert "no_such_table_here" in result.stderr  # the error is there, and says what is wrong
     assert "Traceback" not in result.output
     assert secret not in result.output and secret not in result.stderr
+
+
+def test_pause_and_resume(db_url: str, config: Path, store: Store) -> None:
+    assert _syncd(db_url, config, "pause", "shop-customers", "--reason", "shop migration")[0] == 0
+    code, _, err = _syncd(db_url, config, "sync", "shop-customers")
+    assert code == 1 and "paused by an operator: shop migration" in err
+    assert store.list_records("contacts", limit=10) == []
+    assert _syncd(db_url, config, "resume", "shop-customers")[0] == 0
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    assert store.find_record("contacts", "email", "ada@x.io")

@@ -37,10 +37,17 @@ from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
 from sqlalchemy.exc import OperationalError
 
 from config.load import load_config
-from connectors.base import Connector, ConnectorError, WriteOutcome, WriteRequest, WriteResult
+from connectors.base import (
+    AuthError,
+    Connector,
+    ConnectorError,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+)
 from connectors.sql import SqlConnector
 from store import ChangeSource, SourceType, Store
-from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
+from syncd.engine import RunSummary, SyncPaused, SyncSpec, build_connector, build_spec, run_sync
 from syncd.engine.conflicts import resolve_conflict
 
 UI = ChangeSource(SourceType.CRM_UI, "test-user")
@@ -788,3 +795,27 @@ def test_a_second_external_record_matching_a_linked_crm_record_is_an_error_not_a
         "shop-customers", h.store.find_record("contacts", "email", "ada@x.io").id
     )
     assert link is not None and link.external_id == first
+
+
+class _Revoked(SqlConnector):
+    """The token was revoked outside: every read is refused."""
+
+    def fetch_changes(self, *args: Any, **kwargs: Any) -> Any:
+        raise AuthError("401 Unauthorized: token revoked")
+
+
+def test_refused_credentials_pause_the_sync_instead_of_hammering(sync: Harness) -> None:
+    h = sync
+    revoked = _Revoked(h.connector.name, h.connector.options)
+    try:
+        summary = run_sync(h.specs["shop-customers"], revoked, h.store)
+        assert summary.paused_reason and "token revoked" in summary.paused_reason
+        assert h.store.sync_state("shop-customers").paused
+        with pytest.raises(SyncPaused, match="refused the credentials"):
+            run_sync(h.specs["shop-customers"], h.connector, h.store)
+    finally:
+        revoked.close()
+    h.store.set_sync_paused("shop-customers", False, None)  # what `syncd resume` does
+    h.shop.add(h.shop.customers, email="ada@x.io")
+    h.run()
+    assert h.contact("ada@x.io")
