@@ -9,6 +9,7 @@ that fails and rolls back its work.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -20,6 +21,7 @@ from store._tx import Tx
 from store.errors import NotFoundError
 from store.models import ChangeSource, SourceType
 from store.sync_models import ConflictRecord, Link, SyncLogEntry, SyncRun, SyncState
+from store.sync_queue_ops import OutboxEntry
 from store.sync_tx import SyncTx
 from store.types import utcnow
 
@@ -133,12 +135,20 @@ class SyncApi(FacadePart):
         crm_id: int | None = None,
         external_id: str | None = None,
         action: str | None = None,
+        level: str | None = None,
+        since: datetime | None = None,
         after_id: int = 0,
         limit: int = 1000,
+        newest: bool = False,
     ) -> list[SyncLogEntry]:
-        """Log rows oldest first, after ``after_id`` (page by the last id seen)."""
+        """Log rows oldest first, after ``after_id`` (page by the last id seen).
+
+        ``newest`` gives the last ``limit`` matching rows instead of the first, still oldest
+        first, which is what a reader of a log tail wants.
+        """
         sl = t.sync_log
-        query = select(sl).where(sl.c.id > after_id).order_by(sl.c.id).limit(_page(limit))
+        order = sl.c.id.desc() if newest else sl.c.id
+        query = select(sl).where(sl.c.id > after_id).order_by(order).limit(_page(limit))
         filters: list[tuple[Any, object]] = [
             (sl.c.sync, sync),
             (sl.c.run_id, run_id),
@@ -146,12 +156,29 @@ class SyncApi(FacadePart):
             (sl.c.crm_id, crm_id),
             (sl.c.external_id, external_id),
             (sl.c.action, action),
+            (sl.c.level, level),
         ]
         for column, value in filters:
             if value is not None:
                 query = query.where(column == value)
-        return self._read(
-            lambda conn: [sync_ops.log_from_row(r) for r in conn.execute(query).mappings()]
+        if since is not None:
+            query = query.where(sl.c.at >= since)
+
+        def read(conn: Any) -> list[SyncLogEntry]:
+            rows = [sync_ops.log_from_row(r) for r in conn.execute(query).mappings()]
+            return rows[::-1] if newest else rows
+
+        return self._read(read)
+
+    def outbox(self, sync: str | None = None, *, parked: bool | None = None) -> list[OutboxEntry]:
+        """Records waiting to be written outside (``parked``: given up on until retried)."""
+        return self._read(lambda conn: sync_queue_ops.list_outbox(conn, sync, parked=parked))
+
+    def retry_parked(self, sync: str | None = None, *, crm_id: int | None = None) -> int:
+        """Make parked records due again now; how many."""
+        return self._write(
+            ChangeSource.cli(),
+            lambda tx: sync_queue_ops.retry_parked(tx.connection, sync, crm_id, tx.now),
         )
 
     # ------------------------------------------------------------ links

@@ -19,12 +19,15 @@ from store.record_ops import chunks
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "OutboxEntry",
     "ReadyAssociation",
     "add_pending_association",
+    "list_outbox",
     "outbound_done",
     "outbound_due",
     "outbound_failed",
     "queue_outbound",
+    "retry_parked",
     "take_ready_associations",
 ]
 
@@ -145,6 +148,52 @@ def add_pending_association(
             created_at=now,
         )
     )
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One CRM record a sync still has to write outside, and how trying went so far."""
+
+    sync: str
+    crm_id: int
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    parked: bool
+    created_at: datetime
+
+
+def list_outbox(conn: Connection, sync: str | None, *, parked: bool | None) -> list[OutboxEntry]:
+    box = t.sync_outbox
+    query = select(box).order_by(box.c.sync, box.c.crm_id)
+    if sync is not None:
+        query = query.where(box.c.sync == sync)
+    if parked is not None:
+        query = query.where(box.c.parked.is_(parked))
+    return [
+        OutboxEntry(
+            sync=r.sync,
+            crm_id=int(r.crm_id),
+            attempts=int(r.attempts),
+            last_error=r.last_error,
+            next_attempt_at=r.next_attempt_at,
+            parked=bool(r.parked),
+            created_at=r.created_at,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def retry_parked(conn: Connection, sync: str | None, crm_id: int | None, now: datetime) -> int:
+    """Parked records become due now with their attempts reset: an operator said try again."""
+    box = t.sync_outbox
+    statement = update(box).where(box.c.parked.is_(True))
+    if sync is not None:
+        statement = statement.where(box.c.sync == sync)
+    if crm_id is not None:
+        statement = statement.where(box.c.crm_id == crm_id)
+    result = conn.execute(statement.values(parked=False, attempts=0, next_attempt_at=now))
+    return int(result.rowcount or 0)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from typer.testing import CliRunner
 
-from store import ChangeSource, SourceType, Store
+from store import ChangeSource, SourceType, Store, SyncTx
 from syncd.cli import app
 
 runner = CliRunner()
@@ -189,3 +189,74 @@ def test_pause_and_resume(db_url: str, config: Path, store: Store) -> None:
     assert _syncd(db_url, config, "resume", "shop-customers")[0] == 0
     assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
     assert store.find_record("contacts", "email", "ada@x.io")
+
+
+# ------------------------------------------------------------------ operators' tools
+
+
+def test_logs_filters_and_json(db_url: str, config: Path, store: Store, shop: Engine) -> None:
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    ada = store.find_record("contacts", "email", "ada@x.io")
+
+    code, out, _ = _syncd(db_url, config, "--json", "logs", "--sync", "shop-customers")
+    assert code == 0
+    (created,) = json.loads(out)
+    assert (created["action"], created["crm_id"], created["direction"]) == (
+        "created",
+        ada.id,
+        "inbound",
+    )
+
+    code, out, _ = _syncd(db_url, config, "--json", "logs", "--action", "error")
+    assert code == 0 and json.loads(out) == []
+    code, out, _ = _syncd(db_url, config, "logs", "--record", str(ada.id), "--since", "1h")
+    assert code == 0 and "created" in out and "ada@x.io" in out
+    code, _, err = _syncd(db_url, config, "logs", "--since", "yesterday")
+    assert code != 0 and "--since" in err
+
+
+def test_errors_group_parked_failures_and_retry_makes_them_due(
+    db_url: str, config: Path, store: Store, shop: Engine
+) -> None:
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    for first in ("One", "Two"):
+        store.create_record("contacts", {"email": f"{first.lower()}@x.io"}, UI)
+    # Park every record as a pass whose writes the shop refused (422: no retry helps) would.
+    ids = [r.id for r in store.list_records("contacts", limit=10)]
+
+    def refused(tx: SyncTx) -> None:
+        for crm_id in ids:
+            tx.outbound_failed(crm_id, "422 email is invalid", retriable=False)
+
+    store.sync_write("shop-customers", refused)
+
+    code, out, _ = _syncd(db_url, config, "--json", "errors")
+    assert code == 0
+    (group,) = json.loads(out)
+    assert group["cause"] == "422 email is invalid" and group["count"] == 3
+
+    code, out, _ = _syncd(db_url, config, "errors", "retry", "--sync", "shop-customers")
+    assert code == 0 and "3 parked records due again" in out
+    assert len(store.outbound_due("shop-customers")) == 3
+    code, out, _ = _syncd(db_url, config, "errors")
+    assert code == 0 and "no parked errors" in out
+
+
+def test_trace_tells_a_records_story(db_url: str, config: Path, store: Store, shop: Engine) -> None:
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    ada = store.find_record("contacts", "email", "ada@x.io")
+    store.update_record("contacts", ada.id, {"firstname": "Ada K."}, UI)
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+
+    code, out, _ = _syncd(
+        db_url, config, "--json", "trace", "contacts", str(ada.id), "--property", "firstname"
+    )
+    assert code == 0
+    events = json.loads(out)
+    kinds = [(e["event"], e["by"]) for e in events]
+    assert ("value", "INTEGRATION shop-customers") in kinds  # created by the sync
+    assert ("value", "CRM_UI test-user") in kinds  # edited by a person
+    assert ("outbound updated", "shop-customers") in kinds  # carried out
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    code, _, err = _syncd(db_url, config, "trace", "contacts", "999999")
+    assert code == 1 and "no contacts record 999999" in err
