@@ -34,6 +34,7 @@ __all__ = [
     "QuotaExhaustedError",
     "WebhookEvent",
     "WebhookNotSupportedError",
+    "WebhookPayloadError",
     "WriteOutcome",
     "WriteRequest",
     "WriteResult",
@@ -62,7 +63,8 @@ class AuthError(ConnectorError):
     so the engine pauses the sync with this message until an operator resumes it.
     """
 
-    def __init__(self, message: str, **data: object) -> None:
+    def __init__(self, message: str, *, retriable: bool = False, **data: object) -> None:
+        # Never retriable, whatever a subclass's own error hierarchy passes along.
         super().__init__(message, retriable=False, **data)
 
 
@@ -72,6 +74,10 @@ class QuotaExhaustedError(ConnectorError):
     def __init__(self, message: str, *, resume_at: datetime, **data: object) -> None:
         super().__init__(message, retriable=True, resume_at=resume_at.isoformat(), **data)
         self.resume_at = resume_at
+
+
+class WebhookPayloadError(ConnectorError):
+    """A verified webhook body is not the shape the connector accepts: answer 400."""
 
 
 class WebhookNotSupportedError(ConnectorError):

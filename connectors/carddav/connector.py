@@ -1,0 +1,761 @@
+"""The ``carddav`` connector: contacts in a CardDAV address book (Nextcloud, iCloud, Google).
+
+One external object is one address book collection; a record is one vCard, its id the card's
+href (the server path, stable for the card's life). Reading changes uses the sync-collection
+REPORT (RFC 6578) with the server's sync token, or, where the server has none, a PROPFIND
+whose ETags are compared with those of the last pass. Cards are fetched with
+addressbook-multiget in batches, never one GET per card.
+
+Writes are conditional: an update sends ``If-Match`` with the ETag the card had when it was
+read, so an edit someone made in their phone meanwhile is never overwritten (the server
+answers 412, the request fails retriably, and the next pass reads the new version first). A
+create PUTs to a name derived from the engine's idempotency key with ``If-None-Match: *``,
+so a retry after a lost answer finds its own card instead of making a second one.
+
+The ETags and the texts of cards read are kept in memory per connector (bounded), because
+the engine hands a write only the changed fields: an update needs the whole card it read to
+change just those properties and keep the rest (photos, X- properties) as they are.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import structlog
+from vobject.base import Component
+
+from connectors.base import (
+    ChangePage,
+    Connector,
+    ConnectorError,
+    ConnectorOptions,
+    Cursor,
+    ExternalRecord,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+)
+from connectors.carddav.dav import (
+    Collection,
+    DavClient,
+    DavError,
+    DavProtocolError,
+    Member,
+    MultistatusReader,
+    normalize_path,
+)
+from connectors.carddav.options import CardDavOptions
+from connectors.carddav.vcard import (
+    FIELDS,
+    LIST_FIELDS,
+    VCardError,
+    apply_fields,
+    card_fields,
+    card_updated_at,
+    new_card,
+    parse_card,
+    serialize,
+    touch,
+)
+
+__all__ = ["CREATE_NAMESPACE", "CardDavConnector"]
+
+log = structlog.get_logger("connectors.carddav")
+
+#: Hrefs per addressbook-multiget REPORT.
+MULTIGET_BATCH = 100
+#: ETags remembered per connector (an entry is a few hundred bytes).
+ETAG_CACHE = 200_000
+#: Card texts remembered for updates, in characters; older ones are fetched again.
+CARD_CACHE_CHARS = 32 * 1024 * 1024
+#: The namespace of the uuid5 that names a created card after the engine's idempotency key.
+CREATE_NAMESPACE = uuid.UUID("6f1c3f62-1d7e-5a8e-9c57-3c0b2f1d4a10")
+
+CHANGED_ON_SERVER = "changed on the server since it was read (412); it will be read again"
+
+T = TypeVar("T")
+
+
+class _RequestError(Exception):
+    """One request cannot be done; it becomes that request's FAILED result."""
+
+    def __init__(self, message: str, *, retriable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retriable = retriable
+
+
+class _Unreachable(Exception):
+    """The server cannot be reached; every request still to do fails the same way."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class _Book:
+    name: str
+    collection: Collection
+    sync_supported: bool | None = None
+
+
+@dataclass
+class _Listing:
+    """A run's listing of changed hrefs, kept between its pages (dropped at the last one)."""
+
+    key: tuple[Any, ...]
+    #: href -> ETag (None when the listing gave none), or ``_GONE`` for a tombstone.
+    entries: dict[str, str | None] = field(default_factory=dict)
+
+
+_GONE = "\x00gone"
+
+
+class CardDavConnector(Connector):
+    """Reads and writes vCards of CardDAV address books."""
+
+    type_name: ClassVar[str] = "carddav"
+    options_model: ClassVar[type[ConnectorOptions]] = CardDavOptions
+
+    def __init__(self, name: str, options: ConnectorOptions) -> None:
+        if not isinstance(options, CardDavOptions):
+            raise ConnectorError(f"connector {name}: carddav connector needs CardDavOptions")
+        super().__init__(name, options)
+        self._opts = options
+        self._client = httpx.Client(
+            auth=httpx.BasicAuth(options.username, options.password.get_secret_value()),
+            timeout=httpx.Timeout(options.timeout_seconds),
+            verify=options.verify_tls,
+            follow_redirects=False,
+            headers={"User-Agent": "syncd-carddav"},
+        )
+        self._dav = DavClient(self._client)
+        self._books = {
+            obj: _Book(obj, Collection.of(o.url or options.url))
+            for obj, o in options.objects.items()
+        }
+        self._lock = threading.Lock()
+        self._etags: OrderedDict[str, str] = OrderedDict()
+        self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._card_chars = 0
+        self._listings: dict[str, _Listing] = {}
+
+    # -- the contract -------------------------------------------------------------------
+
+    def check_object(self, external_object: str) -> str | None:
+        book = self._books.get(external_object)
+        if book is None:
+            return self._unknown(external_object)
+        try:
+            members = self._call(book, lambda: self._dav.propfind_collection(book.collection.url))
+        except ConnectorError as exc:
+            return str(exc)
+        if not any(m.is_addressbook for m in members):
+            return (
+                f"connector {self.name}: {book.collection.url} is not an address book "
+                "collection; give the URL of the address book itself"
+            )
+        return None
+
+    def fetch_changes(
+        self, external_object: str, cursor: Cursor | None, *, limit: int, resume: bool
+    ) -> ChangePage:
+        if limit < 1:
+            raise ConnectorError(f"connector {self.name}: limit must be at least 1, not {limit}")
+        book = self._book(external_object)
+        if self._uses_sync(book):
+            return self._sync_page(book, cursor, limit, resume)
+        return self._etag_page(book, cursor, limit, resume)
+
+    def fetch_by_ids(self, external_object: str, ids: Sequence[str]) -> list[ExternalRecord]:
+        book = self._book(external_object)
+        wanted = list(dict.fromkeys(p for p in (book.collection.member(i) for i in ids) if p))
+        found = {r.id: r for r in self._multiget(book, wanted) if not r.deleted}
+        return [found[h] for h in wanted if h in found]
+
+    def find_by(
+        self, external_object: str, field_name: str, values: Sequence[Any]
+    ) -> dict[Any, ExternalRecord]:
+        """Lists the whole address book and compares: CardDAV has no portable index to ask."""
+        book = self._book(external_object)
+        if field_name not in FIELDS:
+            raise ConnectorError(
+                f"connector {self.name}: a card has no field {field_name!r}; "
+                f"fields: {', '.join(FIELDS)}",
+                field=field_name,
+            )
+        asked: dict[Any, Any] = {}
+        for value in values:
+            if value is not None and value not in asked:
+                asked[value] = _match_key(field_name, value)
+        if not asked:
+            return {}
+        by_key: dict[Any, list[Any]] = {}
+        for value, key in asked.items():
+            by_key.setdefault(key, []).append(value)
+        result: dict[Any, ExternalRecord] = {}
+        hrefs = sorted(self._list_etags(book))
+        for start in range(0, len(hrefs), MULTIGET_BATCH):
+            for record in self._multiget(book, hrefs[start : start + MULTIGET_BATCH]):
+                if record.deleted:
+                    continue
+                held = record.fields.get(field_name)
+                items = held if field_name in LIST_FIELDS and isinstance(held, list) else [held]
+                for item in items:
+                    for value in by_key.get(_match_key(field_name, item), []):
+                        result.setdefault(value, record)
+            if len(result) == len(asked):
+                break
+        return result
+
+    def iter_ids(self, external_object: str) -> Iterator[str]:
+        book = self._book(external_object)
+        yield from sorted(self._list_etags(book))
+
+    def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        book = self._book(external_object)
+        if not requests:
+            return []
+        matched = self._matches(book, requests) if self._opts.match_before_create else {}
+        results: list[WriteResult | None] = []
+        done: dict[int, tuple[WriteOutcome, str]] = {}
+        unreachable: str | None = None
+        for index, request in enumerate(requests):
+            if unreachable is not None:
+                results.append(_failed(request.external_id, unreachable, retriable=True))
+                continue
+            try:
+                if request.external_id is not None:
+                    href = book.collection.member(request.external_id)
+                    if href is None:
+                        raise _RequestError(self._not_member(book, request.external_id))
+                    self._update(book, href, request.fields)
+                    done[index] = (WriteOutcome.UPDATED, href)
+                elif index in matched:
+                    self._update(book, matched[index], request.fields)
+                    done[index] = (WriteOutcome.CREATED, matched[index])
+                else:
+                    done[index] = (WriteOutcome.CREATED, self._create(book, request))
+                results.append(None)
+            except _RequestError as exc:
+                results.append(_failed(request.external_id, exc.message, retriable=exc.retriable))
+            except _Unreachable as exc:
+                unreachable = exc.message
+                results.append(_failed(request.external_id, unreachable, retriable=True))
+        # Read back what the server now holds (it may normalise a card): one REPORT a batch.
+        read_back: dict[str, ExternalRecord] = {}
+        if done and unreachable is None:
+            try:
+                hrefs = list(dict.fromkeys(h for _, h in done.values()))
+                read_back = {r.id: r for r in self._multiget(book, hrefs) if not r.deleted}
+            except ConnectorError:
+                read_back = {}
+        final: list[WriteResult] = []
+        for index, result in enumerate(results):
+            if result is not None:
+                final.append(result)
+                continue
+            outcome, href = done[index]
+            final.append(WriteResult(outcome, external_id=href, record=read_back.get(href)))
+        return final
+
+    def delete(self, external_object: str, ids: Sequence[str]) -> list[WriteResult]:
+        book = self._book(external_object)
+        results: list[WriteResult] = []
+        unreachable: str | None = None
+        for raw in ids:
+            href = book.collection.member(raw)
+            if unreachable is not None:
+                results.append(_failed(raw, unreachable, retriable=True))
+                continue
+            if href is None:
+                results.append(_failed(raw, self._not_member(book, raw)))
+                continue
+            etag = self._etag(href)
+            headers = {"If-Match": etag} if etag else {}
+            try:
+                self._request(partial(self._dav.delete, book.collection.url_of(href), headers))
+            except DavError as exc:
+                if exc.status == 404:
+                    pass  # already gone: deleted is what was asked
+                elif exc.status == 412:
+                    self._forget(href)
+                    results.append(_failed(href, CHANGED_ON_SERVER, retriable=True))
+                    continue
+                else:
+                    error = self._request_failure(exc, "delete")
+                    results.append(_failed(href, error.message, retriable=error.retriable))
+                    continue
+            except _Unreachable as exc:
+                unreachable = exc.message
+                results.append(_failed(href, unreachable, retriable=True))
+                continue
+            self._forget(href)
+            results.append(WriteResult(WriteOutcome.DELETED, external_id=href))
+        return results
+
+    def close(self) -> None:
+        self._client.close()
+        with self._lock:
+            self._etags.clear()
+            self._cards.clear()
+            self._card_chars = 0
+            self._listings.clear()
+
+    # -- changes: sync-collection --------------------------------------------------------
+
+    def _uses_sync(self, book: _Book) -> bool:
+        if not self._opts.use_sync_collection:
+            return False
+        if book.sync_supported is None:
+            members = self._call(book, partial(self._dav.propfind_collection, book.collection.url))
+            # A server with RFC 6578 exposes the collection's DAV:sync-token property.
+            book.sync_supported = any(m.sync_token for m in members)
+            if not book.sync_supported:
+                log.warning(
+                    "carddav_no_sync_collection",
+                    connector=self.name,
+                    object=book.name,
+                    detail="the server offers no sync token; changes are found by ETags",
+                )
+        return book.sync_supported
+
+    def _sync_page(
+        self, book: _Book, cursor: Cursor | None, limit: int, resume: bool
+    ) -> ChangePage:
+        token, after, next_token = _sync_cursor(cursor)
+        listing = self._listing(book.name, ("sync", token, next_token), resume)
+        if listing is None:
+            entries, new_token, token = self._sync_listing(book, token)
+            if token is None and cursor is not None and cursor.get("sync_token") is not None:
+                after, next_token = None, None  # the old token expired: a full listing
+            next_token = next_token or new_token
+            listing = _Listing(("sync", token, next_token), entries)
+        hrefs = sorted(h for h in listing.entries if after is None or h > after)
+        records: list[ExternalRecord] = []
+        position = 0
+        while position < len(hrefs) and not records:
+            chunk = hrefs[position : position + limit]
+            position += len(chunk)
+            records = self._records_for(book, chunk, listing.entries)
+            after = chunk[-1]
+        if position < len(hrefs):
+            self._keep_listing(book.name, listing)
+            page_cursor: Cursor = {"sync_token": token, "after": after, "next_token": next_token}
+            return ChangePage(records, page_cursor, True)
+        self._drop_listing(book.name)
+        return ChangePage(records, {"sync_token": next_token}, False)
+
+    def _sync_listing(
+        self, book: _Book, token: str | None
+    ) -> tuple[dict[str, str | None], str | None, str | None]:
+        """Changed hrefs since ``token`` (tombstones included), the new token, the token used."""
+        for attempt in (token, None) if token is not None else (None,):
+            reader = MultistatusReader()
+            entries: dict[str, str | None] = {}
+            try:
+                members = self._call(
+                    book,
+                    partial(_all, self._dav.sync_collection, book.collection.url, attempt, reader),
+                )
+            except _TokenExpired:
+                log.warning(
+                    "carddav_sync_token_expired",
+                    connector=self.name,
+                    object=book.name,
+                    detail="the server no longer knows the stored sync token; reading everything",
+                )
+                continue
+            for member in members:
+                href = self._member_href(book, member)
+                if href is None:
+                    continue
+                entries[href] = _GONE if member.status == 404 else member.etag
+            if reader.sync_token is None:
+                raise ConnectorError(
+                    f"connector {self.name}: {book.collection.url} answered sync-collection "
+                    "without a sync token; set use_sync_collection: false",
+                )
+            return entries, reader.sync_token, attempt
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- changes: ETag comparison --------------------------------------------------------
+
+    def _etag_page(
+        self, book: _Book, cursor: Cursor | None, limit: int, resume: bool
+    ) -> ChangePage:
+        known: dict[str, str] = {}
+        listing_id: str | None = None
+        if cursor is not None and isinstance(cursor.get("etags"), dict):
+            known = {str(k): str(v) for k, v in cursor["etags"].items()}
+            listing_id = cursor.get("listing") if isinstance(cursor.get("listing"), str) else None
+        listing = self._listing(book.name, ("etags", listing_id), resume) if listing_id else None
+        if listing is None:
+            listing_id = uuid.uuid4().hex
+            current: dict[str, str | None] = dict(self._list_etags(book))
+            listing = _Listing(("etags", listing_id), current)
+        entries = listing.entries
+        changed = [h for h, e in entries.items() if e is None or known.get(h) != e]
+        gone = [h for h in known if h not in entries]
+        diffs = sorted([*changed, *gone])
+        work = {**entries, **dict.fromkeys(gone, _GONE)}
+        records: list[ExternalRecord] = []
+        position = 0
+        while position < len(diffs) and not records:
+            chunk = diffs[position : position + limit]
+            position += len(chunk)
+            records = self._records_for(book, chunk, work)
+            for href in chunk:
+                if work.get(href) == _GONE:
+                    known.pop(href, None)
+                else:
+                    etag = self._etag(href) or entries.get(href)
+                    if etag:
+                        known[href] = etag
+        for record in records:
+            if record.deleted:
+                known.pop(record.id, None)
+        if position < len(diffs):
+            self._keep_listing(book.name, listing)
+            return ChangePage(records, {"etags": known, "listing": listing_id}, True)
+        self._drop_listing(book.name)
+        return ChangePage(records, {"etags": known}, False)
+
+    def _list_etags(self, book: _Book) -> dict[str, str | None]:
+        def listing() -> dict[str, str | None]:
+            found: dict[str, str | None] = {}
+            for member in self._dav.propfind(book.collection.url):
+                href = self._member_href(book, member)
+                if href is not None and not member.is_collection and member.status != 404:
+                    found[href] = member.etag
+            return found
+
+        return self._call(book, listing)
+
+    # -- reading cards -------------------------------------------------------------------
+
+    def _records_for(
+        self, book: _Book, hrefs: Sequence[str], entries: Mapping[str, str | None]
+    ) -> list[ExternalRecord]:
+        gone = [h for h in hrefs if entries.get(h) == _GONE]
+        live = [h for h in hrefs if entries.get(h) != _GONE]
+        records = {r.id: r for r in self._multiget(book, live)}
+        for href in gone:
+            self._forget(href)
+            records[href] = ExternalRecord(href, {}, None, deleted=True)
+        return [records[h] for h in hrefs if h in records]
+
+    def _multiget(self, book: _Book, hrefs: Sequence[str]) -> list[ExternalRecord]:
+        """Records for the hrefs (tombstones for 404s); broken cards are skipped with a warning."""
+        records: list[ExternalRecord] = []
+        for start in range(0, len(hrefs), MULTIGET_BATCH):
+            batch = hrefs[start : start + MULTIGET_BATCH]
+            members = self._call(
+                book, partial(_all, self._dav.multiget, book.collection.url, batch)
+            )
+            asked = set(batch)
+            for member in members:
+                href = self._member_href(book, member)
+                if href is None or href not in asked:
+                    continue
+                if member.status == 404:
+                    self._forget(href)
+                    records.append(ExternalRecord(href, {}, None, deleted=True))
+                    continue
+                record = self._record(book, href, member)
+                if record is not None:
+                    records.append(record)
+        return records
+
+    def _record(self, book: _Book, href: str, member: Member) -> ExternalRecord | None:
+        if member.oversized:
+            self._skip(book, href, "the card is larger than 1 MiB; refused")
+            return None
+        if member.data is None:
+            self._skip(book, href, "the server sent no card data")
+            return None
+        try:
+            card = parse_card(member.data)
+            fields = card_fields(card)
+        except VCardError as exc:
+            self._skip(book, href, str(exc))
+            return None
+        if member.etag:
+            self._remember(href, member.etag, member.data)
+        return ExternalRecord(href, fields, card_updated_at(card))
+
+    def _skip(self, book: _Book, href: str, reason: str) -> None:
+        log.warning(
+            "carddav_card_skipped", connector=self.name, object=book.name, href=href, reason=reason
+        )
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _update(self, book: _Book, href: str, fields: Mapping[str, Any]) -> None:
+        etag, text = self._current(book, href)
+        card = self._parse_for_write(text)
+        if "uid" in fields and fields["uid"] != card_fields(card)["uid"]:
+            raise _RequestError("a card's uid cannot change; leave uid out of updates")
+        self._put(book, href, card, fields, {"If-Match": etag})
+
+    def _create(self, book: _Book, request: WriteRequest) -> str:
+        name = str(uuid.uuid5(CREATE_NAMESPACE, request.key))
+        href = f"{book.collection.path}{name}.vcf"
+        card = new_card(str(request.fields.get("uid") or name))
+        try:
+            self._put(book, href, card, request.fields, {"If-None-Match": "*"})
+        except _Exists:
+            # Made by an earlier try whose answer was lost: finish it rather than make another.
+            self._forget(href)
+            self._update(book, href, request.fields)
+        return href
+
+    def _put(
+        self,
+        book: _Book,
+        href: str,
+        card: Component,
+        fields: Mapping[str, Any],
+        headers: Mapping[str, str],
+    ) -> None:
+        try:
+            apply_fields(card, fields)
+            touch(card, datetime.now(UTC))
+            text = serialize(card)
+        except VCardError as exc:
+            raise _RequestError(str(exc)) from None
+        try:
+            etag = self._request(lambda: self._dav.put(book.collection.url_of(href), text, headers))
+        except DavError as exc:
+            if exc.status == 412 and "If-None-Match" in headers:
+                raise _Exists() from None
+            if exc.status == 412:
+                self._forget(href)
+                raise _RequestError(CHANGED_ON_SERVER, retriable=True) from None
+            raise self._request_failure(exc, "write") from None
+        if etag:
+            self._remember(href, etag, text)
+        else:
+            self._forget(href)
+
+    def _current(self, book: _Book, href: str) -> tuple[str, str]:
+        """The ETag and text of the card as it was read, so If-Match guards that version."""
+        with self._lock:
+            cached = self._cards.get(href)
+            known_etag = self._etags.get(href)
+        if cached is not None and cached[0] == known_etag:
+            return cached
+        try:
+            text, etag = self._request(lambda: self._dav.get(book.collection.url_of(href)))
+        except DavError as exc:
+            if exc.status == 404:
+                raise _RequestError(
+                    f"no card at {href} any more (deleted on the server); it will be read again"
+                ) from None
+            raise self._request_failure(exc, "read") from None
+        if not etag:
+            raise _RequestError(
+                f"the server sent no ETag for {href}; a safe (conditional) update is impossible"
+            )
+        if known_etag is not None and etag != known_etag:
+            self._forget(href)
+            raise _RequestError(CHANGED_ON_SERVER, retriable=True)
+        return etag, text
+
+    def _parse_for_write(self, text: str) -> Component:
+        try:
+            return parse_card(text)
+        except VCardError as exc:
+            raise _RequestError(
+                f"the card on the server cannot be read ({exc}); fix it there"
+            ) from None
+
+    def _matches(self, book: _Book, requests: Sequence[WriteRequest]) -> dict[int, str]:
+        """Creates whose match value already has a card: one listing per match field."""
+        by_field: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            if request.external_id is None and request.match is not None:
+                if request.match[0] in FIELDS and request.match[1] not in (None, ""):
+                    by_field.setdefault(request.match[0], []).append(index)
+        found: dict[int, str] = {}
+        for field_name, indexes in by_field.items():
+            values = [requests[i].match[1] for i in indexes if requests[i].match is not None]  # type: ignore[index]
+            hits = self.find_by(book.name, field_name, values)
+            for i in indexes:
+                match = requests[i].match
+                if match is not None and match[1] in hits:
+                    found[i] = hits[match[1]].id
+        return found
+
+    # -- caches --------------------------------------------------------------------------
+
+    def _remember(self, href: str, etag: str, text: str) -> None:
+        with self._lock:
+            self._etags[href] = etag
+            self._etags.move_to_end(href)
+            while len(self._etags) > ETAG_CACHE:
+                self._etags.popitem(last=False)
+            old = self._cards.pop(href, None)
+            if old is not None:
+                self._card_chars -= len(old[1])
+            self._cards[href] = (etag, text)
+            self._card_chars += len(text)
+            while self._card_chars > CARD_CACHE_CHARS and self._cards:
+                _, (_, dropped) = self._cards.popitem(last=False)
+                self._card_chars -= len(dropped)
+
+    def _forget(self, href: str) -> None:
+        with self._lock:
+            self._etags.pop(href, None)
+            old = self._cards.pop(href, None)
+            if old is not None:
+                self._card_chars -= len(old[1])
+
+    def _etag(self, href: str) -> str | None:
+        with self._lock:
+            return self._etags.get(href)
+
+    def _listing(self, obj: str, key: tuple[Any, ...], resume: bool) -> _Listing | None:
+        if resume:
+            return None
+        with self._lock:
+            listing = self._listings.get(obj)
+        return listing if listing is not None and listing.key == key else None
+
+    def _keep_listing(self, obj: str, listing: _Listing) -> None:
+        with self._lock:
+            self._listings[obj] = listing
+
+    def _drop_listing(self, obj: str) -> None:
+        with self._lock:
+            self._listings.pop(obj, None)
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _book(self, external_object: str) -> _Book:
+        book = self._books.get(external_object)
+        if book is None:
+            raise ConnectorError(self._unknown(external_object), object=external_object)
+        return book
+
+    def _unknown(self, external_object: str) -> str:
+        known = ", ".join(sorted(self._books))
+        return (
+            f"connector {self.name}: no address book {external_object!r} configured; "
+            f"objects: {known}"
+        )
+
+    def _not_member(self, book: _Book, raw: str) -> str:
+        return f"{raw!r} is not a card of address book {book.collection.url}"
+
+    def _member_href(self, book: _Book, member: Member) -> str | None:
+        href = book.collection.member(member.href)
+        if href is None and book.collection.member(member.href + "x") is None:
+            # Neither a card here nor the collection itself: a hostile or confused server.
+            if _norm_dir(member.href) != book.collection.path:
+                log.warning(
+                    "carddav_foreign_href",
+                    connector=self.name,
+                    object=book.name,
+                    href=member.href[:200],
+                )
+        return href
+
+    def _call(self, book: _Book, action: Callable[[], T]) -> T:
+        """Run a whole-call request: every failure is a ConnectorError the engine understands."""
+        try:
+            return self._request(action)
+        except _Unreachable as exc:
+            raise ConnectorError(f"connector {self.name}: {exc.message}", retriable=True) from None
+        except DavError as exc:
+            if 400 <= exc.status < 500 and "valid-sync-token" in exc.conditions:
+                raise _TokenExpired() from None
+            raise ConnectorError(
+                f"connector {self.name}: {book.collection.url}: {self._describe(exc)}",
+                retriable=exc.status == 429 or exc.status >= 500,
+                status=exc.status,
+            ) from None
+        except DavProtocolError as exc:
+            raise ConnectorError(
+                f"connector {self.name}: {book.collection.url}: {exc}", status=None
+            ) from None
+
+    def _request(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except httpx.TimeoutException:
+            raise _Unreachable(
+                f"the CardDAV server did not answer within {self._opts.timeout_seconds:g}s"
+            ) from None
+        except httpx.TransportError as exc:
+            raise _Unreachable(
+                f"the CardDAV server cannot be reached ({type(exc).__name__})"
+            ) from None
+
+    def _describe(self, exc: DavError) -> str:
+        if exc.status == 401:
+            return "the server refused the username or password (401)"
+        if exc.status == 403:
+            return f"access denied (403 {exc.detail})".replace(" )", ")")
+        if exc.status == 404:
+            return "no address book at this URL (404)"
+        if 300 <= exc.status < 400:
+            return f"the server redirects ({exc.status}); configure the final URL"
+        return f"the server answered {exc.status} {exc.detail}".rstrip()
+
+    def _request_failure(self, exc: DavError, what: str) -> _RequestError:
+        retriable = exc.status in (408, 423, 429) or exc.status >= 500
+        return _RequestError(f"{what} refused: {self._describe(exc)}", retriable=retriable)
+
+
+class _Exists(Exception):
+    """A create found its name taken (If-None-Match failed)."""
+
+
+class _TokenExpired(ConnectorError):
+    """The server no longer knows the sync token (RFC 6578 valid-sync-token)."""
+
+    def __init__(self) -> None:
+        super().__init__("the sync token expired")
+
+
+def _sync_cursor(cursor: Cursor | None) -> tuple[str | None, str | None, str | None]:
+    if cursor is None or "sync_token" not in cursor:
+        return None, None, None  # no cursor, or one of the ETag mode: start over
+
+    def text(key: str) -> str | None:
+        value = cursor.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return text("sync_token"), text("after"), text("next_token")
+
+
+def _match_key(field_name: str, value: Any) -> Any:
+    if isinstance(value, str) and field_name in ("email", "emails"):
+        return value.strip().casefold()
+    return value
+
+
+def _all(produce: Callable[..., Iterator[Member]], *args: Any) -> list[Member]:
+    return list(produce(*args))
+
+
+def _norm_dir(href: str) -> str:
+    path = normalize_path(urlsplit(href).path)
+    return path if path.endswith("/") else path + "/"
+
+
+def _failed(external_id: str | None, error: str, *, retriable: bool = False) -> WriteResult:
+    return WriteResult(
+        WriteOutcome.FAILED, external_id=external_id, error=error, retriable=retriable
+    )

@@ -1,0 +1,363 @@
+"""One HTTP call, done properly: paced, authenticated, retried, bounded, classified.
+
+Every request the connector makes goes through :meth:`HttpClient.call`, so the daily quota,
+the token bucket, a 429's ``Retry-After`` and the retry policy hold for all of them:
+
+- 408, 425, 429, 5xx, timeouts and dropped connections are retried (exponential backoff
+  with full jitter via tenacity, ``retry.attempts`` in all); a ``Retry-After`` (seconds or
+  an HTTP date) holds back *every* next request of this connector, not just the retry.
+- 401 is answered by refreshing an OAuth2 token and trying once more; a 401/403 that is
+  left raises :class:`AuthError` (the engine pauses the sync).
+- Other 4xx answers are returned: the caller knows whether a 404 means "gone" or a 422 is
+  one record's failure.
+- Bodies are read up to ``max_response_bytes``; a larger one is refused, not buffered.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from connectors.base import ConnectorError
+from connectors.rest.auth import Credentials, make_credentials
+from connectors.rest.errors import AuthError
+from connectors.rest.options import RestOptions
+from connectors.rest.ratelimit import DailyQuota, NotBefore, TokenBucket
+
+__all__ = ["Answer", "HttpClient", "api_message"]
+
+#: Statuses worth the same request again later.
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: A Retry-After beyond a day is taken as a day (a broken header must not stop us forever).
+MAX_RETRY_AFTER = 86_400.0
+#: Shortest backoff unit (seconds); tenacity multiplies it exponentially, with jitter.
+BACKOFF_UNIT = 0.5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A read HTTP answer: status, headers and the whole (bounded) body."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    what: str  # "GET /customers", for messages; never the query (it may hold a key)
+    url: str = ""  # the full URL asked, to resolve relative links against
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self, connector: str) -> Any:
+        """The body as JSON; a broken body is a retriable ConnectorError (nothing is used)."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, RecursionError):
+            raise ConnectorError(
+                f"connector {connector}: {self.what} answered {self.status} with a body that "
+                f"is not complete JSON ({len(self.body)} bytes); nothing was read from it",
+                retriable=True,
+            ) from None
+
+
+class _Transient(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class HttpClient:
+    def __init__(
+        self,
+        name: str,
+        options: RestOptions,
+        *,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+        now: Callable[[], datetime],
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._name = name
+        self._options = options
+        self._sleep = sleep
+        self._clock = clock
+        self._now = now
+        self._http = httpx.Client(
+            base_url=options.base_url,
+            timeout=options.timeout_seconds,
+            transport=transport,
+            follow_redirects=False,
+            headers={"Accept": "application/json", **options.headers},
+        )
+        base = urlsplit(options.base_url)
+        self._origin = (base.scheme, base.netloc.lower())
+        self._credentials: Credentials = make_credentials(
+            options.auth, connector=name, post_form=self._post_form, clock=clock
+        )
+        self._gate = NotBefore(clock=clock, sleep=sleep)
+        self._bucket = (
+            TokenBucket(
+                options.rate_limit.requests,
+                options.rate_limit.per_seconds,
+                clock=clock,
+                sleep=sleep,
+            )
+            if options.rate_limit
+            else None
+        )
+        self.quota = (
+            DailyQuota(
+                options.daily_quota.calls,
+                options.daily_quota.reset_utc_hour,
+                now=now,
+                connector=name,
+            )
+            if options.daily_quota
+            else None
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- the one way to call ------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        target: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """Send until an answer that is not transient, or raise a typed ConnectorError."""
+        what = f"{method} {urlsplit(target).path or target}"
+        retry = self._options.retry
+        retrying = Retrying(
+            stop=stop_after_attempt(retry.attempts),
+            wait=self._backoff,
+            retry=retry_if_exception_type(_Transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._with_auth(method, target, what, params, body, headers)
+        except _Transient as exc:
+            raise ConnectorError(
+                f"connector {self._name}: {what} failed {retry.attempts} times; last: "
+                f"{exc.message}",
+                retriable=True,
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, state: RetryCallState) -> float:
+        wait = wait_random_exponential(
+            multiplier=BACKOFF_UNIT, max=self._options.retry.max_wait_seconds
+        )
+        return float(wait(state))
+
+    def _with_auth(
+        self,
+        method: str,
+        target: str,
+        what: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> Answer:
+        answer = self._once(method, target, what, params, body, headers)
+        if answer.status == 401 and self._credentials.refreshable:
+            # The token may have been revoked or expired early: one fresh token, once.
+            self._credentials.invalidate()
+            answer = self._once(method, target, what, params, body, headers)
+        if answer.status in (401, 403):
+            hint = (
+                "the token was refreshed and is still refused; check the client's grants"
+                if self._credentials.refreshable
+                else "check the credentials in auth:"
+            )
+            raise AuthError(
+                f"connector {self._name}: {what} answered {answer.status}"
+                f"{self._reason(answer)}; {hint}",
+                connector=self._name,
+                status=answer.status,
+            )
+        return answer
+
+    def _once(
+        self,
+        method: str,
+        target: str,
+        what: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> Answer:
+        self._check_origin(target)
+        left = self._gate.left()
+        if left > self._options.retry.max_wait_seconds:
+            raise ConnectorError(
+                f"connector {self._name}: the API asked us to wait {left:.0f} s "
+                "(Retry-After), longer than retry.max_wait_seconds",
+                retriable=True,
+                retry_after=left,
+            )
+        self._gate.wait()
+        if self._bucket is not None:
+            self._bucket.acquire()
+        if self.quota is not None:
+            self.quota.take(1)
+        all_headers = dict(headers or {})
+        all_params = dict(params or {})
+        try:
+            self._credentials.apply(all_headers, all_params)
+        except AuthError:
+            raise
+        except ConnectorError as exc:
+            if not exc.retriable:
+                raise
+            raise _Transient(exc.message) from None  # the token endpoint hiccuped
+        try:
+            request = self._http.build_request(
+                method,
+                target,
+                params=all_params or None,
+                json=body,
+                headers=all_headers,
+            )
+            response = self._http.send(request, stream=True)
+            try:
+                raw = self._read(response, what)
+            finally:
+                response.close()
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _Transient(
+                f"{what}: {type(exc).__name__} (timeout or dropped connection)"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ConnectorError(
+                f"connector {self._name}: {what} cannot be sent: {type(exc).__name__}"
+            ) from None
+        answer = Answer(response.status_code, response.headers, raw, what, str(request.url))
+        if answer.status in TRANSIENT_STATUSES or answer.status >= 500:
+            delay = _retry_after(answer.headers.get("Retry-After"), self._now())
+            if delay is not None:
+                self._gate.push(delay)
+            raise _Transient(f"{what} answered {answer.status}{self._reason(answer)}")
+        if 300 <= answer.status < 400:
+            raise ConnectorError(
+                f"connector {self._name}: {what} was redirected ({answer.status}); set "
+                "base_url to the address the API really answers on"
+            )
+        return answer
+
+    def _read(self, response: httpx.Response, what: str) -> bytes:
+        limit = self._options.max_response_bytes
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise self._too_big(what)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_big(what)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_big(self, what: str) -> ConnectorError:
+        return ConnectorError(
+            f"connector {self._name}: {what} answered with more than "
+            f"{self._options.max_response_bytes} bytes (max_response_bytes); refused"
+        )
+
+    def _check_origin(self, target: str) -> None:
+        """Only ever send our credentials to the configured API (a hostile ``Link``)."""
+        parts = urlsplit(target)
+        if parts.scheme or parts.netloc:
+            if (parts.scheme, parts.netloc.lower()) != self._origin:
+                raise ConnectorError(
+                    f"connector {self._name}: the API pointed to another site "
+                    f"({parts.scheme}://{parts.netloc}); refused to send credentials there"
+                )
+
+    def _post_form(self, url: str, form: dict[str, str]) -> httpx.Response:
+        # Through the same client for its timeout; the token endpoint is not paced.
+        return self._http.post(url, data=form, headers={"Accept": "application/json"})
+
+    def _reason(self, answer: Answer) -> str:
+        message = api_message(answer.body)
+        return f": {self.scrub(message)}" if message else ""
+
+    def scrub(self, text: str) -> str:
+        for secret in self._credentials.secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+def api_message(body: bytes) -> str | None:
+    """The API's own short error message from a JSON error body, never the whole body."""
+    if not body or len(body) > 100_000:
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    found = _find_message(data, depth=0)
+    if found is None:
+        return None
+    text = " ".join(found.split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _find_message(data: Any, depth: int) -> str | None:
+    if depth > 3:
+        return None
+    if isinstance(data, str):
+        return data or None
+    if isinstance(data, list) and data:
+        return _find_message(data[0], depth + 1)
+    if isinstance(data, dict):
+        for key in ("message", "error_description", "detail", "title", "error", "errors"):
+            if key in data:
+                found = _find_message(data[key], depth + 1)
+                if found:
+                    return found
+    return None
+
+
+def _retry_after(raw: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)

@@ -1,0 +1,206 @@
+"""The ``rest`` connector's YAML options: one JSON HTTP API described without code.
+
+Secrets are ``SecretStr`` and the models hide their input in validation errors, so neither a
+``repr`` nor a config problem ever prints a token, password or client secret.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from connectors.base import ConnectorOptions
+from connectors.webhooks import WebhookOptions
+
+__all__ = [
+    "ApiKeyAuth",
+    "Auth",
+    "BasicAuth",
+    "BatchOptions",
+    "BearerAuth",
+    "CursorPaging",
+    "DailyQuotaOptions",
+    "EndpointOptions",
+    "LinkPaging",
+    "OAuth2Auth",
+    "ObjectOptions",
+    "OffsetPaging",
+    "PagePaging",
+    "Paging",
+    "RateLimitOptions",
+    "RestOptions",
+    "RetryOptions",
+]
+
+
+class _Secretive(ConnectorOptions):
+    # Input may be a secret: never echo it in a validation error.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+
+class BearerAuth(_Secretive):
+    type: Literal["bearer"]
+    token: SecretStr
+
+
+class BasicAuth(_Secretive):
+    type: Literal["basic"]
+    username: str
+    password: SecretStr
+
+
+class ApiKeyAuth(_Secretive):
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: Literal["api_key"]
+    name: str = Field(min_length=1)
+    value: SecretStr
+    in_: Literal["header", "query"] = Field("header", alias="in")
+
+
+class OAuth2Auth(_Secretive):
+    """OAuth2 client credentials (RFC 6749 4.4); the secret is sent in the form body."""
+
+    type: Literal["oauth2"]
+    token_url: str = Field(min_length=1)
+    client_id: str
+    client_secret: SecretStr
+    scope: str | None = None
+
+
+Auth = Annotated[
+    BearerAuth | BasicAuth | ApiKeyAuth | OAuth2Auth,
+    Field(discriminator="type"),
+]
+
+
+class RateLimitOptions(ConnectorOptions):
+    requests: int = Field(ge=1)
+    per_seconds: float = Field(gt=0)
+
+
+class RetryOptions(ConnectorOptions):
+    attempts: int = Field(5, ge=1, le=20)
+    max_wait_seconds: float = Field(30.0, ge=0, le=3600)
+
+
+class DailyQuotaOptions(ConnectorOptions):
+    calls: int = Field(ge=1)
+    reset_utc_hour: int = Field(0, ge=0, le=23)
+
+
+class CursorPaging(ConnectorOptions):
+    """The body names the next page's token; the first request carries none."""
+
+    type: Literal["cursor"]
+    param: str
+    next_path: str
+    #: Query parameter for the page size, when the API takes one (the engine's batch size).
+    limit_param: str | None = None
+
+
+class PagePaging(ConnectorOptions):
+    type: Literal["page"]
+    param: str = "page"
+    size_param: str = "per_page"
+    size: int = Field(100, ge=1, le=10_000)
+    start: int = Field(1, ge=0)
+
+
+class OffsetPaging(ConnectorOptions):
+    type: Literal["offset"]
+    param: str = "offset"
+    limit_param: str = "limit"
+    limit: int = Field(100, ge=1, le=10_000)
+
+
+class LinkPaging(ConnectorOptions):
+    """RFC 8288 ``Link: <...>; rel="next"`` headers (GitHub, Shopify)."""
+
+    type: Literal["link"]
+    #: Query parameter for the page size on the first request, when the API takes one.
+    limit_param: str | None = None
+
+
+Paging = Annotated[
+    CursorPaging | PagePaging | OffsetPaging | LinkPaging,
+    Field(discriminator="type"),
+]
+
+
+class EndpointOptions(ConnectorOptions):
+    """One write endpoint; ``{id}`` in the path is the record's id, URL-escaped."""
+
+    method: Literal["POST", "PUT", "PATCH", "DELETE"]
+    path: str = Field(min_length=1)
+
+
+class BatchOptions(ConnectorOptions):
+    """A batch endpoint: ``{request_path: [record, ...]}`` in, the same order out."""
+
+    path: str = Field(min_length=1)
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    max: int = Field(100, ge=1, le=1000)
+    request_path: str = "inputs"
+    response_path: str = "results"
+
+
+class ObjectOptions(ConnectorOptions):
+    path: str = Field(min_length=1)
+    records_path: str = ""
+    id_field: str = "id"
+    updated_field: str = "updated_at"
+    updated_since_param: str | None = None
+    #: How the since value is written: ISO 8601 in UTC with ``Z``, or epoch seconds/ms.
+    updated_since_format: Literal["iso", "epoch", "epoch_ms"] = "iso"
+    paging: Paging | None = None
+    create: EndpointOptions | None = None
+    update: EndpointOptions | None = None
+    delete: EndpointOptions | None = None
+    body_path: str | None = None
+    batch_create: BatchOptions | None = None
+    batch_update: BatchOptions | None = None
+    find_param: str | None = None
+    lookback_seconds: float = Field(5.0, ge=0)
+
+    @field_validator("update", "delete")
+    @classmethod
+    def _has_id(cls, value: EndpointOptions | None) -> EndpointOptions | None:
+        if value is not None and "{id}" not in value.path:
+            raise ValueError("the path must contain {id}, where the record's id goes")
+        return value
+
+    def create_endpoint(self) -> EndpointOptions:
+        return self.create or EndpointOptions(method="POST", path=self.path)
+
+    def update_endpoint(self) -> EndpointOptions:
+        return self.update or EndpointOptions(method="PATCH", path=_item(self.path))
+
+    def delete_endpoint(self) -> EndpointOptions:
+        return self.delete or EndpointOptions(method="DELETE", path=_item(self.path))
+
+    def read_path(self) -> str:
+        return self.update_endpoint().path
+
+
+def _item(path: str) -> str:
+    return path.rstrip("/") + "/{id}"
+
+
+class RestOptions(_Secretive):
+    """The ``rest`` connector's options."""
+
+    base_url: str = Field(pattern=r"^https?://")
+    auth: Auth | None = None
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    rate_limit: RateLimitOptions | None = None
+    retry: RetryOptions = Field(default_factory=lambda: RetryOptions.model_validate({}))
+    daily_quota: DailyQuotaOptions | None = None
+    #: Bodies larger than this are refused, so a broken or hostile API cannot exhaust memory.
+    max_response_bytes: int = Field(20_000_000, ge=1024, le=1_000_000_000)
+    webhook: WebhookOptions | None = None
+    #: Dotted path to the list of events in a webhook body ("" = the body itself).
+    webhook_events_path: str = ""
+    objects: dict[str, ObjectOptions]
