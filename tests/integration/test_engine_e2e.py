@@ -1,7 +1,8 @@
 """The sync engine end to end: a YAML-defined sync between the store and a real second database.
 
 The store runs on SQLite and PostgreSQL (the ``store`` fixture); the external "web shop" is a
-table in a SQLite file and in MariaDB (``shop`` fixture), reached through the SQL connector.
+table in a SQLite file, in MariaDB and in PostgreSQL (``shop`` fixture), reached through the
+SQL connector.
 Every test drives whole passes (``run_sync``) and asserts what a user sees on both sides.
 """
 
@@ -97,12 +98,18 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
+@pytest.fixture(params=["sqlite", "mariadb", "postgresql"])
 def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'shop.db'}"
-    else:
+    elif request.param == "mariadb":
         url = MARIADB_URL
+    else:
+        pg = os.environ.get("SYNCD_TEST_POSTGRES_URL")
+        if not pg:
+            pytest.skip("PostgreSQL not configured (SYNCD_TEST_POSTGRES_URL)")
+        # The shop's own tables, in the public schema beside the store's test schemas.
+        url = pg.replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url)
     try:
         with engine.connect():
@@ -111,7 +118,7 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
         engine.dispose()
         if os.environ.get("SYNCD_TEST_REQUIRE_POSTGRES"):
             raise
-        pytest.skip("MariaDB is not reachable at 127.0.0.1:3306")
+        pytest.skip(f"{request.param} is not reachable")
     suffix = uuid.uuid4().hex[:8]
     meta = MetaData()
     customers = Table(
