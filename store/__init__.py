@@ -17,6 +17,7 @@ from store.errors import (
     StoreError,
     ValidationError,
 )
+from store.inbox_ops import InboxEntry, InboxEntrySpec
 from store.models import (
     Association,
     AssociationLabel,
@@ -59,6 +60,8 @@ __all__ = [
     "DuplicateError",
     "GroupSpec",
     "HistoryEntry",
+    "InboxEntry",
+    "InboxEntrySpec",
     "JournalEntry",
     "Link",
     "LinkConflictError",

@@ -22,6 +22,7 @@ from store.catalog import LoadedObject, load_object, load_objects
 from store.engine import WRITE, make_engine, redact_url
 from store.errors import BatchError, NotMigratedError, RecordWriteError, StoreError
 from store.imports_api import ImportsApi
+from store.inbox_api import InboxApi
 from store.lists_api import ListsApi
 from store.migrate import current_revision, head_revision, upgrade
 from store.models import (
@@ -51,7 +52,7 @@ T = TypeVar("T")
 _UNIQUE_RETRIES = 3
 
 
-class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi):
+class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi, InboxApi):
     """The CRM record store on one database."""
 
     def __init__(self, engine: Engine) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from store import association_ops, calculated, record_ops, sync_ops, sync_queue_ops
+from store import association_ops, calculated, inbox_ops, record_ops, sync_ops, sync_queue_ops
 from store._tx import Tx
 from store.catalog import LoadedObject
 from store.errors import RecordWriteError
@@ -230,3 +230,21 @@ class SyncTx:
     def set_fields(self, fields: Sequence[str]) -> None:
         """Remember the fields this pass carried (a field added later is then backfilled)."""
         sync_ops.upsert_state(self._conn, self.sync, self.now, {"fields": sorted(fields)})
+
+    # ------------------------------------------------------------ webhook inbox
+
+    def claim_inbox(
+        self, limit: int, *, ids: Sequence[int] | None = None
+    ) -> list[inbox_ops.InboxEntry]:
+        """This sync's pending webhook events, oldest first (``ids``: only those), held until
+        the transaction ends; on PostgreSQL rows another worker holds are skipped."""
+        return inbox_ops.claim(self._conn, self.sync, limit, ids=ids)
+
+    def finish_inbox(self, ids: Sequence[int]) -> None:
+        """Mark events applied: call it in the transaction that applied them, so an event is
+        done exactly when its CRM writes are."""
+        inbox_ops.finish(self._conn, ids, self.now)
+
+    def fail_inbox(self, entry_id: int, error: str) -> None:
+        """Count a failed attempt; after ``inbox_ops.MAX_ATTEMPTS`` the event is set aside."""
+        inbox_ops.fail(self._conn, entry_id, error)

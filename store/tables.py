@@ -47,11 +47,13 @@ __all__ = [
     "sync_conflicts",
     "sync_links",
     "sync_log",
+    "sync_leases",
     "sync_outbox",
     "sync_pending_associations",
     "sync_runs",
     "sync_states",
     "unique_values",
+    "webhook_inbox",
 ]
 
 metadata = MetaData(
@@ -392,4 +394,41 @@ sync_pending_associations = Table(
     Column("target_external_id", String(400), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_sync_pending_associations_target_sync", "target_sync", "target_external_id"),
+)
+
+# Webhook events, verified and stored before the sender gets its 200; the worker applies them
+# later (``syncd.engine.events``) and marks them done in the same transaction as its CRM
+# writes. A delivery the sender repeats hits the unique key and is stored once; an event
+# without a delivery id (NULL) is never deduplicated here, applying it twice is harmless.
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("connector", String(200), nullable=False),
+    Column("sync", String(200), nullable=False),
+    Column("external_object", String(200), nullable=False),
+    Column("external_id", String(400), nullable=False),
+    Column("delivery_id", String(400)),
+    # The WebhookEvent as data: ids, deleted flag, and the record when the body carried it.
+    Column("event", JSONType, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("state", String(20), nullable=False),  # pending | done | failed
+    Column("applied_at", UTCDateTime),
+    UniqueConstraint(
+        "connector", "delivery_id", "sync", "external_id", name="uq_webhook_inbox_delivery"
+    ),
+    Index("ix_webhook_inbox_sync_state", "sync", "state", "id"),
+)
+
+# One process runs a sync at a time: the lease's holder, its fencing token and expiry.
+sync_leases = Table(
+    "sync_leases",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("holder", String(200)),
+    Column("token", BigInteger, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
 )

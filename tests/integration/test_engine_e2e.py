@@ -35,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.mysql import DATETIME as MYSQL_DATETIME
+from sqlalchemy.dialects.mysql import VARCHAR as MYSQL_VARCHAR
 from sqlalchemy.exc import OperationalError
 
 from config.load import load_config
@@ -54,6 +55,7 @@ from syncd.engine.conflicts import resolve_conflict
 UI = ChangeSource(SourceType.CRM_UI, "test-user")
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
 # Microseconds on MariaDB too, so two edits within a second keep their order.
+EMAIL_TYPE = String(200).with_variant(MYSQL_VARCHAR(200, collation="utf8mb4_bin"), "mysql")
 TIMESTAMP_6 = DateTime(timezone=False).with_variant(MYSQL_DATETIME(fsp=6), "mysql")
 
 
@@ -125,7 +127,8 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
         f"customers_{suffix}",
         meta,
         Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("email", String(200), unique=True),
+        # Case-sensitive on MariaDB too, as on the others: two rows may differ by case only.
+        Column("email", EMAIL_TYPE, unique=True),
         Column("first_name", String(100)),
         Column("last_name", String(100)),
         Column("status", String(20)),

@@ -1,0 +1,111 @@
+"""Leases: one process runs a sync at a time, and one that lost its lease cannot commit.
+
+A lease is a row per sync naming its holder, a fencing token and an expiry. Taking a free or
+expired lease bumps the token; renewing keeps it. Every transaction a sync's run commits
+first checks, under a row lock, that its holder still holds the lease with the same token
+and that it has not expired: a process that was paused (SIGSTOP, a long GC, a partition)
+past its expiry wakes to find the token moved on and its transaction refused, so two
+processes can never both commit work for one sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from store import tables as t
+from store.errors import StoreError
+
+__all__ = ["Fence", "LeaseLostError", "acquire", "check", "release"]
+
+
+class LeaseLostError(StoreError):
+    """This process no longer holds the sync's lease: its work must not commit."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """What a lease holder proves in every transaction: who it is and which token it holds."""
+
+    sync: str
+    holder: str
+    token: int
+
+
+def acquire(
+    conn: Connection, sync: str, holder: str, ttl: timedelta, now: datetime
+) -> Fence | None:
+    """Take or renew the lease of ``sync`` for ``holder``; None when another holds it."""
+    leases = t.sync_leases
+    renewed = conn.execute(
+        update(leases)
+        .where(leases.c.sync == sync, leases.c.holder == holder, leases.c.expires_at >= now)
+        .values(expires_at=now + ttl)
+        .returning(leases.c.token)
+    ).first()
+    if renewed is not None:
+        return Fence(sync, holder, int(renewed[0]))
+    taken = conn.execute(
+        update(leases)
+        .where(
+            leases.c.sync == sync,
+            or_(leases.c.expires_at < now, leases.c.holder.is_(None)),
+        )
+        .values(holder=holder, token=leases.c.token + 1, expires_at=now + ttl, acquired_at=now)
+        .returning(leases.c.token)
+    ).first()
+    if taken is not None:
+        return Fence(sync, holder, int(taken[0]))
+    exists = conn.execute(select(leases.c.sync).where(leases.c.sync == sync)).first()
+    if exists is not None:
+        return None
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(leases).values(
+                    sync=sync, holder=holder, token=1, expires_at=now + ttl, acquired_at=now
+                )
+            )
+    except IntegrityError:  # another process created it first: it holds it
+        return None
+    return Fence(sync, holder, 1)
+
+
+def check(conn: Connection, fence: Fence, now: datetime) -> None:
+    """Refuse the transaction unless ``fence`` still holds an unexpired lease."""
+    leases = t.sync_leases
+    query = select(leases.c.holder, leases.c.token, leases.c.expires_at).where(
+        leases.c.sync == fence.sync
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None or row.holder != fence.holder or int(row.token) != fence.token:
+        raise LeaseLostError(
+            f"sync {fence.sync}: this process ({fence.holder}) lost its lease; another process"
+            " runs the sync now, so this work is not committed"
+        )
+    if row.expires_at < now:
+        raise LeaseLostError(
+            f"sync {fence.sync}: the lease of {fence.holder} expired at {row.expires_at:%H:%M:%S};"
+            " this work is not committed"
+        )
+
+
+def release(conn: Connection, fence: Fence) -> None:
+    """Give the lease up at once (a clean stop), so another process need not wait it out."""
+    leases = t.sync_leases
+    conn.execute(
+        update(leases)
+        .where(
+            and_(
+                leases.c.sync == fence.sync,
+                leases.c.holder == fence.holder,
+                leases.c.token == fence.token,
+            )
+        )
+        .values(holder=None)
+    )
