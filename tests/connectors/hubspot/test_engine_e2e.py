@@ -103,3 +103,79 @@ def test_two_way_sync_with_hubspot_then_quiet(
     writes_after = [c for c in fake.calls if c[1] in ("batch/create", "batch/update")]
     assert writes_after == writes_before
     assert connector.throttled == 0
+
+
+WEBHOOK_CONFIG = CONFIG.replace(
+    '    access_token: "${HUBSPOT_TOKEN}"\n',
+    '    access_token: "${HUBSPOT_TOKEN}"\n'
+    '    webhook: {secret: "${HUBSPOT_CLIENT_SECRET}"}\n'
+    "    webhook_url: https://syncd.example.com/webhooks/hubspot\n",
+)
+
+
+def test_hubspot_webhook_events_are_verified_stored_and_applied_once(
+    store: Store, tmp_path: Path
+) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from connectors.webhooks import WebhookOptions, sign
+    from syncd.engine.events import drain_inbox
+    from syncd.http.app import create_app
+    from tests.http._client import AsgiClient
+
+    secret = "hubspot-client-secret-0123"
+    path = tmp_path / "syncd.yaml"
+    path.write_text(WEBHOOK_CONFIG)
+    config = load_config(
+        path, env={"HUBSPOT_TOKEN": "pat-na1-e2e", "HUBSPOT_CLIENT_SECRET": secret}
+    )
+    spec = build_spec(config, config.syncs["hubspot-contacts"])
+    fake = FakeHubSpot()
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        router.route(host="testserver").pass_through()
+        fake.install(router)
+        connector = build_connector(config, "hubspot")
+        try:
+            rid = fake.add({"email": "dee@x.io", "firstname": "Dee"})
+            events = [
+                {
+                    "eventId": 9001,
+                    "subscriptionId": 1,
+                    "portalId": 62515,
+                    "appId": 1160452,
+                    "occurredAt": 1764460800000,
+                    "subscriptionType": "contact.creation",
+                    "attemptNumber": 0,
+                    "objectId": int(rid),
+                    "changeSource": "CRM",
+                }
+            ]
+            body = json.dumps(events).encode()
+            options = WebhookOptions.model_validate({"secret": secret, "signature": "hubspot-v3"})
+            headers = sign(
+                options,
+                method="POST",
+                url="https://syncd.example.com/webhooks/hubspot",
+                body=body,
+                now=datetime.now(UTC),
+            )
+            client = AsgiClient(create_app(config, store, connectors={"hubspot": connector}))
+            for _ in range(2):  # HubSpot retries a delivery it thinks failed
+                answer = client.post("/webhooks/hubspot", content=body, headers=headers)
+                assert answer.status_code == 200, answer.text
+            assert store.inbox_depth("hubspot-contacts") == 1
+
+            summary = drain_inbox(spec, connector, store)
+
+            assert summary.get("inbound.created") == 1
+            dee = store.find_record("contacts", "email", "dee@x.io")
+            assert dee.properties["firstname"] == "Dee"
+            forged = client.post(
+                "/webhooks/hubspot",
+                content=body,
+                headers={**headers, "X-HubSpot-Signature-v3": "AAAA"},
+            )
+            assert forged.status_code == 401
+        finally:
+            connector.close()
