@@ -149,8 +149,13 @@ def drain_inbox(
 
 def _prepare(ctx: RunContext, entries: Sequence[InboxEntry]) -> _Batch:
     """Fetch what thin events leave out: one call for the whole batch, before any lock."""
+    echoes = _own_writes_only(entries)
     thin = sorted(
-        {e.external_id for e in entries if _event(e).record is None and not _event(e).deleted}
+        {
+            e.external_id
+            for e in entries
+            if _event(e).record is None and not _event(e).deleted and e.external_id not in echoes
+        }
     )
     fetched: dict[str, ExternalRecord] = {}
     if thin:
@@ -158,6 +163,17 @@ def _prepare(ctx: RunContext, entries: Sequence[InboxEntry]) -> _Batch:
             fetched[record.id] = record
         ctx.summary.add("webhook.fetched", len(fetched))
     return _Batch([e.id for e in entries], fetched)
+
+
+def _own_writes_only(entries: Sequence[InboxEntry]) -> set[str]:
+    """Ids whose every event the system says we made (HubSpot's changeSource/sourceId): our
+    own writes coming back, dropped without a fetch. One event from anyone else keeps the id."""
+    own: dict[str, bool] = {}
+    for entry in entries:
+        event = _event(entry)
+        mine = bool(event.extra.get("own_write")) and not event.deleted
+        own[event.external_id] = own.get(event.external_id, True) and mine
+    return {external_id for external_id, mine in own.items() if mine}
 
 
 def _event(entry: InboxEntry) -> WebhookEvent:
@@ -169,8 +185,12 @@ def _records(
 ) -> list[ExternalRecord]:
     """One record per external id, the latest event's (entries come oldest first)."""
     latest: dict[str, ExternalRecord | None] = {}
+    echoes = _own_writes_only(entries)
+    ctx.summary.add("webhook.own_writes", len(echoes))
     for entry in entries:
         event = _event(entry)
+        if event.external_id in echoes:
+            continue
         record: ExternalRecord | None
         if event.deleted:
             record = ExternalRecord(event.external_id, {}, deleted=True)

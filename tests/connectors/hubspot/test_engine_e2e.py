@@ -109,7 +109,8 @@ WEBHOOK_CONFIG = CONFIG.replace(
     '    access_token: "${HUBSPOT_TOKEN}"\n',
     '    access_token: "${HUBSPOT_TOKEN}"\n'
     '    webhook: {secret: "${HUBSPOT_CLIENT_SECRET}"}\n'
-    "    webhook_url: https://syncd.example.com/webhooks/hubspot\n",
+    "    webhook_url: https://syncd.example.com/webhooks/hubspot\n"
+    '    app_id: "1160452"\n',
 )
 
 
@@ -171,6 +172,35 @@ def test_hubspot_webhook_events_are_verified_stored_and_applied_once(
             assert summary.get("inbound.created") == 1
             dee = store.find_record("contacts", "email", "dee@x.io")
             assert dee.properties["firstname"] == "Dee"
+            # Our own write coming back (changeSource INTEGRATION, our app): dropped unfetched.
+            own = [
+                {
+                    **events[0],
+                    "eventId": 9002,
+                    "subscriptionType": "contact.propertyChange",
+                    "propertyName": "firstname",
+                    "propertyValue": "Dee",
+                    "changeSource": "INTEGRATION",
+                    "sourceId": "1160452",
+                }
+            ]
+            own_body = json.dumps(own).encode()
+            own_headers = sign(
+                options,
+                method="POST",
+                url="https://syncd.example.com/webhooks/hubspot",
+                body=own_body,
+                now=datetime.now(UTC),
+            )
+            assert (
+                client.post("/webhooks/hubspot", content=own_body, headers=own_headers).status_code
+                == 200
+            )
+            echo = drain_inbox(spec, connector, store)
+            assert echo.get("webhook.own_writes") == 1
+            assert echo.get("webhook.fetched") == 0
+            assert echo.crm_writes == 0
+
             forged = client.post(
                 "/webhooks/hubspot",
                 content=body,
