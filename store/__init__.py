@@ -18,6 +18,7 @@ from store.errors import (
     ValidationError,
 )
 from store.inbox_ops import InboxEntry, InboxEntrySpec
+from store.lease_ops import Fence, LeaseLostError
 from store.models import (
     Association,
     AssociationLabel,
@@ -58,11 +59,13 @@ __all__ = [
     "ConflictRecord",
     "ConflictSpec",
     "DuplicateError",
+    "Fence",
     "GroupSpec",
     "HistoryEntry",
     "InboxEntry",
     "InboxEntrySpec",
     "JournalEntry",
+    "LeaseLostError",
     "Link",
     "LinkConflictError",
     "LinkWrite",

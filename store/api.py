@@ -8,13 +8,14 @@ again once, and then finds the winner and reports a ``DuplicateError`` naming it
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from store import association_ops, calculated, lists_ops, record_ops, schema_ops
+from store import association_ops, calculated, lease_ops, lists_ops, record_ops, schema_ops
 from store import tables as t
 from store._tx import Tx
 from store.activities_api import ActivitiesApi
@@ -23,6 +24,7 @@ from store.engine import WRITE, make_engine, redact_url
 from store.errors import BatchError, NotMigratedError, RecordWriteError, StoreError
 from store.imports_api import ImportsApi
 from store.inbox_api import InboxApi
+from store.lease_ops import Fence
 from store.lists_api import ListsApi
 from store.migrate import current_revision, head_revision, upgrade
 from store.models import (
@@ -57,6 +59,19 @@ class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi, InboxApi):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._fence: Fence | None = None
+
+    def fenced(self, fence: Fence) -> Store:
+        """This store, with every write first proving ``fence`` still holds its sync's lease.
+
+        The check runs inside each write transaction, under the lease row's lock: a process
+        that lost its lease (paused past the expiry, partitioned) has its transaction refused
+        with ``LeaseLostError`` instead of committing beside the new holder. The view shares
+        this store's engine: close the store, not the view.
+        """
+        view = copy.copy(self)
+        view._fence = fence
+        return view
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -113,6 +128,8 @@ class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi, InboxApi):
                 with self._engine.connect().execution_options(**{WRITE: True}) as conn:
                     with conn.begin():
                         tx = Tx(conn, source, utcnow())
+                        if self._fence is not None:
+                            lease_ops.check(conn, self._fence, tx.now)
                         result = work(tx)
                         calculated.refresh_calculated(tx)
                         lists_ops.maintain_dynamic_lists(tx)

@@ -9,16 +9,17 @@ that fails and rolls back its work.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from store import sync_ops, sync_queue_ops
+from store import lease_ops, sync_ops, sync_queue_ops
 from store import tables as t
 from store._facade import FacadePart
 from store._tx import Tx
 from store.errors import NotFoundError
+from store.lease_ops import Fence
 from store.models import ChangeSource, SourceType
 from store.sync_models import ConflictRecord, Link, SyncLogEntry, SyncRun, SyncState
 from store.sync_queue_ops import OutboxEntry
@@ -37,6 +38,16 @@ def _page(limit: int) -> int:
 
 class SyncApi(FacadePart):
     """The sync engine's transaction, and its state as the CLI shows it."""
+
+    def acquire_lease(self, sync: str, holder: str, ttl: timedelta) -> Fence | None:
+        """Take or renew ``sync``'s lease for ``holder`` (None: another process holds it)."""
+        return self._write(
+            ChangeSource.cli(),
+            lambda tx: lease_ops.acquire(tx.connection, sync, holder, ttl, tx.now),
+        )
+
+    def release_lease(self, fence: Fence) -> None:
+        self._write(ChangeSource.cli(), lambda tx: lease_ops.release(tx.connection, fence))
 
     def sync_write(self, sync: str, work: Callable[[SyncTx], T], *, run_id: int | None = None) -> T:
         """Run ``work`` in one transaction with source INTEGRATION/``sync``.
