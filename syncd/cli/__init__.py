@@ -19,6 +19,7 @@ from syncd.cli._errors import SyncdGroup, debugging, report_internal_error
 from syncd.cli.activities import activities_app, timeline
 from syncd.cli.associations import associations_app, labels_app
 from syncd.cli.check import check
+from syncd.cli.daemon import reload, run
 from syncd.cli.demo import demo
 from syncd.cli.imports import export, import_, imports_app
 from syncd.cli.lists import app as lists_app
@@ -89,6 +90,8 @@ app.add_typer(imports_app, name="imports")
 app.command("export")(export)
 app.command("demo")(demo)
 app.command("sync")(sync)
+app.command("run")(run)
+app.command("reload")(reload)
 app.command("pause")(pause)
 app.command("resume")(resume)
 app.command("logs")(logs)

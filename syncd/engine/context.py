@@ -8,6 +8,7 @@ dropped, so an operator can see the loop being closed rather than assume it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,9 @@ class RunContext:
     dry_run: bool = False
     summary: RunSummary = field(default_factory=RunSummary)
     log: Any = None
+    #: Asked between pages and batches: a daemon that is stopping ends the pass there, with
+    #: everything before it committed and nothing half-written.
+    should_stop: Callable[[], bool] = field(default=lambda: False)
 
     def report(self, entries: list[LogSpec]) -> None:
         """Echo the sync log's warnings and errors to the process log, record ids bound."""

@@ -29,6 +29,10 @@ class SyncPaused(Exception):
     """The sync is paused (by an operator or the mass-delete brake) and did not run."""
 
 
+class _Stopped(Exception):
+    """The daemon is stopping: the pass ends after the page or batch it committed last."""
+
+
 class _Rollback(Exception):
     def __init__(self, value: Any) -> None:
         super().__init__("dry run")
@@ -64,6 +68,7 @@ def run_sync(
     dry_run: bool = False,
     allow_deletes: bool = False,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunSummary:
     """Run one pass now; returns its counts. Raises :class:`SyncPaused` when paused."""
     state = store.sync_state(spec.name)
@@ -75,7 +80,9 @@ def run_sync(
     run_id = None if dry_run else store.start_sync_run(spec.name).id
     view: Any = _DryRunStore(store) if dry_run else store
     ctx = RunContext(spec, connector, view, run_id, dry_run=dry_run)
-    ctx.log.info("sync_started", full=full, dry_run=dry_run)
+    if should_stop is not None:
+        ctx.should_stop = should_stop
+    ctx.log.debug("sync_started", full=full, dry_run=dry_run)
     if allow_deletes:
         spec = _without_brake(spec)
         ctx.spec = spec
@@ -87,6 +94,12 @@ def run_sync(
             _outbound(ctx, 0 if full else state.journal_position, progress)
         if not dry_run:
             store.sync_write(spec.name, lambda tx: tx.set_fields(spec.field_names))
+    except _Stopped:
+        ctx.summary.add("stopped")
+        if run_id is not None:
+            store.finish_sync_run(run_id, "ok", ctx.summary.as_dict())
+        ctx.log.info("sync_stopped", **ctx.summary.as_dict())
+        return ctx.summary
     except MassDeleteBrake as brake:
         if dry_run:
             ctx.summary.paused_reason = brake.reason
@@ -125,7 +138,14 @@ def run_sync(
         raise
     if run_id is not None:
         store.finish_sync_run(run_id, "ok", ctx.summary.as_dict())
-    ctx.log.info("sync_finished", **ctx.summary.as_dict())
+    # A quiet pass (nothing written, nothing wrong) is a debug line: a daemon polling every
+    # few seconds would otherwise bury the passes that did something.
+    busy = (
+        ctx.summary.crm_writes
+        or ctx.summary.external_writes
+        or any("error" in key or "conflict" in key for key in ctx.summary.counts)
+    )
+    (ctx.log.info if busy else ctx.log.debug)("sync_finished", **ctx.summary.as_dict())
     return ctx.summary
 
 
@@ -155,6 +175,8 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
         cursor = page.cursor
         if not page.has_more or not page.records:
             return
+        if ctx.should_stop():
+            raise _Stopped
 
 
 def _backfill(ctx: RunContext, added: list[str]) -> None:
@@ -209,3 +231,5 @@ def _outbound(ctx: RunContext, position: int, progress: Progress | None) -> None
         push_records(ctx, chunk, position=new_position if last else None)
         if progress:
             progress("outbound", len(chunk))
+        if not last and ctx.should_stop():
+            raise _Stopped

@@ -1,0 +1,418 @@
+"""``syncd run``: the process that keeps every sync going, day and night.
+
+One process holds: an APScheduler scheduler with a job per sync (its interval or cron) and
+the periodic jobs (inbox draining, delete reconciliation, log retention); the HTTP server
+(webhooks, ``/healthz``, ``/readyz``, ``/metrics``) in a thread beside it; and a heartbeat
+that renews the leases this process holds.
+
+Each sync runs under a lease in the database (``sync_leases``): a pass first takes or renews
+it, and every transaction of the pass is fenced by its token, so two processes never both
+commit work for one sync and one that lost its lease (paused, partitioned) commits nothing.
+Leases are sticky — the holder keeps a sync while it lives — and move to another process
+within the lease time when the holder dies. On SQLite a second daemon is refused.
+
+SIGTERM/SIGINT stop taking work; a pass in hand ends after the page or batch it is writing
+(committed, or rolled back whole) and the process exits within ``STOP_SECONDS``. SIGHUP
+re-reads the YAML and applies it when valid, keeping the old one otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import make_url
+
+from config import ConfigErrors, load_config
+from config.check import check_config
+from config.models import Config, SyncConfig
+from connectors.base import Connector
+from store import Fence, LeaseLostError, Store
+from syncd.daemon.process_lock import ProcessLock
+from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
+from syncd.engine.context import RunSummary
+from syncd.engine.events import drain_inbox
+from syncd.engine.reconcile import reconcile_deletes
+from syncd.errors import ConfigError, UsageError
+from syncd.http.app import create_app
+
+__all__ = ["Daemon", "DaemonOptions"]
+
+log = structlog.get_logger("syncd.daemon")
+
+STOP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """How this process takes part: its name in leases, lease time, what it serves."""
+
+    holder: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
+    lease_seconds: float = 30.0
+    http: bool = True
+    listen: str | None = None  # overrides the config's server.listen
+    inbox_every_seconds: float = 1.0
+    reconcile_every_seconds: float = 6 * 3600.0
+    retention_every_seconds: float = 24 * 3600.0
+    run_at_start: bool = True
+
+
+@dataclass
+class _Sync:
+    config: SyncConfig
+    spec: SyncSpec
+    fence: Fence | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Daemon:
+    """Scheduler, HTTP server and workers over one store, for one configuration file."""
+
+    def __init__(
+        self, config_path: Path, *, db_url: str | None = None, options: DaemonOptions | None = None
+    ) -> None:
+        self.options = options or DaemonOptions()
+        self.config_path = config_path
+        self.config = load_config(config_path)
+        self._db_url = db_url or self.config.store_url
+        self.store = Store.open(self._db_url)
+        self._process_lock: ProcessLock | None = None
+        try:
+            self._lock_sqlite()
+            _refuse_problems(self.config, self.store)
+        except BaseException:
+            self.close()
+            raise
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._lock = threading.RLock()
+        self._connectors: dict[str, Connector] = {}
+        self._syncs: dict[str, _Sync] = {}
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
+        )
+        self._server: uvicorn.Server | None = None
+        self._server_thread: threading.Thread | None = None
+        self.metrics: Any = _metrics_for(self.store)
+        self.log = log.bind(holder=self.options.holder)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Build the syncs, start the scheduler, the HTTP server and the heartbeat."""
+        self._apply_config(self.config)
+        every = self.options
+        self._scheduler.add_job(
+            self._drain_all, IntervalTrigger(seconds=every.inbox_every_seconds), id="inbox"
+        )
+        self._scheduler.add_job(
+            self._heartbeat,
+            IntervalTrigger(seconds=max(1.0, every.lease_seconds / 3)),
+            id="heartbeat",
+        )
+        self._scheduler.add_job(
+            self._reconcile_all,
+            IntervalTrigger(seconds=every.reconcile_every_seconds),
+            id="reconcile",
+        )
+        self._scheduler.add_job(
+            self._retention, IntervalTrigger(seconds=every.retention_every_seconds), id="retention"
+        )
+        self._scheduler.start()
+        if every.http:
+            self._start_http()
+        self.log.info("daemon_started", syncs=sorted(self._syncs), store=self.store.dialect)
+
+    def run_forever(self) -> int:
+        """Start, then serve until SIGTERM/SIGINT; SIGHUP reloads. The exit code."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stopping.set())
+        signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=self.reload).start())
+        self.start()
+        while not self._stopping.wait(0.2):
+            pass
+        self.stop()
+        return 0
+
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Stop taking work, let the pass in hand end at its next commit, release, exit."""
+        if self._stopped.is_set():
+            return
+        self._stopping.set()
+        started = time.monotonic()
+        self.log.info("daemon_stopping")
+        try:
+            self._scheduler.shutdown(wait=False)
+        except Exception:
+            pass
+        # A running pass sees should_stop() after its current page or batch and returns.
+        for sync in list(self._syncs.values()):
+            left = max(0.1, timeout - 1.0 - (time.monotonic() - started))
+            if sync.lock.acquire(timeout=left):
+                sync.lock.release()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._server_thread is not None:
+            self._server_thread.join(max(0.1, timeout - (time.monotonic() - started)))
+        for sync in self._syncs.values():
+            if sync.fence is not None:
+                try:
+                    self.store.release_lease(sync.fence)
+                except Exception:
+                    self.log.warning("lease_release_failed", sync=sync.spec.name)
+        self.close()
+        self._stopped.set()
+        self.log.info("daemon_stopped", seconds=round(time.monotonic() - started, 2))
+
+    def close(self) -> None:
+        for connector in getattr(self, "_connectors", {}).values():
+            connector.close()
+        if self._process_lock is not None:
+            self._process_lock.release()
+            self._process_lock = None
+        self.store.close()
+
+    def reload(self) -> bool:
+        """Re-read the YAML; apply it when valid, keep running the old one otherwise."""
+        try:
+            config = load_config(self.config_path)
+            _refuse_problems(config, self.store)
+        except (ConfigError, ConfigErrors) as exc:
+            self.log.error("reload_refused", error=str(exc).splitlines()[0])
+            return False
+        with self._lock:
+            self._apply_config(config)
+            self.config = config
+        self.log.info("reloaded", syncs=sorted(self._syncs))
+        return True
+
+    # ------------------------------------------------------------ work
+
+    def run_pass(self, name: str) -> RunSummary | None:
+        """One pass of ``name`` under its lease; None when another process holds the sync."""
+        with self._lock:
+            sync = self._syncs.get(name)
+            connector = self._connectors.get(sync.config.connector) if sync else None
+        if sync is None or connector is None or self._stopping.is_set():
+            return None
+        if not sync.lock.acquire(blocking=False):
+            return None  # still running from the last tick (a slow system slows only itself)
+        try:
+            fence = self._lease(sync)
+            if fence is None:
+                return None
+            started = time.perf_counter()
+            try:
+                summary = run_sync(
+                    sync.spec,
+                    connector,
+                    self.store.fenced(fence),
+                    should_stop=self._stopping.is_set,
+                )
+            except SyncPaused:
+                return None
+            except LeaseLostError as exc:
+                sync.fence = None
+                self.log.warning("lease_lost", sync=name, error=str(exc))
+                return None
+            except Exception as exc:
+                self.log.error(
+                    "sync_pass_failed", sync=name, error=str(exc), error_type=type(exc).__name__
+                )
+                if self.metrics is not None:
+                    self.metrics.observe_run(name, RunSummary(), time.perf_counter() - started)
+                return None
+            if self.metrics is not None:
+                self.metrics.observe_run(name, summary, time.perf_counter() - started)
+            return summary
+        finally:
+            sync.lock.release()
+
+    def _lease(self, sync: _Sync) -> Fence | None:
+        ttl = timedelta(seconds=self.options.lease_seconds)
+        fence = self.store.acquire_lease(sync.spec.name, self.options.holder, ttl)
+        if fence is not None and (sync.fence is None or sync.fence.token != fence.token):
+            self.log.info("lease_taken", sync=sync.spec.name, token=fence.token)
+        sync.fence = fence
+        return fence
+
+    def _heartbeat(self) -> None:
+        """Renew the leases this process holds, so a long pass keeps its sync."""
+        ttl = timedelta(seconds=self.options.lease_seconds)
+        for sync in list(self._syncs.values()):
+            if sync.fence is None or self._stopping.is_set():
+                continue
+            renewed = self.store.acquire_lease(sync.spec.name, self.options.holder, ttl)
+            if renewed is None or renewed.token != sync.fence.token:
+                self.log.warning("lease_lost", sync=sync.spec.name)
+                sync.fence = None
+
+    def _drain_all(self) -> None:
+        for name, sync in list(self._syncs.items()):
+            connector = self._connectors.get(sync.config.connector)
+            if connector is None or self._stopping.is_set() or sync.fence is None:
+                continue
+            if not sync.lock.acquire(blocking=False):
+                continue
+            try:
+                if self.store.inbox_depth(name) == 0:
+                    continue
+                drain_inbox(sync.spec, connector, self.store.fenced(sync.fence))
+            except (SyncPaused, LeaseLostError):
+                continue
+            except Exception as exc:
+                self.log.error("inbox_drain_failed", sync=name, error=str(exc))
+            finally:
+                sync.lock.release()
+
+    def _reconcile_all(self) -> None:
+        for name, sync in list(self._syncs.items()):
+            connector = self._connectors.get(sync.config.connector)
+            if connector is None or sync.fence is None or self._stopping.is_set():
+                continue
+            if not sync.lock.acquire(blocking=False):
+                continue
+            try:
+                reconcile_deletes(sync.spec, connector, self.store.fenced(sync.fence))
+            except Exception as exc:
+                self.log.error("reconcile_failed", sync=name, error=str(exc))
+            finally:
+                sync.lock.release()
+
+    def _retention(self) -> None:
+        purge = getattr(self.store, "purge_sync_log", None)
+        if purge is None:
+            return
+        cutoff = datetime.now(UTC) - timedelta(days=self.config.log_retention_days)
+        removed = purge(cutoff)
+        self.log.info("sync_log_retention", removed=removed, older_than=cutoff.isoformat())
+
+    # ------------------------------------------------------------ configuration
+
+    def _apply_config(self, config: Config) -> None:
+        """Bring jobs and connectors in line with ``config`` (added, changed, removed)."""
+        wanted = {name: build_spec(config, sync) for name, sync in config.syncs.items()}
+        for name in [n for n in self._syncs if n not in wanted]:
+            self._remove_job(name)
+            del self._syncs[name]
+        changed = {
+            name
+            for name, c in config.connectors.items()
+            if name in self._connectors and c != self.config.connectors.get(name)
+        }
+        for name in [n for n in self._connectors if n not in config.connectors or n in changed]:
+            self._connectors.pop(name).close()
+        for name in config.connectors:
+            if name not in self._connectors:
+                self._connectors[name] = build_connector(config, name)
+        for name, spec in wanted.items():
+            existing = self._syncs.get(name)
+            if existing is None:
+                self._syncs[name] = _Sync(config.syncs[name], spec)
+            else:
+                existing.config, existing.spec = config.syncs[name], spec
+            self._schedule(name, config.syncs[name])
+
+    def _schedule(self, name: str, sync: SyncConfig) -> None:
+        self._remove_job(name)
+        trigger: Any
+        if sync.schedule.cron:
+            trigger = CronTrigger.from_crontab(sync.schedule.cron, timezone=UTC)
+        else:
+            trigger = IntervalTrigger(seconds=sync.schedule.every or 60.0)
+        first = datetime.now(UTC) if self.options.run_at_start else None
+        self._scheduler.add_job(
+            self.run_pass, trigger, args=[name], id=f"sync:{name}", next_run_time=first
+        )
+
+    def _remove_job(self, name: str) -> None:
+        job = self._scheduler.get_job(f"sync:{name}")
+        if job is not None:
+            job.remove()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _lock_sqlite(self) -> None:
+        if self.store.dialect != "sqlite":
+            return
+        database = make_url(self._db_url).database
+        if not database or database == ":memory:":
+            raise UsageError("`syncd run` needs a store in a file or on PostgreSQL, not in memory")
+        self._process_lock = ProcessLock.acquire(Path(database).resolve())
+
+    def _start_http(self) -> None:
+        host, _, port = (self.options.listen or self.config.server_listen).rpartition(":")
+        app = create_app(
+            self.config,
+            self.store,
+            connectors=self._connectors,
+            observe_webhook=self.metrics.observe_webhook if self.metrics is not None else None,
+            metrics=self.metrics.render if self.metrics is not None else None,
+            not_ready=self._not_ready,
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
+        )
+        self._server = server
+        self._server_thread = threading.Thread(target=server.run, name="http", daemon=True)
+        self._server_thread.start()
+
+    def _not_ready(self) -> str | None:
+        if self._stopping.is_set():
+            return "stopping"
+        try:
+            self.store.check_migrated()
+        except Exception as exc:
+            return str(exc).splitlines()[0]
+        return None
+
+    def wait_until_serving(self, timeout: float = 10.0) -> None:
+        """Block until the HTTP server accepts connections (tests, the demo)."""
+        deadline = time.monotonic() + timeout
+        while self._server is not None and not self._server.started:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the HTTP server did not start")
+            time.sleep(0.02)
+
+    def when(self, condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+        """Poll ``condition`` until true or ``timeout`` (tests and the demo watch the daemon)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def _refuse_problems(config: Config, store: Store) -> None:
+    problems = check_config(config, store)
+    if problems:
+        more = f" (and {len(problems) - 1} more; run `syncd check`)" if len(problems) > 1 else ""
+        raise ConfigError(f"{problems[0]}{more}")
+
+
+def _metrics_for(store: Store) -> Any:
+    import importlib
+
+    try:
+        module = importlib.import_module("syncd.metrics")
+    except ImportError:  # pragma: no cover - built without the metrics module
+        return None
+    return module.SyncMetrics(store)

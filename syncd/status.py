@@ -1,0 +1,197 @@
+"""How a sync is doing, judged from its stored overview and its configured schedule.
+
+Pure: no clock, no I/O. ``syncd status`` and anything else that shows state to people call
+``build_status`` with the same ``now`` they read the store with, so a state never depends on
+when it happened to be printed, and the decision table is tested without a database.
+
+The states, first match wins:
+
+* ``paused``: an operator, a bad credential or the mass-delete brake stopped it;
+* ``running``: a run is marked running and its process still holds the sync's lease (a
+  process that died leaves a running row behind, but its lease runs out);
+* ``failing``: the last run failed, or records are parked after their retries ran out;
+* ``idle``: otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+
+from config.models import Schedule, SyncConfig
+from store.ops_ops import SyncOverview
+
+__all__ = ["STATES", "SyncStatus", "ago", "build_status", "next_run", "schedule_text"]
+
+STATES = ("paused", "running", "failing", "idle")
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """One sync as an operator reads it; ``as_dict`` is its ``--json`` form.
+
+    ``outbound_lag`` is None for a sync that never writes outside (``to_crm``): its journal
+    position does not move and a lag would only alarm. ``next_run`` is None when the sync
+    has no schedule (run by hand) or is paused.
+    """
+
+    name: str
+    state: str
+    schedule: str
+    paused_reason: str | None
+    last_run_id: int | None
+    last_run_status: str | None
+    last_run_started_at: datetime | None
+    last_run_finished_at: datetime | None
+    last_error: str | None
+    running_since: datetime | None
+    lease_holder: str | None
+    next_run: datetime | None
+    outbound_lag: int | None
+    outbound_lag_text: str
+    inbound_last_seen: datetime | None
+    inbound_last_seen_text: str
+    synced_1h: dict[str, int] = field(default_factory=dict)
+    synced_24h: dict[str, int] = field(default_factory=dict)
+    parked_errors: int = 0
+    outbox_due: int = 0
+    open_conflicts: int = 0
+    inbox_depth: int = 0
+
+    @property
+    def note(self) -> str:
+        """The one line that explains a state other than idle."""
+        if self.state == "paused":
+            return self.paused_reason or "paused"
+        if self.last_error:
+            return self.last_error
+        if self.parked_errors:
+            plural = "s" if self.parked_errors != 1 else ""
+            return f"{self.parked_errors} record{plural} parked: `syncd errors --sync {self.name}`"
+        return ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, datetime):
+                data[key] = value.isoformat()
+        data["note"] = self.note
+        return data
+
+
+def schedule_text(schedule: Schedule) -> str:
+    if schedule.cron is not None:
+        return f"cron {schedule.cron}"
+    if schedule.every is not None:
+        return f"every {_span(schedule.every)}"
+    return "manual"
+
+
+def next_run(
+    schedule: Schedule, last_started_at: datetime | None, now: datetime
+) -> datetime | None:
+    """When the scheduler starts the sync next: ``every`` counts from the last run's start
+    (now when it never ran; a time already past means it is due); ``cron`` is the next fire
+    time at or after now, in UTC; no schedule is None."""
+    if schedule.every is not None:
+        if last_started_at is None:
+            return now
+        return last_started_at + timedelta(seconds=schedule.every)
+    if schedule.cron is not None:
+        trigger = CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+        fire: datetime | None = trigger.get_next_fire_time(None, now)
+        return fire
+    return None
+
+
+def _span(seconds: float) -> str:
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s" if whole == seconds else f"{seconds:g}s"
+
+
+def ago(moment: datetime | None, now: datetime) -> str:
+    """``moment`` relative to ``now`` as people say it: ``3m ago``, ``in 2h``, ``never``."""
+    if moment is None:
+        return "never"
+    seconds = int((now - moment).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        text = f"{seconds}s"
+    elif seconds < 3600:
+        text = f"{seconds // 60}m"
+    elif seconds < 86400:
+        text = f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    else:
+        text = f"{seconds // 86400}d{(seconds % 86400) // 3600}h"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def _state(overview: SyncOverview, now: datetime) -> str:
+    if overview.paused:
+        return "paused"
+    lease_live = (
+        overview.lease_holder is not None
+        and overview.lease_expires_at is not None
+        and overview.lease_expires_at > now
+    )
+    if overview.running is not None and lease_live:
+        return "running"
+    last = overview.last_run
+    if (last is not None and last.status == "failed") or overview.parked > 0:
+        return "failing"
+    return "idle"
+
+
+def build_status(config_sync: SyncConfig, overview: SyncOverview, now: datetime) -> SyncStatus:
+    """Judge one sync (see the module's decision table)."""
+    state = _state(overview, now)
+    last = overview.last_run
+    starts = [r.started_at for r in (last, overview.running) if r is not None]
+    upcoming = (
+        None
+        if state == "paused"
+        else next_run(config_sync.schedule, max(starts, default=None), now)
+    )
+    pushes = config_sync.direction != "to_crm"
+    pulls = config_sync.direction != "to_external"
+    lag = overview.outbound_lag if pushes else None
+    if lag is None:
+        lag_text = "n/a (to_crm)"
+    elif lag == 0:
+        lag_text = "up to date"
+    else:
+        lag_text = f"{lag} journal entr{'ies' if lag != 1 else 'y'} behind"
+    seen = overview.last_inbound_at if pulls else None
+    return SyncStatus(
+        name=config_sync.name,
+        state=state,
+        schedule=schedule_text(config_sync.schedule),
+        paused_reason=overview.paused_reason if overview.paused else None,
+        last_run_id=last.id if last else None,
+        last_run_status=last.status if last else None,
+        last_run_started_at=last.started_at if last else None,
+        last_run_finished_at=last.finished_at if last else None,
+        last_error=overview.last_error,
+        running_since=overview.running.started_at
+        if state == "running" and overview.running
+        else None,
+        lease_holder=overview.lease_holder if state == "running" else None,
+        next_run=upcoming,
+        outbound_lag=lag,
+        outbound_lag_text=lag_text,
+        inbound_last_seen=seen,
+        inbound_last_seen_text=ago(seen, now) if pulls else "n/a (to_external)",
+        synced_1h=dict(overview.synced_1h),
+        synced_24h=dict(overview.synced_24h),
+        parked_errors=overview.parked,
+        outbox_due=overview.due,
+        open_conflicts=overview.open_conflicts,
+        inbox_depth=overview.inbox_depth,
+    )
