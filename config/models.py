@@ -241,6 +241,8 @@ class SyncConfig(_Model):
     fields: list[FieldConfig] = Field(min_length=1)
     associations: list[AssociationConfig] = Field(default_factory=list)
     batch_size: int = Field(500, ge=1, le=1000)
+    #: Failed outbound writes are retried with back-off this many times, then parked.
+    retry_attempts: int = Field(8, ge=1, le=100)
 
     def field_direction(self, field: FieldConfig) -> Direction | None:
         """The way ``field`` really flows in this sync; None when it cannot flow at all

@@ -97,7 +97,14 @@ def outbound_done(conn: Connection, sync: str, crm_ids: Sequence[int]) -> None:
 
 
 def outbound_failed(
-    conn: Connection, sync: str, crm_id: int, error: str, *, retriable: bool, now: datetime
+    conn: Connection,
+    sync: str,
+    crm_id: int,
+    error: str,
+    *,
+    retriable: bool,
+    now: datetime,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> None:
     """Count a failure and schedule the next try; park when retrying cannot help."""
     row = conn.execute(
@@ -111,7 +118,7 @@ def outbound_failed(
         "attempts": attempts,
         "last_error": error[:2000],
         "next_attempt_at": now + wait,
-        "parked": (not retriable) or attempts >= MAX_ATTEMPTS,
+        "parked": (not retriable) or attempts >= max_attempts,
     }
     if row is None:
         conn.execute(

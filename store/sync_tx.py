@@ -192,9 +192,17 @@ class SyncTx:
     def outbound_done(self, crm_ids: Sequence[int]) -> None:
         sync_queue_ops.outbound_done(self._conn, self.sync, crm_ids)
 
-    def outbound_failed(self, crm_id: int, error: str, *, retriable: bool) -> None:
+    def outbound_failed(
+        self, crm_id: int, error: str, *, retriable: bool, max_attempts: int = 8
+    ) -> None:
         sync_queue_ops.outbound_failed(
-            self._conn, self.sync, crm_id, error, retriable=retriable, now=self.now
+            self._conn,
+            self.sync,
+            crm_id,
+            error,
+            retriable=retriable,
+            now=self.now,
+            max_attempts=max_attempts,
         )
 
     def add_pending_association(

@@ -45,6 +45,7 @@ def build_spec(config: Config, sync: SyncConfig) -> SyncSpec:
         external_filters=tuple(sync.filters.external),
         associations=tuple(associations),
         batch_size=sync.batch_size,
+        retry_attempts=sync.retry_attempts,
     )
 
 

@@ -137,7 +137,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         if batch.done:
             tx.outbound_done(batch.done)
         for crm_id, error, retriable in batch.failed:
-            tx.outbound_failed(crm_id, error, retriable=retriable)
+            tx.outbound_failed(crm_id, error, retriable=retriable, max_attempts=spec.retry_attempts)
         if batch.logs:
             tx.log(spec.crm_object, batch.logs)
         if position is not None:

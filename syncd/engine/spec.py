@@ -67,6 +67,7 @@ class SyncSpec:
     external_filters: tuple[Any, ...] = ()
     associations: tuple[AssociationSpec, ...] = ()
     batch_size: int = 500
+    retry_attempts: int = 8
     reading_mappings: tuple[FieldMapping, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
