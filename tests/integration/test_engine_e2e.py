@@ -829,3 +829,34 @@ def test_refused_credentials_pause_the_sync_instead_of_hammering(sync: Harness) 
     h.shop.add(h.shop.customers, email="ada@x.io")
     h.run()
     assert h.contact("ada@x.io")
+
+
+class _AlwaysBusy(SqlConnector):
+    def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        return [
+            WriteResult(WriteOutcome.FAILED, r.external_id, error="503 busy", retriable=True)
+            for r in requests
+        ]
+
+
+def test_after_the_configured_attempts_a_record_is_parked_not_dropped(
+    sync: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = sync
+    record = h.store.create_record("contacts", {"email": "new@x.io"}, UI)
+    spec = dataclasses.replace(h.specs["shop-customers"], retry_attempts=2)
+    busy = _AlwaysBusy(h.connector.name, h.connector.options)
+    try:
+        run_sync(spec, busy, h.store)  # attempt 1: back off
+        assert h.store.outbox("shop-customers", parked=False)[0].attempts == 1
+        later = datetime.now(UTC) + timedelta(hours=1)
+        monkeypatch.setattr("store.sync_api.utcnow", lambda: later)
+        run_sync(spec, busy, h.store)  # attempt 2: the last one
+    finally:
+        busy.close()
+    (parked,) = h.store.outbox("shop-customers", parked=True)
+    assert (parked.crm_id, parked.attempts, parked.last_error) == (record.id, 2, "503 busy")
+    assert h.store.outbound_due("shop-customers") == []  # parked: not retried on its own
+    assert h.store.retry_parked("shop-customers") == 1
+    run_sync(spec, h.connector, h.store)
+    assert [r["email"] for r in h.shop.rows(h.shop.customers)] == ["new@x.io"]
