@@ -22,7 +22,7 @@ from store.errors import NotFoundError
 from store.lease_ops import Fence
 from store.models import ChangeSource, SourceType
 from store.sync_models import ConflictRecord, Link, SyncLogEntry, SyncRun, SyncState
-from store.sync_queue_ops import OutboxEntry
+from store.sync_queue_ops import InboundError, OutboxEntry
 from store.sync_tx import SyncTx
 from store.types import utcnow
 
@@ -185,12 +185,28 @@ class SyncApi(FacadePart):
         """Records waiting to be written outside (``parked``: given up on until retried)."""
         return self._read(lambda conn: sync_queue_ops.list_outbox(conn, sync, parked=parked))
 
-    def retry_parked(self, sync: str | None = None, *, crm_id: int | None = None) -> int:
-        """Make parked records due again now; how many."""
-        return self._write(
-            ChangeSource.cli(),
-            lambda tx: sync_queue_ops.retry_parked(tx.connection, sync, crm_id, tx.now),
-        )
+    def retry_parked(
+        self, sync: str | None = None, *, crm_id: int | None = None, external_id: str | None = None
+    ) -> int:
+        """Make parked records due again now, both ways; how many."""
+
+        def work(tx: Tx) -> int:
+            count = 0
+            if external_id is None:
+                count += sync_queue_ops.retry_parked(tx.connection, sync, crm_id, tx.now)
+            if crm_id is None:
+                count += sync_queue_ops.retry_inbound(tx.connection, sync, external_id)
+            return count
+
+        return self._write(ChangeSource.cli(), work)
+
+    def inbound_errors(self, sync: str | None = None) -> list[InboundError]:
+        """External records a sync could not apply, kept until they do."""
+        return self._read(lambda conn: sync_queue_ops.list_inbound_errors(conn, sync))
+
+    def inbound_retry_due(self, sync: str, *, limit: int = 5000) -> list[str]:
+        """External ids an operator asked to retry."""
+        return self._read(lambda conn: sync_queue_ops.inbound_retry_due(conn, sync, limit))
 
     # ------------------------------------------------------------ links
 

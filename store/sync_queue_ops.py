@@ -8,7 +8,7 @@ after ``MAX_ATTEMPTS``, are parked for an operator: never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,14 +19,20 @@ from store.record_ops import chunks
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "InboundError",
     "OutboxEntry",
     "ReadyAssociation",
     "add_pending_association",
+    "inbound_done",
+    "inbound_failed",
+    "inbound_retry_due",
+    "list_inbound_errors",
     "list_outbox",
     "outbound_done",
     "outbound_due",
     "outbound_failed",
     "queue_outbound",
+    "retry_inbound",
     "retry_parked",
     "take_ready_associations",
 ]
@@ -234,3 +240,105 @@ def take_ready_associations(conn: Connection, sync: str) -> list[ReadyAssociatio
             )
         )
     return ready
+
+
+# ---------------------------------------------------------------- inbound errors
+
+
+@dataclass(frozen=True)
+class InboundError:
+    """An external record a sync could not apply, and since when."""
+
+    sync: str
+    external_id: str
+    error: str
+    attempts: int
+    retry_requested: bool
+    first_failed_at: datetime
+    last_failed_at: datetime
+
+
+def inbound_failed(conn: Connection, sync: str, failures: Mapping[str, str], now: datetime) -> None:
+    """Record (or count again) the records that failed; an operator sees them parked."""
+    table = t.sync_inbound_errors
+    known: dict[str, int] = {}
+    for part in chunks(sorted(failures), 500):
+        for row in conn.execute(
+            select(table.c.external_id, table.c.attempts).where(
+                table.c.sync == sync, table.c.external_id.in_(part)
+            )
+        ):
+            known[str(row.external_id)] = int(row.attempts)
+    fresh = [
+        {
+            "sync": sync,
+            "external_id": external_id,
+            "error": error[:2000],
+            "attempts": 1,
+            "retry_requested": False,
+            "first_failed_at": now,
+            "last_failed_at": now,
+        }
+        for external_id, error in failures.items()
+        if external_id not in known
+    ]
+    if fresh:
+        conn.execute(insert(table), fresh)
+    for external_id, attempts in known.items():
+        conn.execute(
+            update(table)
+            .where(table.c.sync == sync, table.c.external_id == external_id)
+            .values(
+                error=failures[external_id][:2000],
+                attempts=attempts + 1,
+                retry_requested=False,
+                last_failed_at=now,
+            )
+        )
+
+
+def inbound_done(conn: Connection, sync: str, external_ids: Sequence[str]) -> None:
+    table = t.sync_inbound_errors
+    for part in chunks(sorted(set(external_ids)), 500):
+        conn.execute(delete(table).where(table.c.sync == sync, table.c.external_id.in_(part)))
+
+
+def inbound_retry_due(conn: Connection, sync: str, limit: int) -> list[str]:
+    table = t.sync_inbound_errors
+    rows = conn.execute(
+        select(table.c.external_id)
+        .where(table.c.sync == sync, table.c.retry_requested.is_(True))
+        .order_by(table.c.external_id)
+        .limit(limit)
+    )
+    return [str(r) for r in rows.scalars()]
+
+
+def list_inbound_errors(conn: Connection, sync: str | None) -> list[InboundError]:
+    table = t.sync_inbound_errors
+    query = select(table).order_by(table.c.sync, table.c.external_id)
+    if sync is not None:
+        query = query.where(table.c.sync == sync)
+    return [
+        InboundError(
+            sync=r.sync,
+            external_id=r.external_id,
+            error=r.error,
+            attempts=int(r.attempts),
+            retry_requested=bool(r.retry_requested),
+            first_failed_at=r.first_failed_at,
+            last_failed_at=r.last_failed_at,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def retry_inbound(conn: Connection, sync: str | None, external_id: str | None) -> int:
+    """Ask the next pass to fetch these records again and apply them."""
+    table = t.sync_inbound_errors
+    statement = update(table).where(table.c.retry_requested.is_(False))
+    if sync is not None:
+        statement = statement.where(table.c.sync == sync)
+    if external_id is not None:
+        statement = statement.where(table.c.external_id == external_id)
+    return int(conn.execute(statement.values(retry_requested=True)).rowcount or 0)

@@ -256,3 +256,11 @@ class SyncTx:
     def fail_inbox(self, entry_id: int, error: str) -> None:
         """Count a failed attempt; after ``inbox_ops.MAX_ATTEMPTS`` the event is set aside."""
         inbox_ops.fail(self._conn, entry_id, error)
+
+    def inbound_failed(self, failures: Mapping[str, str]) -> None:
+        """External records this transaction could not apply: parked for an operator."""
+        sync_queue_ops.inbound_failed(self._conn, self.sync, failures, self.now)
+
+    def inbound_done(self, external_ids: Sequence[str]) -> None:
+        """These applied: any error parked for them is over."""
+        sync_queue_ops.inbound_done(self._conn, self.sync, external_ids)

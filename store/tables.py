@@ -45,6 +45,7 @@ __all__ = [
     "records",
     "saved_views",
     "sync_conflicts",
+    "sync_inbound_errors",
     "sync_leases",
     "sync_links",
     "sync_log",
@@ -431,4 +432,18 @@ sync_leases = Table(
     Column("token", BigInteger, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
+)
+
+# External records a sync could not apply (a value the CRM refuses, an unmapped option):
+# parked for an operator, cleared when the record applies.
+sync_inbound_errors = Table(
+    "sync_inbound_errors",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("external_id", String(400), primary_key=True),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("retry_requested", Boolean, nullable=False),
+    Column("first_failed_at", UTCDateTime, nullable=False),
+    Column("last_failed_at", UTCDateTime, nullable=False),
 )

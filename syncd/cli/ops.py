@@ -130,14 +130,24 @@ def errors(
     state = get_state(ctx)
     with state.open_store() as store:
         parked = store.outbox(sync, parked=True)
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        refused = [e for e in store.inbound_errors(sync) if not e.retry_requested]
+    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for entry in parked:
-        groups[(entry.sync, entry.last_error or "(no message)")].append(entry.crm_id)
+        cause = entry.last_error or "(no message)"
+        groups[(entry.sync, "outbound", cause)].append(f"crm {entry.crm_id}")
+    for failure in refused:
+        groups[(failure.sync, "inbound", failure.error)].append(f"external {failure.external_id}")
     ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
     if state.json:
         emit_json(
             [
-                {"sync": key[0], "cause": key[1], "count": len(ids), "example_crm_id": ids[0]}
+                {
+                    "sync": key[0],
+                    "direction": key[1],
+                    "cause": key[2],
+                    "count": len(ids),
+                    "example": ids[0],
+                }
                 for key, ids in ordered
             ]
         )
@@ -146,8 +156,8 @@ def errors(
         info("no parked errors")
         return
     print_table(
-        ["sync", "count", "example crm id", "cause"],
-        ((key[0], len(ids), ids[0], shorten(key[1], 90)) for key, ids in ordered),
+        ["sync", "direction", "count", "example", "cause"],
+        ((key[0], key[1], len(ids), ids[0], shorten(key[2], 90)) for key, ids in ordered),
         title="parked errors",
     )
 
@@ -157,11 +167,16 @@ def errors_retry(
     ctx: typer.Context,
     sync: Annotated[str | None, typer.Option("--sync", help="Only this sync.")] = None,
     crm_id: Annotated[int | None, typer.Option("--id", help="Only this CRM record.")] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="Only this external record.")
+    ] = None,
 ) -> None:
     """Make parked records due again; the next pass of their sync tries them."""
+    if crm_id is not None and external_id is not None:
+        raise UsageError("give --id or --external-id, not both")
     state = get_state(ctx)
     with state.open_store() as store:
-        count = store.retry_parked(sync, crm_id=crm_id)
+        count = store.retry_parked(sync, crm_id=crm_id, external_id=external_id)
     if state.json:
         emit_json({"retried": count})
     else:

@@ -124,13 +124,27 @@ def apply_page(
     _plan_existing(ctx, tx, existing, crm, work)
     _create(ctx, tx, [p for p in pending if p.crm_id is None and not p.refused], work)
 
-    _finish_page(ctx, tx, work, cursor)
+    _finish_page(ctx, tx, work, cursor, list(latest))
     return deletes
 
 
-def _finish_page(ctx: RunContext, tx: SyncTx, work: _PageWork, cursor: Cursor | None) -> None:
-    """Links, conflicts, the outbound queue, the log and the cursor: last in the transaction."""
+def _finish_page(
+    ctx: RunContext, tx: SyncTx, work: _PageWork, cursor: Cursor | None, page_ids: list[str]
+) -> None:
+    """Links, conflicts, the outbound queue, parked errors, the log and the cursor: last in
+    the transaction. A record that failed is parked for an operator (never dropped); one
+    that applied clears any error parked for it earlier."""
     spec = ctx.spec
+    failed = {
+        entry.external_id: entry.message or "failed"
+        for entry in work.logs
+        if entry.action is LogAction.ERROR and entry.external_id
+    }
+    if failed:
+        tx.inbound_failed(failed)
+    applied = [i for i in page_ids if i not in failed]
+    if applied:
+        tx.inbound_done(applied)
     associations.resolve_pending(ctx, tx, work.logs)
     if work.links:
         tx.save_links(spec.crm_object, work.links)

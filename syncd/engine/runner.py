@@ -89,6 +89,7 @@ def run_sync(
     try:
         if state.fields is not None and not full:
             _backfill(ctx, sorted(set(spec.field_names) - set(state.fields)))
+        _retry_inbound(ctx)
         _inbound(ctx, None if full else state.cursor, progress)
         if spec.pushes:
             _outbound(ctx, 0 if full else state.journal_position, progress)
@@ -177,6 +178,35 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
             return
         if ctx.should_stop():
             raise _Stopped
+
+
+def _retry_inbound(ctx: RunContext) -> None:
+    """External records an operator asked to retry (``syncd errors retry``): fetched again
+    by id and applied through the page path, before the cursor's changes."""
+    spec = ctx.spec
+    due = ctx.store.inbound_retry_due(spec.name)
+    for start in range(0, len(due), spec.batch_size):
+        ids = due[start : start + spec.batch_size]
+        records = ctx.connector.fetch_by_ids(spec.external_object, ids)
+        found = {r.id for r in records}
+        # Gone outside since: nothing left to apply, so nothing left to retry.
+        gone = [i for i in ids if i not in found]
+        page = ChangePage(records, None, False)
+        total = ctx.store.count_links(spec.name)
+
+        ctx.store.sync_write(spec.name, _retry_work(ctx, page, gone, total), run_id=ctx.run_id)
+        ctx.summary.add("inbound.retried", len(records))
+
+
+def _retry_work(
+    ctx: RunContext, page: ChangePage, gone: list[str], linked_total: int
+) -> Callable[[SyncTx], int]:
+    def work(tx: SyncTx) -> int:
+        if gone:
+            tx.inbound_done(gone)
+        return apply_page(ctx, tx, page.records, None, deletes_so_far=0, linked_total=linked_total)
+
+    return work
 
 
 def _backfill(ctx: RunContext, added: list[str]) -> None:

@@ -234,6 +234,7 @@ def test_errors_group_parked_failures_and_retry_makes_them_due(
     assert code == 0
     (group,) = json.loads(out)
     assert group["cause"] == "422 email is invalid" and group["count"] == 3
+    assert group["direction"] == "outbound"
 
     code, out, _ = _syncd(db_url, config, "errors", "retry", "--sync", "shop-customers")
     assert code == 0 and "3 parked records due again" in out

@@ -793,7 +793,7 @@ def test_a_second_external_record_matching_a_linked_crm_record_is_an_error_not_a
     h = sync
     first = h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
     h.cycle()
-    h.shop.add(h.shop.customers, email="ADA@x.io", first_name="Impostor")
+    impostor = h.shop.add(h.shop.customers, email="ADA@x.io", first_name="Impostor")
 
     _, summary = h.cycle()
 
@@ -805,6 +805,18 @@ def test_a_second_external_record_matching_a_linked_crm_record_is_an_error_not_a
         "shop-customers", h.store.find_record("contacts", "email", "ada@x.io").id
     )
     assert link is not None and link.external_id == first
+
+    # Parked for an operator, not dropped: retried on request, cleared once it applies.
+    (parked,) = h.store.inbound_errors("shop-customers")
+    assert parked.external_id == impostor and "already linked" in parked.error
+    assert h.store.retry_parked("shop-customers", external_id=impostor) == 1
+    _, summary = h.cycle()
+    assert summary.get("inbound.retried") == 1
+    assert h.store.inbound_errors("shop-customers")[0].attempts > 1  # tried again
+    h.shop.edit(h.shop.customers, impostor, email="someone.else@x.io")
+    h.cycle()
+    assert h.store.inbound_errors("shop-customers") == []
+    assert h.contact("someone.else@x.io")["firstname"] == "Impostor"
 
 
 class _Revoked(SqlConnector):
