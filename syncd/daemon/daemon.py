@@ -32,6 +32,7 @@ from typing import Any
 
 import structlog
 import uvicorn
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -55,6 +56,7 @@ __all__ = ["Daemon", "DaemonOptions"]
 log = structlog.get_logger("syncd.daemon")
 
 STOP_SECONDS = 10.0
+WORKERS = 64
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,10 @@ class Daemon:
         self._lock = threading.RLock()
         self._connectors: dict[str, Connector] = {}
         self._syncs: dict[str, _Sync] = {}
+        # One thread per busy sync: a slow external system holds only its own sync's thread.
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=WORKERS)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
         )
         self._server: uvicorn.Server | None = None
