@@ -35,6 +35,7 @@ from store.models import (
     Record,
     SourceType,
 )
+from store.ops_ops import SyncOverview
 from store.sync_models import (
     ConflictRecord,
     ConflictSpec,
@@ -86,6 +87,7 @@ __all__ = [
     "Store",
     "StoreError",
     "SyncLogEntry",
+    "SyncOverview",
     "SyncRun",
     "SyncState",
     "SyncTx",

@@ -44,6 +44,7 @@ from store.models import (
     Record,
     SourceType,
 )
+from store.ops_api import OpsApi
 from store.search_api import SearchApi
 from store.sync_api import SyncApi
 from store.types import utcnow
@@ -54,7 +55,7 @@ T = TypeVar("T")
 _UNIQUE_RETRIES = 3
 
 
-class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi, InboxApi):
+class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi, InboxApi, OpsApi):
     """The CRM record store on one database."""
 
     def __init__(self, engine: Engine) -> None:

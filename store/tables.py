@@ -341,6 +341,7 @@ sync_log = Table(
     Index("ix_sync_log_crm", "crm_object", "crm_id"),
     Index("ix_sync_log_sync_external_id", "sync", "external_id"),
     Index("ix_sync_log_run_id", "run_id", "id"),
+    Index("ix_sync_log_sync_at", "sync", "at"),
 )
 
 sync_conflicts = Table(

@@ -121,12 +121,8 @@ class SyncMetrics:
     ) -> None:
         self.store = store
         self.syncs: dict[str, bool] = {}
-        for sync in syncs:
-            if isinstance(sync, str):
-                self.syncs[sync] = True
-            else:
-                self.syncs[sync.name] = sync.direction != "to_crm"
-        self._connectors = None if connectors is None else frozenset(connectors)
+        self._connectors: frozenset[str] | None = None
+        self.configure(syncs, connectors=connectors)
         self.registry = CollectorRegistry(auto_describe=True)
         self.records = Counter(
             "syncd_records_synced",
@@ -173,6 +169,20 @@ class SyncMetrics:
             registry=self.registry,
         )
         self.registry.register(_StoreCollector(self))
+
+    def configure(
+        self, syncs: Iterable[SyncConfig | str], *, connectors: Collection[str] | None = None
+    ) -> None:
+        """Which syncs the store gauges cover and which connector names label webhooks; a
+        daemon calls it again after reloading its config (a removed sync's gauges vanish)."""
+        # Name -> whether the sync writes outside (a to_crm sync has no outbound lag).
+        self.syncs = {
+            sync if isinstance(sync, str) else sync.name: (
+                True if isinstance(sync, str) else sync.direction != "to_crm"
+            )
+            for sync in syncs
+        }
+        self._connectors = None if connectors is None else frozenset(connectors)
 
     def observe_run(
         self, sync: str, summary: RunSummary, seconds: float, *, status: str = "ok"

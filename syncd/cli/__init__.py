@@ -24,6 +24,7 @@ from syncd.cli.demo import demo
 from syncd.cli.imports import export, import_, imports_app
 from syncd.cli.lists import app as lists_app
 from syncd.cli.ops import errors_app, logs, trace
+from syncd.cli.status import status
 from syncd.cli.sync import conflicts_app, pause, resume, sync
 from syncd.cli.views import app as views_app
 from syncd.logs import configure_logging
@@ -99,6 +100,7 @@ app.add_typer(errors_app, name="errors")
 app.command("trace")(trace)
 app.add_typer(conflicts_app, name="conflicts")
 app.command("check")(check)
+app.command("status")(status)
 
 
 def main() -> None:

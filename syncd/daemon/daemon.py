@@ -114,7 +114,7 @@ class Daemon:
         )
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
-        self.metrics: Any = _metrics_for(self.store)
+        self.metrics: Any = _metrics_for(self.store, self.config)
         self.log = log.bind(holder=self.options.holder)
 
     # ------------------------------------------------------------ lifecycle
@@ -204,6 +204,8 @@ class Daemon:
         with self._lock:
             self._apply_config(config)
             self.config = config
+        if self.metrics is not None:
+            self.metrics.configure(list(config.syncs.values()), connectors=list(config.connectors))
         self.log.info("reloaded", syncs=sorted(self._syncs))
         return True
 
@@ -241,10 +243,15 @@ class Daemon:
                     "sync_pass_failed", sync=name, error=str(exc), error_type=type(exc).__name__
                 )
                 if self.metrics is not None:
-                    self.metrics.observe_run(name, RunSummary(), time.perf_counter() - started)
+                    self.metrics.observe_run(
+                        name, RunSummary(), time.perf_counter() - started, status="failed"
+                    )
                 return None
             if self.metrics is not None:
-                self.metrics.observe_run(name, summary, time.perf_counter() - started)
+                status = "paused" if summary.paused_reason else "ok"
+                self.metrics.observe_run(
+                    name, summary, time.perf_counter() - started, status=status
+                )
             return summary
         finally:
             sync.lock.release()
@@ -412,11 +419,13 @@ def _refuse_problems(config: Config, store: Store) -> None:
         raise ConfigError(f"{problems[0]}{more}")
 
 
-def _metrics_for(store: Store) -> Any:
+def _metrics_for(store: Store, config: Config) -> Any:
     import importlib
 
     try:
         module = importlib.import_module("syncd.metrics")
     except ImportError:  # pragma: no cover - built without the metrics module
         return None
-    return module.SyncMetrics(store)
+    return module.SyncMetrics(
+        store, list(config.syncs.values()), connectors=list(config.connectors)
+    )

@@ -1,4 +1,4 @@
-"""External records a sync could not apply, kept for an operator until they apply.
+"""External records a sync could not apply, kept for an operator; the sync log by time.
 
 Revision ID: 0008
 Revises: 0007
@@ -30,7 +30,10 @@ def upgrade() -> None:
         sa.Column("last_failed_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("sync", "external_id", name="pk_sync_inbound_errors"),
     )
+    # `syncd status` counts a sync's log rows of the last hour and day; retention deletes by age.
+    op.create_index("ix_sync_log_sync_at", "sync_log", ["sync", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sync_log_sync_at", "sync_log")
     op.drop_table("sync_inbound_errors")

@@ -1,0 +1,76 @@
+"""The store facade's part for operators: how each sync stands, and the sync log's retention.
+
+Reads only, except ``purge_sync_log``, which the daemon's retention job runs daily. Both are
+sized for being called often or on big tables: the overview is a fixed handful of
+statements for any number of syncs, the purge a loop of short transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from store import ops_ops
+from store._facade import FacadePart
+from store.errors import StoreError
+from store.models import ChangeSource, SourceType
+from store.ops_ops import SyncOverview
+
+__all__ = ["OpsApi"]
+
+_MAX_BATCH = 50_000
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise StoreError(f"{name} must be a timezone-aware datetime (UTC), got {value!r}")
+    return value
+
+
+class OpsApi(FacadePart):
+    """What ``syncd status``, ``/metrics`` and the retention job read and prune."""
+
+    def sync_overview(
+        self, syncs: Sequence[str], now: datetime, *, activity: bool = True
+    ) -> dict[str, SyncOverview]:
+        """Each named sync's state, runs, lease, queues and recent activity, read in one
+        transaction so the numbers agree with each other.
+
+        ``activity`` False skips the sync log (counts of the last hour and day): what a
+        metrics scrape, which never shows them, asks for.
+        """
+        _aware(now, "now")
+        names = list(dict.fromkeys(syncs))
+        if not names:
+            return {}
+        found = self._read(lambda conn: ops_ops.overview(conn, names, now, activity=activity))
+        return {name: found[name] for name in names}
+
+    def purge_sync_log(self, older_than: datetime, *, batch: int = 5000) -> int:
+        """Delete sync log rows written before ``older_than``, then the finished runs that
+        ended before it and have no log rows left; returns how many log rows went.
+
+        Open conflicts, the log rows of the run and record each was recorded in, and their
+        runs are kept whatever their age: an operator still has to decide them. Each batch
+        is its own transaction, so the daemon keeps syncing while a month of rows goes.
+        """
+        _aware(older_than, "older_than")
+        if isinstance(batch, bool) or not isinstance(batch, int) or not 0 < batch <= _MAX_BATCH:
+            raise StoreError(f"purge batch must be 1 to {_MAX_BATCH} rows, got {batch!r}")
+        source = ChangeSource(SourceType.INTEGRATION)
+        removed = 0
+        while True:
+            done = self._write(
+                source, lambda tx: ops_ops.purge_log_batch(tx.connection, older_than, batch)
+            )
+            removed += done
+            if done < batch:
+                break
+        while (
+            self._write(
+                source, lambda tx: ops_ops.purge_runs_batch(tx.connection, older_than, batch)
+            )
+            >= batch
+        ):
+            pass
+        return removed

@@ -1,0 +1,98 @@
+"""``syncd status``: every configured sync's state, schedule, lag and backlog at a glance.
+
+The syncs and their schedules come from the config (``--config`` or ./syncd.yaml), their
+state from the store, read once for all of them; ``syncd status`` only reads, and exits 0
+whatever the syncs' states are (a script judges ``state`` in ``--json``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from syncd.cli._context import get_state
+from syncd.cli._output import emit_json, info, print_table, shorten
+from syncd.cli.sync import _config
+from syncd.errors import UsageError
+from syncd.status import SyncStatus, ago, build_status
+
+__all__ = ["status"]
+
+_COLUMNS = [
+    "sync",
+    "state",
+    "last run",
+    "next run",
+    "lag out",
+    "seen in",
+    "1h in/out",
+    "24h in/out",
+    "parked",
+    "conflicts",
+    "inbox",
+]
+
+
+def _synced(counts: dict[str, int]) -> str:
+    return f"{counts.get('inbound', 0)}/{counts.get('outbound', 0)}"
+
+
+def _next(s: SyncStatus, now: datetime) -> str:
+    if s.state == "paused":
+        return "paused"
+    if s.next_run is None:
+        return "manual"
+    return "due now" if s.next_run <= now else ago(s.next_run, now)
+
+
+def _row(s: SyncStatus, now: datetime) -> tuple[object, ...]:
+    last = "never"
+    if s.last_run_started_at is not None:
+        last = f"{s.last_run_status} {ago(s.last_run_finished_at or s.last_run_started_at, now)}"
+    if s.state == "running" and s.running_since is not None:
+        last = f"running {ago(s.running_since, now).removesuffix(' ago')}"
+    return (
+        s.name,
+        s.state,
+        last,
+        _next(s, now),
+        "n/a" if s.outbound_lag is None else s.outbound_lag,
+        "n/a" if s.inbound_last_seen_text.startswith("n/a") else s.inbound_last_seen_text,
+        _synced(s.synced_1h),
+        _synced(s.synced_24h),
+        s.parked_errors,
+        s.open_conflicts,
+        s.inbox_depth,
+    )
+
+
+def status(
+    ctx: typer.Context,
+    sync: Annotated[str | None, typer.Option("--sync", help="Only this sync.")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
+) -> None:
+    """Each sync's state (idle, running, failing, paused), runs, lag and backlog."""
+    state = get_state(ctx)
+    config = _config(state)
+    wanted = list(config.syncs.values())
+    if sync is not None:
+        if sync not in config.syncs:
+            known = ", ".join(sorted(config.syncs)) or "(none)"
+            raise UsageError(f"no sync named {sync!r} in the config; syncs: {known}")
+        wanted = [config.syncs[sync]]
+    now = datetime.now(UTC)
+    with state.open_store(state.db or config.store_url) as store:
+        found = store.sync_overview([s.name for s in wanted], now)
+    statuses = [build_status(s, found[s.name], now) for s in wanted]
+    if state.json or json_output:
+        emit_json({"now": now.isoformat(), "syncs": [s.as_dict() for s in statuses]})
+        return
+    print_table(_COLUMNS, (_row(s, now) for s in statuses), title="syncs")
+    # Reasons are sentences: under the table they stay whole instead of wrapping a column.
+    for s in statuses:
+        if s.note:
+            info(f"{s.name} ({s.state}): {shorten(s.note, 200)}")
