@@ -764,15 +764,24 @@ def _short(value: Any) -> str:
 
 
 def _sqlite_savepoints(engine: Engine) -> None:
-    """Let SQLAlchemy, not pysqlite, begin transactions, or SAVEPOINT does not work."""
+    """Let SQLAlchemy, not pysqlite, begin transactions, or SAVEPOINT does not work.
+
+    Transactions begin IMMEDIATE and wait up to 30 s for a busy file: a deferred one that
+    upgrades to a write while another writer holds the file fails at once with "database
+    is locked" (SQLite's deadlock avoidance), whatever the timeout — two syncs writing one
+    SQLite source, or the source's own application writing, would trip it.
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _mysql_utc(engine: Engine) -> None:

@@ -1,135 +1,126 @@
-"""``syncd demo``: the store's main ideas in one run, safe to repeat.
+"""``syncd demo``: two-way sync working, start to finish, in a few seconds.
 
-Upserts by email and domain (so a second run changes nothing), links each contact to its
-primary company, logs a note once, then shows what the store computed by itself (counts,
-last activity date) and what the journal recorded.
+Writes a demo config, seeds the CRM store and a SQLite "web shop" beside it, runs the
+daemon in this process and narrates five steps (initial sync, a shop edit, a CRM edit, a new
+CRM contact, a conflict) while waiting for each to become true in both databases. The files
+stay behind so the commands it suggests at the end work on what the user just watched.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+import logging
+import shlex
+from pathlib import Path
+from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
+from rich.text import Text
 
-from store import ChangeSource, Record, Store
-from syncd.cli._context import CLI_SOURCE, DEFAULT_DB_URL, get_state
-from syncd.cli._output import emit_json, info, print_table
-from syncd.cli._shapes import journal_json, record_json
-from syncd.cli.journal import print_journal
+from syncd.cli._context import get_state
+from syncd.cli._output import emit_json, info, print_table, shorten, stdout_console
+from syncd.cli.sync import changes_text
+from syncd.demo import DemoFiles, DemoResult, run_demo
+from syncd.logs import configure_logging
 
 __all__ = ["demo"]
 
-COMPANIES: tuple[tuple[str, dict[str, object]], ...] = (
-    ("acme.example", {"name": "Acme Corp", "industry": "COMPUTER_SOFTWARE", "city": "Berlin"}),
-    ("globex.example", {"name": "Globex", "industry": "TELECOMMUNICATIONS", "city": "Lyon"}),
-)
-# (email, properties, company domain)
-CONTACTS: tuple[tuple[str, dict[str, object], str], ...] = (
-    (
-        "ann@acme.example",
-        {"firstname": "Ann", "lastname": "Lee", "jobtitle": "CTO", "lifecyclestage": "customer"},
-        "acme.example",
-    ),
-    (
-        "bob@acme.example",
-        {"firstname": "Bob", "lastname": "Stone", "jobtitle": "Buyer", "lifecyclestage": "lead"},
-        "acme.example",
-    ),
-    (
-        "cara@globex.example",
-        {"firstname": "Cara", "lastname": "Diaz", "lifecyclestage": "opportunity"},
-        "globex.example",
-    ),
-)
-NOTE_BODY = "Demo call with Ann: renewal planned for next quarter."
-CONTACT_COLUMNS = ("email", "firstname", "lastname", "lifecyclestage", "associatedcompanyid")
-COMPANY_COLUMNS = ("name", "domain", "num_associated_contacts", "notes_last_updated")
+_STYLES = {"step": "bold cyan", "fact": "green", "note": ""}
+_PREFIX = {"step": "\n", "fact": "  ✔ ", "note": "  · "}
 
 
-def _log_note_once(store: Store, contact_id: int, source: ChangeSource) -> int:
-    """The demo note on the contact: created on the first run, found on later ones."""
-    linked = [a.to_id for a in store.list_associations("contacts", contact_id, "notes")]
-    for note in store.get_records("notes", linked).values():
-        if note.properties.get("hs_note_body") == NOTE_BODY:
-            return note.id
-    note = store.create_record(
-        "notes",
-        {"hs_timestamp": datetime.now(UTC), "hs_note_body": NOTE_BODY},
-        source,
-        associations=[("contacts", contact_id, None)],
+def _say(kind: str, text: str) -> None:
+    stdout_console().print(Text(_PREFIX.get(kind, "") + text, style=_STYLES.get(kind, "")))
+
+
+def _show(result: DemoResult, prefix: str) -> None:
+    console = stdout_console()
+    console.print(Text("\nSync status (what `syncd status` shows)", style="bold cyan"))
+    print_table(
+        ["sync", "state", "schedule", "last run", "synced in / out (1h)", "conflicts", "parked"],
+        (
+            (
+                s.name,
+                s.state,
+                s.schedule,
+                s.last_run_status or "never",
+                f"{s.synced_1h.get('inbound', 0)} / {s.synced_1h.get('outbound', 0)}",
+                s.open_conflicts,
+                s.parked_errors,
+            )
+            for s in result.status
+        ),
     )
-    return note.id
-
-
-def run_demo(store: Store) -> dict[str, Any]:
-    """Write the demo data; return what the demo shows (records re-read after every write)."""
-    companies = store.upsert_records("companies", "domain", list(COMPANIES), CLI_SOURCE)
-    company_ids = {
-        domain: record.id for (domain, _), record in zip(COMPANIES, companies.records, strict=True)
-    }
-    contacts = store.upsert_records(
-        "contacts", "email", [(email, props) for email, props, _ in CONTACTS], CLI_SOURCE
+    console.print(Text("\nThe last rows of the sync log (`syncd logs`)", style="bold cyan"))
+    print_table(
+        ["id", "sync", "direction", "action", "crm id", "external id", "what"],
+        (
+            (
+                e.id,
+                e.sync,
+                e.direction.value,
+                e.action.value,
+                e.crm_id or "-",
+                e.external_id or "-",
+                shorten(changes_text(e.changes) or (e.message or ""), 70),
+            )
+            for e in result.log
+        ),
     )
-    contact_ids = [record.id for record in contacts.records]
-    for contact_id, (_, _, domain) in zip(contact_ids, CONTACTS, strict=True):
-        store.associate(
-            "contacts", contact_id, "companies", company_ids[domain], CLI_SOURCE, label="Primary"
+    conflict = result.conflicts[0] if result.conflicts else None
+    console.print(
+        Text(
+            f"\nDone in {result.seconds:.1f}s: CRM {result.contacts} contacts, shop"
+            f" {result.customers} customers; the daemon is stopped.",
+            style="bold",
         )
-    note_id = _log_note_once(store, contact_ids[0], CLI_SOURCE)
-    head = store.journal_head()
-    return {
-        "contacts": [store.get_record("contacts", i) for i in contact_ids],
-        "company": store.get_record("companies", company_ids["acme.example"]),
-        "noteId": note_id,
-        "journal": store.read_journal(after=max(0, head - 10), limit=10),
-    }
-
-
-def _hint_prefix(url: str) -> str:
-    if url == DEFAULT_DB_URL or make_url(url).password:
-        return "syncd"
-    return f"syncd --db '{url}'"
+    )
+    info(f"Files: {result.files.config}, {result.files.store}, {result.files.shop}")
+    info("Try next:")
+    info(f"  {prefix} status")
+    info(f"  {prefix} logs")
+    if conflict is not None:
+        info(f"  {prefix} trace contacts {conflict.crm_id}")
+    info(f"  {prefix} conflicts list")
+    info(f"  {prefix} run            # keep the daemon running; edit either side and watch")
 
 
 def demo(
     ctx: typer.Context,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", metavar="URL", help="Store URL (overrides the global --db)."),
-    ] = None,
+    directory: Annotated[
+        Path,
+        typer.Option(
+            "--dir",
+            metavar="PATH",
+            file_okay=False,
+            help="Where the demo's files go (syncd-demo.yaml, syncd.db, demo-shop.db).",
+        ),
+    ] = Path("."),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="A machine-readable summary instead of the story.")
+    ] = False,
 ) -> None:
-    """Fill the store with a few contacts, companies and a note; show what it made of them."""
+    """Two-way sync between a demo CRM and a SQLite web shop, narrated, in a few seconds.
+
+    The demo always uses its own store in --dir (--db and SYNCD_DB do not apply to it).
+    """
     state = get_state(ctx)
-    url = db or state.store_url()
-    with state.open_store(url) as store:
-        shown = run_demo(store)
-    contacts: list[Record] = shown["contacts"]
-    company: Record = shown["company"]
-    if state.json:
-        emit_json(
-            {
-                "contacts": [record_json(r) for r in contacts],
-                "company": record_json(company),
-                "noteId": shown["noteId"],
-                "journal": [journal_json(e) for e in shown["journal"]],
-            }
-        )
+    as_json = state.json or json_output
+    # The narration is the output; the daemon's own info lines would bury it.
+    configure_logging(level="error")
+    scheduler_log = logging.getLogger("apscheduler")
+    level = scheduler_log.level
+    scheduler_log.setLevel(logging.ERROR)  # "skipped: maximum number of running instances"
+    files = DemoFiles(directory.resolve())
+    try:
+        result = run_demo(files, (lambda _kind, _text: None) if as_json else _say)
+    finally:
+        scheduler_log.setLevel(level)
+    if as_json:
+        emit_json(result.as_dict())
         return
-    print_table(
-        ["id", *CONTACT_COLUMNS],
-        ((r.id, *(r.properties.get(c) for c in CONTACT_COLUMNS)) for r in contacts),
-        title="contacts",
-    )
-    print_table(
-        ["id", *COMPANY_COLUMNS],
-        [(company.id, *(company.properties.get(c) for c in COMPANY_COLUMNS))],
-        title="company (num_associated_contacts and notes_last_updated are calculated)",
-    )
-    print_journal(shown["journal"], title="last 10 journal entries")
-    syncd = _hint_prefix(url)
-    info(
-        f"Next, try: `{syncd} records get contacts {contacts[0].id} --history`, "
-        f"`{syncd} associations list companies {company.id}`, `{syncd} journal`."
-    )
+    config = files.config
+    shown = config.name if config.parent == Path.cwd() else str(config)
+    prefix = f"syncd --config {shlex.quote(shown)}"
+    if state.db:  # --db or SYNCD_DB would win over the demo config's store in those commands
+        prefix += f" --db {shlex.quote(files.store_url)}"
+    _show(result, prefix)

@@ -18,6 +18,7 @@ re-reads the YAML and applies it when valid, keeping the old one otherwise.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -101,6 +102,9 @@ class Daemon:
         except BaseException:
             self.close()
             raise
+        # "skipped: maximum number of running instances reached" is the design (a sync never
+        # runs twice at once), not news for the log.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._lock = threading.RLock()
@@ -348,10 +352,11 @@ class Daemon:
             trigger = CronTrigger.from_crontab(sync.schedule.cron, timezone=UTC)
         else:
             trigger = IntervalTrigger(seconds=sync.schedule.every or 60.0)
-        first = datetime.now(UTC) if self.options.run_at_start else None
-        self._scheduler.add_job(
-            self.run_pass, trigger, args=[name], id=f"sync:{name}", next_run_time=first
+        # APScheduler reads next_run_time=None as "paused": leave it out unless running now.
+        first: dict[str, Any] = (
+            {"next_run_time": datetime.now(UTC)} if self.options.run_at_start else {}
         )
+        self._scheduler.add_job(self.run_pass, trigger, args=[name], id=f"sync:{name}", **first)
 
     def _remove_job(self, name: str) -> None:
         job = self._scheduler.get_job(f"sync:{name}")

@@ -508,7 +508,7 @@ def test_labels_with_inverse_read_from_each_side(
     assert "already exists" in refused(run(db_url, f"labels create {obj} {obj} --label {label}"))
 
 
-# ---------------------------------------------------------------- journal and demo
+# ---------------------------------------------------------------- journal
 
 
 def test_journal_lists_writes_in_order(db_url: str) -> None:
@@ -527,28 +527,6 @@ def test_journal_lists_writes_in_order(db_url: str) -> None:
     assert "firstname: None → 'Jo'" in table
     assert "CRM_UI (cli)" in table
     assert "archive" not in table
-
-
-def test_demo_runs_twice_and_shows_calculated_values(db_url: str) -> None:
-    first = ok(run(db_url, "demo"))
-    assert "ann@acme.example" in first
-    assert "last 10 journal entries" in first
-    assert "Next, try: `syncd" in first
-    assert "records get contacts" in first
-    head = as_json(run(db_url, "--json journal --limit 10000"))[-1]["seq"]
-
-    again = as_json(run(db_url, "--json demo"))
-    assert again["journal"][-1]["seq"] == head  # the second run wrote nothing new
-    emails = [c["properties"]["email"] for c in again["contacts"]]
-    assert emails == ["ann@acme.example", "bob@acme.example", "cara@globex.example"]
-    company = again["company"]["properties"]
-    assert company["num_associated_contacts"] == "2"
-    assert company["notes_last_updated"]
-    assert again["contacts"][0]["properties"]["associatedcompanyid"] == str(again["company"]["id"])
-    notes = as_json(run(db_url, "--json records list notes"))["results"]
-    assert [n["id"] for n in notes] == [again["noteId"]]
-    # the demo's own --db wins over the global one
-    ok(run("sqlite:////no/such/dir/x.db", f"demo --db {shlex.quote(db_url)}"))
 
 
 # ---------------------------------------------------------------- the real process
