@@ -15,6 +15,7 @@ The states, first match wins:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,6 +61,8 @@ class SyncStatus:
     outbox_due: int = 0
     open_conflicts: int = 0
     inbox_depth: int = 0
+    #: When the external system's call quota ran out in the last run: the next window.
+    quota_resume_at: datetime | None = None
 
     @property
     def note(self) -> str:
@@ -68,6 +71,11 @@ class SyncStatus:
             return self.paused_reason or "paused"
         if self.last_error:
             return self.last_error
+        if self.quota_resume_at is not None:
+            return (
+                "the external system's daily call quota is spent; the sync resumes at"
+                f" {self.quota_resume_at:%Y-%m-%d %H:%M} UTC"
+            )
         if self.parked_errors:
             plural = "s" if self.parked_errors != 1 else ""
             return f"{self.parked_errors} record{plural} parked: `syncd errors --sync {self.name}`"
@@ -194,4 +202,16 @@ def build_status(config_sync: SyncConfig, overview: SyncOverview, now: datetime)
         outbox_due=overview.due,
         open_conflicts=overview.open_conflicts,
         inbox_depth=overview.inbox_depth,
+        quota_resume_at=_quota_resume_at(last.summary if last else {}, now),
     )
+
+
+def _quota_resume_at(summary: Mapping[str, Any], now: datetime) -> datetime | None:
+    raw = summary.get("quota_resume_at")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None and moment > now else None

@@ -160,3 +160,16 @@ def test_next_run_and_schedule_text_directly() -> None:
     assert next_run(sync.schedule, None, NOW) == NOW
     assert schedule_text(sync.schedule) == "every 90s"
     assert schedule_text(_sync(schedule={"every": "2h"}).schedule) == "every 2h"
+
+
+def test_a_spent_quota_says_when_the_sync_resumes() -> None:
+    resume = NOW + timedelta(hours=3)
+    last = _run(5, "ok", NOW - timedelta(minutes=1), quota_resume_at=resume.isoformat())
+    status = build_status(_sync(), SyncOverview("shop", last_run=last), NOW)
+    assert status.quota_resume_at == resume
+    assert "quota is spent; the sync resumes at 2024-05-06 15:00 UTC" in status.note
+    # Once the window has opened, there is nothing to say.
+    past = _run(
+        6, "ok", NOW - timedelta(hours=5), quota_resume_at=(NOW - timedelta(hours=1)).isoformat()
+    )
+    assert build_status(_sync(), SyncOverview("shop", last_run=past), NOW).note == ""
