@@ -43,6 +43,7 @@ from connectors.base import (
     AuthError,
     Connector,
     ConnectorError,
+    QuotaExhaustedError,
     WriteOutcome,
     WriteRequest,
     WriteResult,
@@ -872,3 +873,27 @@ def test_after_the_configured_attempts_a_record_is_parked_not_dropped(
     assert h.store.retry_parked("shop-customers") == 1
     run_sync(spec, h.connector, h.store)
     assert [r["email"] for r in h.shop.rows(h.shop.customers)] == ["new@x.io"]
+
+
+class _QuotaSpent(SqlConnector):
+    def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        raise QuotaExhaustedError(
+            "daily quota of 1000 calls spent", resume_at=datetime(2030, 1, 1, tzinfo=UTC)
+        )
+
+
+def test_a_spent_quota_ends_the_pass_keeping_what_committed(sync: Harness) -> None:
+    h = sync
+    h.shop.add(h.shop.customers, email="in@x.io")
+    h.store.create_record("contacts", {"email": "out@x.io"}, UI)
+    spent = _QuotaSpent(h.connector.name, h.connector.options)
+    try:
+        summary = run_sync(h.specs["shop-customers"], spent, h.store)
+    finally:
+        spent.close()
+    assert summary.quota_resume_at == datetime(2030, 1, 1, tzinfo=UTC)
+    assert h.contact("in@x.io")  # the inbound page committed before the quota ran out
+    (run,) = h.store.list_sync_runs("shop-customers", limit=1)
+    assert run.status == "ok" and run.summary["quota_resume_at"].startswith("2030-01-01")
+    h.run()  # next window: the CRM contact goes out
+    assert sorted(r["email"] for r in h.shop.rows(h.shop.customers)) == ["in@x.io", "out@x.io"]
