@@ -135,6 +135,9 @@ class DeleteBrake(_Model):
 
     max_count: int = Field(default=100, ge=0)
     max_share: float = Field(default=0.2, ge=0, le=1)
+    #: The share rule counts only from this many deletes on: deleting 1 of a sync's 3 records
+    #: is ordinary, not a wiped source.
+    min_count: int = Field(default=10, ge=0)
 
 
 class FilterRule(_Model):

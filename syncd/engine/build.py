@@ -41,6 +41,7 @@ def build_spec(config: Config, sync: SyncConfig) -> SyncSpec:
         delete_from_crm=sync.deletes.from_crm,
         brake_count=sync.delete_brake.max_count,
         brake_share=sync.delete_brake.max_share,
+        brake_min=sync.delete_brake.min_count,
         crm_filters=tuple(sync.filters.crm),
         external_filters=tuple(sync.filters.external),
         associations=tuple(associations),

@@ -175,7 +175,7 @@ def _apply_deletes(
     rule = spec.delete_from_external
     writes = len(linked) if rule in ("archive", "delete") else 0
     total = so_far + writes
-    if writes and (total > spec.brake_count or total > spec.brake_share * max(linked_total, 1)):
+    if writes and spec.brake_trips(total, linked_total):
         raise MassDeleteBrake(
             f"this run would {rule} {total} CRM records of {linked_total} linked"
             f" (limit {spec.brake_count} records or {spec.brake_share:.0%});"

@@ -42,11 +42,7 @@ def reconcile_deletes(
     total = store.count_links(spec.name)
     rule = spec.delete_from_external
     writes = len(missing) if rule in ("archive", "delete") else 0
-    if (
-        not allow_deletes
-        and writes
-        and (writes > spec.brake_count or writes > spec.brake_share * max(total, 1))
-    ):
+    if not allow_deletes and spec.brake_trips(writes, total):
         reason = (
             f"delete reconciliation would {rule} {writes} CRM records of {total} linked"
             f" (limit {spec.brake_count} records or {spec.brake_share:.0%}); check the"

@@ -63,6 +63,16 @@ class SyncSpec:
     delete_from_crm: str = "ignore"
     brake_count: int = 100
     brake_share: float = 0.2
+    brake_min: int = 10
+
+    def brake_trips(self, deletes: int, linked: int) -> bool:
+        """Whether ``deletes`` of ``linked`` records is more than this sync may delete at once."""
+        if deletes <= 0:
+            return False
+        return deletes > self.brake_count or (
+            deletes >= self.brake_min and deletes > self.brake_share * max(linked, 1)
+        )
+
     crm_filters: tuple[Any, ...] = ()
     external_filters: tuple[Any, ...] = ()
     associations: tuple[AssociationSpec, ...] = ()

@@ -487,9 +487,9 @@ def test_crm_archive_follows_the_rule_outside(
 
 def test_mass_delete_brake_pauses_before_writing(sync: Harness) -> None:
     h = sync
-    ids = [h.shop.add(h.shop.customers, email=f"c{i}@x.io") for i in range(10)]
+    ids = [h.shop.add(h.shop.customers, email=f"c{i}@x.io") for i in range(30)]
     h.cycle()
-    for row_id in ids[:5]:
+    for row_id in ids[:12]:  # 12 of 30: over the 20% share, and past the 10-record floor
         h.shop.remove(h.shop.customers, row_id)
     from syncd.engine.reconcile import reconcile_deletes
 
@@ -497,9 +497,9 @@ def test_mass_delete_brake_pauses_before_writing(sync: Harness) -> None:
 
     assert summary.paused_reason and "--allow-deletes" in summary.paused_reason
     assert h.store.sync_state("shop-customers").paused
-    assert len(h.store.list_records("contacts", limit=100)) == 10  # nothing archived
+    assert len(h.store.list_records("contacts", limit=100)) == 30  # nothing archived
     summary = reconcile_deletes(h.specs["shop-customers"], h.connector, h.store, allow_deletes=True)
-    assert summary.get("inbound.archived") == 5
+    assert summary.get("inbound.archived") == 12
     assert not h.store.sync_state("shop-customers").paused
 
 
