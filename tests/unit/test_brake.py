@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mapping import FieldMapping
 from syncd.engine import SyncSpec
 
 
-def _spec(**brake: object) -> SyncSpec:
+def _spec(**brake: Any) -> SyncSpec:
     return SyncSpec.build(
         "s",
         connector="c",
