@@ -11,10 +11,10 @@ processes can never both commit work for one sync.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store import tables as t
 from store.errors import StoreError
@@ -28,11 +28,38 @@ class LeaseLostError(StoreError):
 
 @dataclass(frozen=True)
 class Fence:
-    """What a lease holder proves in every transaction: who it is and which token it holds."""
+    """What a lease holder proves in every transaction: who it is and which token it holds.
+
+    ``ttl_seconds`` bounds how long a fenced PostgreSQL transaction may sit idle: a holder
+    frozen mid-transaction (SIGSTOP, a partition) would otherwise keep the lease row locked
+    and block the takeover until TCP gives up, hours later.
+    """
 
     sync: str
     holder: str
     token: int
+    ttl_seconds: float = 30.0
+
+
+def _fresh(now: datetime) -> datetime:
+    """The later of the transaction's clock and the wall clock now: a lock wait must not
+    make an expired lease look alive, nor grant a lease that is expired on arrival."""
+    return max(now, datetime.now(UTC))
+
+
+def _lock_row(conn: Connection, sync: str, wait_seconds: float) -> bool:
+    """Lock the lease row (PostgreSQL), waiting at most ``wait_seconds``; False on timeout."""
+    if conn.dialect.name != "postgresql":
+        return True  # SQLite: BEGIN IMMEDIATE already serialises every writer
+    leases = t.sync_leases
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(wait_seconds * 1000)}ms'")
+            conn.execute(select(leases.c.sync).where(leases.c.sync == sync).with_for_update())
+            conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+    except OperationalError:
+        return False
+    return True
 
 
 def acquire(
@@ -40,6 +67,10 @@ def acquire(
 ) -> Fence | None:
     """Take or renew the lease of ``sync`` for ``holder``; None when another holds it."""
     leases = t.sync_leases
+    if not _lock_row(conn, sync, wait_seconds=max(0.1, min(2.0, ttl.total_seconds() / 3))):
+        return None  # a holder is mid-transaction on it: it is alive, or will time out
+    now = _fresh(now)
+    ttl_seconds = ttl.total_seconds()
     renewed = conn.execute(
         update(leases)
         .where(leases.c.sync == sync, leases.c.holder == holder, leases.c.expires_at >= now)
@@ -47,7 +78,7 @@ def acquire(
         .returning(leases.c.token)
     ).first()
     if renewed is not None:
-        return Fence(sync, holder, int(renewed[0]))
+        return Fence(sync, holder, int(renewed[0]), ttl_seconds)
     taken = conn.execute(
         update(leases)
         .where(
@@ -58,7 +89,7 @@ def acquire(
         .returning(leases.c.token)
     ).first()
     if taken is not None:
-        return Fence(sync, holder, int(taken[0]))
+        return Fence(sync, holder, int(taken[0]), ttl_seconds)
     exists = conn.execute(select(leases.c.sync).where(leases.c.sync == sync)).first()
     if exists is not None:
         return None
@@ -71,7 +102,7 @@ def acquire(
             )
     except IntegrityError:  # another process created it first: it holds it
         return None
-    return Fence(sync, holder, 1)
+    return Fence(sync, holder, 1, ttl_seconds)
 
 
 def check(conn: Connection, fence: Fence, now: datetime) -> None:
@@ -81,8 +112,11 @@ def check(conn: Connection, fence: Fence, now: datetime) -> None:
         leases.c.sync == fence.sync
     )
     if conn.dialect.name == "postgresql":
+        idle = max(1000, int(fence.ttl_seconds * 1000))
+        conn.exec_driver_sql(f"SET LOCAL idle_in_transaction_session_timeout = {idle}")
         query = query.with_for_update()
     row = conn.execute(query).first()
+    now = _fresh(now)
     if row is None or row.holder != fence.holder or int(row.token) != fence.token:
         raise LeaseLostError(
             f"sync {fence.sync}: this process ({fence.holder}) lost its lease; another process"

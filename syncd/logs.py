@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Any
 
 import structlog
 
 __all__ = ["configure_logging"]
+
+
+_WRITE_LOCK = threading.Lock()
 
 
 class _StderrLogger:
@@ -23,7 +27,11 @@ class _StderrLogger:
         pass
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        # One write per line, under a lock: threads (scheduler jobs, the HTTP server) must
+        # not interleave a line with another's, or a JSON reader sees `{...}{...}`.
+        with _WRITE_LOCK:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
 
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
