@@ -112,11 +112,21 @@ def _store_url(postgres: str | None, tmp: Path) -> str:
     return f"{postgres}?options=-csearch_path%3D{schema}"
 
 
+def _drop_schema(postgres: str, store_url: str) -> None:
+    """Leave the server as found: the scratch schema goes with the run."""
+    schema = store_url.rsplit("%3D", 1)[1]
+    engine = make_engine(postgres)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
 def run(rows: int, postgres: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         shop_url, table = _shop(tmp / "shop.db", rows)
-        store = Store.open(_store_url(postgres, tmp))
+        store_url = _store_url(postgres, tmp)
+        store = Store.open(store_url)
         connector = SqlConnector(
             "shop",
             SqlOptions(
@@ -145,6 +155,8 @@ def run(rows: int, postgres: str | None) -> dict[str, Any]:
         incremental = time.perf_counter() - started
         connector.close()
         store.close()
+        if postgres:
+            _drop_schema(postgres, store_url)
         return {
             "database": "PostgreSQL" if postgres else "SQLite",
             "rows": rows,
