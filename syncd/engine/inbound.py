@@ -22,6 +22,7 @@ from syncd.engine import associations
 from syncd.engine.context import RunContext
 from syncd.engine.diff import RecordPlan, describe_change, plan_record, read_external
 from syncd.engine.filters import matches
+from syncd.engine.log_rows import LogRows
 
 __all__ = ["apply_page", "conflict_specs", "most_recent_needed"]
 
@@ -424,29 +425,6 @@ def conflict_specs(plan: RecordPlan, crm_id: int, external_id: str) -> list[Conf
     ]
 
 
-def _log(
-    action: LogAction,
-    crm_id: int | None,
-    external_id: str | None,
-    message: str | None = None,
-    changes: dict[str, Any] | None = None,
-) -> LogSpec:
-    return LogSpec(
-        LogDirection.INBOUND,
-        action,
-        crm_id=crm_id,
-        external_id=external_id,
-        changes=changes or None,
-        message=message,
-    )
-
-
-def _error(crm_id: int | None, external_id: str | None, message: str) -> LogSpec:
-    return LogSpec(
-        LogDirection.INBOUND,
-        LogAction.ERROR,
-        crm_id=crm_id,
-        external_id=external_id,
-        message=message,
-        level="error",
-    )
+_ROWS = LogRows(LogDirection.INBOUND)
+_log = _ROWS.entry
+_error = _ROWS.error

@@ -33,6 +33,7 @@ from syncd.engine.diff import (
 )
 from syncd.engine.filters import matches
 from syncd.engine.inbound import conflict_specs, most_recent_needed
+from syncd.engine.log_rows import LogRows
 
 __all__ = ["collect_journal", "push_records"]
 
@@ -402,29 +403,6 @@ def _failed(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) -> 
     ctx.summary.add("outbound.errors")
 
 
-def _log(
-    action: LogAction,
-    crm_id: int | None,
-    external_id: str | None,
-    message: str | None = None,
-    changes: dict[str, Any] | None = None,
-) -> LogSpec:
-    return LogSpec(
-        LogDirection.OUTBOUND,
-        action,
-        crm_id=crm_id,
-        external_id=external_id,
-        changes=changes or None,
-        message=message,
-    )
-
-
-def _error(crm_id: int | None, external_id: str | None, message: str) -> LogSpec:
-    return LogSpec(
-        LogDirection.OUTBOUND,
-        LogAction.ERROR,
-        crm_id=crm_id,
-        external_id=external_id,
-        message=message,
-        level="error",
-    )
+_ROWS = LogRows(LogDirection.OUTBOUND)
+_log = _ROWS.entry
+_error = _ROWS.error
