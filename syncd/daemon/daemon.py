@@ -18,6 +18,7 @@ re-reads the YAML and applies it when valid, keeping the old one otherwise.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -443,8 +444,6 @@ def _refuse_problems(config: Config, store: Store) -> None:
 
 
 def _metrics_for(store: Store, config: Config) -> Any:
-    import importlib
-
     try:
         module = importlib.import_module("syncd.metrics")
     except ImportError:  # pragma: no cover - built without the metrics module

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from conflict import Rule, Side
+from conflict import NO_BASE, Rule, Side
 from connectors.base import Cursor, ExternalRecord
 from mapping import MappingError
 from store import ConflictSpec, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
@@ -403,8 +403,6 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
 
 
 def conflict_specs(plan: RecordPlan, crm_id: int, external_id: str) -> list[ConflictSpec]:
-    from conflict import NO_BASE
-
     return [
         ConflictSpec(
             crm_id=crm_id,

@@ -9,6 +9,7 @@ transaction it opens is rolled back, and no connector write is made.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -151,8 +152,6 @@ def run_sync(
 
 
 def _without_brake(spec: SyncSpec) -> SyncSpec:
-    import dataclasses
-
     return dataclasses.replace(spec, brake_count=10**12, brake_share=float("inf"))
 
 
