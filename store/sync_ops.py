@@ -151,26 +151,24 @@ def link_from_row(row: Mapping[Any, Any]) -> Link:
     )
 
 
-def links_by_external(conn: Connection, sync: str, external_ids: Sequence[str]) -> dict[str, Link]:
+def _links_by(conn: Connection, sync: str, column: str, keys: Sequence[Any]) -> dict[Any, Link]:
+    """The sync's links whose ``column`` is one of ``keys``, keyed by it: a query per chunk."""
     sl = t.sync_links
-    found: dict[str, Link] = {}
-    for chunk in chunks(sorted(set(external_ids)), CHUNK):
+    found: dict[Any, Link] = {}
+    for chunk in chunks(sorted(set(keys)), CHUNK):
         for row in conn.execute(
-            select(sl).where(sl.c.sync == sync, sl.c.external_id.in_(chunk))
+            select(sl).where(sl.c.sync == sync, sl.c[column].in_(chunk))
         ).mappings():
-            found[row["external_id"]] = link_from_row(row)
+            found[row[column]] = link_from_row(row)
     return found
+
+
+def links_by_external(conn: Connection, sync: str, external_ids: Sequence[str]) -> dict[str, Link]:
+    return _links_by(conn, sync, "external_id", external_ids)
 
 
 def links_by_crm(conn: Connection, sync: str, crm_ids: Sequence[int]) -> dict[int, Link]:
-    sl = t.sync_links
-    found: dict[int, Link] = {}
-    for chunk in chunks(sorted(set(crm_ids)), CHUNK):
-        for row in conn.execute(
-            select(sl).where(sl.c.sync == sync, sl.c.crm_id.in_(chunk))
-        ).mappings():
-            found[row["crm_id"]] = link_from_row(row)
-    return found
+    return _links_by(conn, sync, "crm_id", crm_ids)
 
 
 def save_links(

@@ -21,6 +21,7 @@ from syncd.engine.spec import SyncSpec
 
 __all__ = [
     "RecordPlan",
+    "changed_at_by_record",
     "describe_change",
     "external_fields",
     "next_base",
@@ -101,6 +102,16 @@ def plan_record(
         )
     decision = resolve_record(states, spec.default_rule)
     return RecordPlan(decision, next_base(decision, confirmed_external=False))
+
+
+def changed_at_by_record(
+    changed: Mapping[tuple[int, str], datetime],
+) -> dict[int, dict[str, datetime]]:
+    """``{(record, property): time}`` as ``{record: {property: time}}``, grouped in one pass."""
+    grouped: dict[int, dict[str, datetime]] = {}
+    for (record_id, name), when in changed.items():
+        grouped.setdefault(record_id, {})[name] = when
+    return grouped
 
 
 def next_base(decision: RecordDecision, *, confirmed_external: bool) -> dict[str, str | None]:

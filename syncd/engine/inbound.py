@@ -20,7 +20,13 @@ from store import ConflictSpec, LinkWrite, LogAction, LogDirection, LogSpec, Rec
 from store.errors import RecordWriteError
 from syncd.engine import associations
 from syncd.engine.context import RunContext
-from syncd.engine.diff import RecordPlan, describe_change, plan_record, read_external
+from syncd.engine.diff import (
+    RecordPlan,
+    changed_at_by_record,
+    describe_change,
+    plan_record,
+    read_external,
+)
 from syncd.engine.filters import matches
 from syncd.engine.log_rows import LogRows
 
@@ -266,9 +272,11 @@ def _plan_existing(
             )
             ctx.summary.add("inbound.skipped")
     ids = [p.crm_id for p in live if p.crm_id is not None]
-    changed_at: dict[tuple[int, str], datetime] = {}
+    changed_at: dict[int, dict[str, datetime]] = {}
     if ids and most_recent_needed(ctx):
-        changed_at = tx.changed_at(spec.crm_object, ids, list(spec.field_names))
+        changed_at = changed_at_by_record(
+            tx.changed_at(spec.crm_object, ids, list(spec.field_names))
+        )
     crm_assoc = associations.crm_values(ctx, tx, ids)
     updates: list[tuple[int, dict[str, str | None]]] = []
     planned: list[_Pending] = []
@@ -284,7 +292,7 @@ def _plan_existing(
             base=item.base,
             crm=current,
             external=item.values,
-            crm_changed_at={k[1]: v for k, v in changed_at.items() if k[0] == item.crm_id},
+            crm_changed_at=changed_at.get(item.crm_id, {}),
             external_changed_at=item.record.updated_at,
         )
         item.plan = plan

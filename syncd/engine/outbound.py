@@ -25,6 +25,7 @@ from syncd.engine import associations
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
     RecordPlan,
+    changed_at_by_record,
     describe_change,
     external_fields,
     next_base,
@@ -88,12 +89,17 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     spec = ctx.spec
     store = ctx.store
 
-    def read(tx: SyncTx) -> list[_Out]:
+    def read(tx: SyncTx) -> tuple[list[_Out], dict[int, dict[str, datetime]]]:
         links = tx.links_by_crm(list(crm_ids))
         records = tx.get_records(spec.crm_object, list(crm_ids), include_archived=True)
-        return _prepare(ctx, tx, crm_ids, links, records)
+        items = _prepare(ctx, tx, crm_ids, links, records)
+        live = [i.crm_id for i in items if i.record is not None]
+        if not live or not most_recent_needed(ctx):
+            return items, {}
+        changed = tx.changed_at(spec.crm_object, live, list(spec.field_names))
+        return items, changed_at_by_record(changed)
 
-    items = store.sync_write(spec.name, read, run_id=ctx.run_id)
+    items, crm_changed = store.sync_write(spec.name, read, run_id=ctx.run_id)
     linked = [
         i.external_id for i in items if i.external_id and not i.delete and i.unlink_reason is None
     ]
@@ -103,16 +109,6 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         else {}
     )
     batch = _Batch()
-    crm_changed: dict[tuple[int, str], datetime] = {}
-    if most_recent_needed(ctx):
-        ids = [i.crm_id for i in items if i.record is not None]
-        crm_changed = (
-            store.sync_write(
-                spec.name, lambda tx: tx.changed_at(spec.crm_object, ids, list(spec.field_names))
-            )
-            if ids
-            else {}
-        )
     for item in items:
         _plan(ctx, item, external, crm_changed, batch)
     _write_outside(ctx, items, batch)
@@ -241,7 +237,7 @@ def _plan(
     ctx: RunContext,
     item: _Out,
     external: dict[str, ExternalRecord],
-    crm_changed: dict[tuple[int, str], datetime],
+    crm_changed: dict[int, dict[str, datetime]],
     batch: _Batch,
 ) -> None:
     spec = ctx.spec
@@ -284,7 +280,7 @@ def _plan(
         base=item.base,
         crm=crm,
         external=ext_values,
-        crm_changed_at={k[1]: v for k, v in crm_changed.items() if k[0] == item.crm_id},
+        crm_changed_at=crm_changed.get(item.crm_id, {}),
         external_changed_at=current.updated_at,
     )
     item.plan = plan

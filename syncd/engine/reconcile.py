@@ -9,8 +9,6 @@ is written, so a wiped source cannot archive the CRM piecemeal.
 
 from __future__ import annotations
 
-import dataclasses
-
 from connectors.base import Connector, ExternalRecord
 from store import Store
 from syncd.engine.context import RunContext, RunSummary
@@ -37,8 +35,7 @@ def reconcile_deletes(
         after = links[-1].external_id
     run = store.start_sync_run(spec.name)
     # The brake is judged below on the whole set; pages must not judge it again piecemeal.
-    unbraked = dataclasses.replace(spec, brake_count=10**12, brake_share=float("inf"))
-    ctx = RunContext(unbraked, connector, store, run.id)
+    ctx = RunContext(spec.without_brake(), connector, store, run.id)
     total = store.count_links(spec.name)
     rule = spec.delete_from_external
     writes = len(missing) if rule in ("archive", "delete") else 0

@@ -9,7 +9,6 @@ transaction it opens is rolled back, and no connector write is made.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -85,7 +84,7 @@ def run_sync(
         ctx.should_stop = should_stop
     ctx.log.debug("sync_started", full=full, dry_run=dry_run)
     if allow_deletes:
-        spec = _without_brake(spec)
+        spec = spec.without_brake()
         ctx.spec = spec
     try:
         if state.fields is not None and not full:
@@ -149,10 +148,6 @@ def run_sync(
     )
     (ctx.log.info if busy else ctx.log.debug)("sync_finished", **ctx.summary.as_dict())
     return ctx.summary
-
-
-def _without_brake(spec: SyncSpec) -> SyncSpec:
-    return dataclasses.replace(spec, brake_count=10**12, brake_share=float("inf"))
 
 
 def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress | None) -> None:
