@@ -21,6 +21,7 @@ from config.loader import ENV_REFERENCE, YamlDocument, format_key_path, kind_of,
 from config.models import (
     DEFAULT_LISTEN,
     DEFAULT_STORE_URL,
+    ApiConfig,
     Config,
     ConnectorConfig,
     FieldConfig,
@@ -34,7 +35,7 @@ from syncd.errors import ConfigError
 
 __all__ = ["SECTIONS", "load_config", "read_config"]
 
-SECTIONS = ("store", "server", "log", "connectors", "syncs")
+SECTIONS = ("store", "server", "api", "log", "connectors", "syncs")
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MIN_SECRET = 4  # shorter substituted values are not hunted for in messages
 
@@ -196,6 +197,7 @@ class _Reader:
         store = self._section(_Store, data, "store")
         server = self._section(_Server, data, "server")
         log = self._section(_Log, data, "log")
+        api = self._section(ApiConfig, data, "api")
         broken: set[str] = set()
         connectors: dict[str, ConnectorConfig] = {}
         for name, body in self._named(data, "connectors"):
@@ -216,6 +218,7 @@ class _Reader:
             store_url=store.url if store else DEFAULT_STORE_URL,
             server_listen=server.listen if server else DEFAULT_LISTEN,
             log_retention_days=log.retention_days if log else 30,
+            api=api or ApiConfig(),
             connectors=connectors,
             syncs=syncs,
         )
@@ -303,7 +306,10 @@ class _Reader:
     # --- sections --------------------------------------------------------------------------
 
     def _section(
-        self, model: type[_Store] | type[_Server] | type[_Log], data: dict[Any, Any], key: str
+        self,
+        model: type[_Store] | type[_Server] | type[_Log] | type[ApiConfig],
+        data: dict[Any, Any],
+        key: str,
     ) -> Any:
         body = data.get(key)
         if body is None:

@@ -31,6 +31,7 @@ from mapping import EnumMap, FieldMapping, Identity, Transform, build_transform
 __all__ = [
     "DEFAULT_LISTEN",
     "DEFAULT_STORE_URL",
+    "ApiConfig",
     "AssociationConfig",
     "Config",
     "ConnectorConfig",
@@ -40,6 +41,7 @@ __all__ = [
     "FieldConfig",
     "FilterRule",
     "MatchConfig",
+    "RateLimitConfig",
     "Schedule",
     "SyncConfig",
     "SyncFilters",
@@ -288,6 +290,54 @@ class ConnectorConfig(_Model):
     options: SerializeAsAny[ConnectorOptions] = Field(repr=False)
 
 
+_BYTES = re.compile(r"^\s*(\d{1,12})\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_BYTE_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
+MIN_BODY_BYTES = 1024
+MAX_BODY_BYTES = 256 * 1024**2
+
+
+class RateLimitConfig(_Model):
+    """Each API token may make ``max`` requests in any rolling ``interval_ms``."""
+
+    # HubSpot's Professional burst limit: 190 requests per rolling ten seconds.
+    max: int = Field(default=190, ge=1, le=1_000_000, strict=True)
+    interval_ms: int = Field(default=10_000, ge=100, le=3_600_000, strict=True)
+
+
+class ApiConfig(_Model):
+    """The HubSpot-compatible REST API the daemon serves beside its webhooks."""
+
+    enabled: bool = Field(default=True, strict=True)
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    # Bodies are read whole before a route runs, so this bounds memory per request too.
+    max_body_bytes: int = 4 * 1024**2
+
+    @field_validator("max_body_bytes", mode="before")
+    @classmethod
+    def _byte_size(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("expected a size such as 4MiB, 512KiB or a number of bytes")
+        if isinstance(value, str):
+            found = _BYTES.match(value)
+            if found is None:
+                raise ValueError("expected a size such as 4MiB, 512KiB or a number of bytes")
+            value = int(found.group(1)) * _BYTE_UNITS[(found.group(2) or "").lower()]
+        if not MIN_BODY_BYTES <= value <= MAX_BODY_BYTES:
+            raise ValueError(
+                f"must be between {MIN_BODY_BYTES} bytes (1KiB) and {MAX_BODY_BYTES} bytes (256MiB)"
+            )
+        return value
+
+
 class Config(_Model):
     """The whole configuration, read-only once loaded.
 
@@ -298,6 +348,7 @@ class Config(_Model):
     store_url: str = Field(DEFAULT_STORE_URL, repr=False)
     server_listen: str = DEFAULT_LISTEN
     log_retention_days: int = Field(30, ge=1)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     connectors: dict[str, ConnectorConfig] = Field(default_factory=dict)
     syncs: dict[str, SyncConfig] = Field(default_factory=dict)
 

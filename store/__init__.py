@@ -50,8 +50,11 @@ from store.sync_models import (
 )
 from store.sync_ops import LinkConflictError
 from store.sync_tx import SyncTx
+from store.tokens_api import ApiToken, ApiTokenError
 
 __all__ = [
+    "ApiToken",
+    "ApiTokenError",
     "Association",
     "AssociationLabel",
     "BatchError",

@@ -19,9 +19,11 @@ from store import association_ops, calculated, lease_ops, lists_ops, record_ops,
 from store import tables as t
 from store._tx import Tx
 from store.activities_api import ActivitiesApi
+from store.associations_api import AssociationsApi
 from store.catalog import LoadedObject, load_object, load_objects
 from store.engine import WRITE, make_engine, redact_url
 from store.errors import BatchError, NotMigratedError, RecordWriteError, StoreError
+from store.groups_api import GroupsApi
 from store.imports_api import ImportsApi
 from store.inbox_api import InboxApi
 from store.lease_ops import Fence
@@ -47,6 +49,7 @@ from store.models import (
 from store.ops_api import OpsApi
 from store.search_api import SearchApi
 from store.sync_api import SyncApi
+from store.tokens_api import TokensApi
 from store.types import utcnow
 
 __all__ = ["Store"]
@@ -55,7 +58,18 @@ T = TypeVar("T")
 _UNIQUE_RETRIES = 3
 
 
-class Store(SearchApi, ListsApi, ImportsApi, ActivitiesApi, SyncApi, InboxApi, OpsApi):
+class Store(
+    SearchApi,
+    ListsApi,
+    ImportsApi,
+    ActivitiesApi,
+    SyncApi,
+    InboxApi,
+    OpsApi,
+    TokensApi,
+    GroupsApi,
+    AssociationsApi,
+):
     """The CRM record store on one database."""
 
     def __init__(self, engine: Engine) -> None:

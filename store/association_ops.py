@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_, update
 
 from store import tables as t
 from store._tx import Tx
@@ -20,15 +20,22 @@ from store.catalog import LoadedObject, suggest
 from store.errors import NotFoundError, SchemaError, ValidationError
 from store.models import Association, AssociationLabel
 from store.record_ops import lock_records, record_not_found
-from store.schema_ops import next_association_type_id
+from store.schema_ops import add_default_association, next_association_type_id
 
 __all__ = [
     "MAX_LABELS_PER_PAIR",
     "associate",
     "create_label",
+    "define_association",
+    "delete_definition",
+    "delete_label",
     "dissociate",
+    "labels_between",
+    "labels_from",
     "list_associations",
+    "list_associations_page",
     "list_labels",
+    "update_label",
 ]
 
 MAX_LABELS_PER_PAIR = 10
@@ -318,3 +325,230 @@ def list_associations(
         Association(obj.name, record_id, to_object, to_id, tuple(labels))
         for (to_object, to_id), labels in grouped.items()
     ]
+
+
+# ---------------------------------------------------------------- label and definition admin
+
+
+def labels_from(conn: Connection, obj: LoadedObject) -> list[AssociationLabel]:
+    """Every association type starting at ``obj``, towards any object, by type id."""
+    at = t.association_types
+    names = _object_names(conn)
+    rows = conn.execute(select(at).where(at.c.from_object_type_id == obj.id).order_by(at.c.type_id))
+    return [_label_from_row(r, names) for r in rows]
+
+
+def _user_label(
+    conn: Connection, a: LoadedObject, b: LoadedObject, type_id: int
+) -> AssociationLabel:
+    for found in list_labels(conn, a, b):
+        if found.type_id == type_id:
+            if found.category != "USER_DEFINED":
+                raise SchemaError(
+                    f"association type {type_id} from {a.name} to {b.name} is "
+                    f"{found.category}; only USER_DEFINED labels can be changed or deleted"
+                )
+            return found
+    raise NotFoundError(
+        f"no association label with type id {type_id} from {a.name} to {b.name}", object=a.name
+    )
+
+
+def _check_label_text(text: str) -> None:
+    if not isinstance(text, str) or not text.strip() or len(text) > 100:
+        raise SchemaError("an association label is 1 to 100 characters")
+
+
+def update_label(
+    tx: Tx, a: LoadedObject, b: LoadedObject, type_id: int, label: str, inverse: str | None = None
+) -> list[AssociationLabel]:
+    """Rename a user-defined label; an unpaired label is renamed both ways unless told apart.
+
+    The types keep their ids and names, so associations carrying them keep their meaning.
+    """
+    current = _user_label(tx.connection, a, b, type_id)
+    _check_label_text(label)
+    if inverse is not None:
+        _check_label_text(inverse)
+    forward = list_labels(tx.connection, a, b)
+    if any(x.label and x.label.lower() == label.lower() and x.type_id != type_id for x in forward):
+        raise SchemaError(f"label {label!r} from {a.name} to {b.name} already exists")
+    at = t.association_types
+    tx.connection.execute(update(at).where(at.c.type_id == type_id).values(label=label))
+    if current.inverse_type_id != type_id:
+        back = next(
+            x for x in list_labels(tx.connection, b, a) if x.type_id == current.inverse_type_id
+        )
+        paired = back.label != current.label
+        new_back = inverse if inverse is not None else (back.label if paired else label)
+        clash = [
+            x
+            for x in list_labels(tx.connection, b, a)
+            if x.label
+            and new_back
+            and x.label.lower() == new_back.lower()
+            and x.type_id != back.type_id
+        ]
+        if clash:
+            raise SchemaError(f"label {new_back!r} from {b.name} to {a.name} already exists")
+        tx.connection.execute(update(at).where(at.c.type_id == back.type_id).values(label=new_back))
+    ids = {type_id, current.inverse_type_id}
+    both = [*list_labels(tx.connection, a, b), *list_labels(tx.connection, b, a)]
+    found = {x.type_id: x for x in both if x.type_id in ids}
+    return [found[i] for i in sorted(found)]
+
+
+def _in_use(conn: Connection, type_ids: Sequence[int]) -> int:
+    a_t = t.associations
+    return int(
+        conn.execute(
+            select(func.count()).select_from(a_t).where(a_t.c.type_id.in_(list(type_ids)))
+        ).scalar_one()
+    )
+
+
+def _drop_types(tx: Tx, what: str, type_ids: Sequence[int]) -> None:
+    used = _in_use(tx.connection, type_ids)
+    if used:
+        raise SchemaError(
+            f"{what} is in use by {used // 2 or 1} association(s); remove them from the "
+            "records first"
+        )
+    at = t.association_types
+    tx.connection.execute(delete(at).where(at.c.type_id.in_(list(type_ids))))
+
+
+def delete_label(tx: Tx, a: LoadedObject, b: LoadedObject, type_id: int) -> None:
+    """Delete a user-defined label (both directions); refused while records carry it."""
+    current = _user_label(tx.connection, a, b, type_id)
+    _drop_types(
+        tx,
+        f"label {current.label!r} from {a.name} to {b.name}",
+        sorted({type_id, current.inverse_type_id}),
+    )
+
+
+def define_association(
+    tx: Tx, a: LoadedObject, b: LoadedObject, name: str | None = None
+) -> AssociationLabel:
+    """Allow ``a`` and ``b`` to be associated (the unlabelled type both ways); idempotent.
+
+    A ``name`` is kept on the a→b type when it has none yet.
+    """
+    if name is not None and (not name.strip() or len(name) > 100):
+        raise SchemaError("an association definition name is 1 to 100 characters")
+    add_default_association(tx, a, b)
+    default = _resolve(tx.connection, a, b, None)
+    if name is not None and default.name is None:
+        at = t.association_types
+        tx.connection.execute(update(at).where(at.c.type_id == default.type_id).values(name=name))
+        default = _resolve(tx.connection, a, b, None)
+    return default
+
+
+def delete_definition(tx: Tx, obj: LoadedObject, type_id: int) -> None:
+    """Remove an association definition (both directions) that has a custom object on a side.
+
+    Refused for definitions between standard objects, while records use it, and for the
+    unlabelled type while labels between the same pair still need it.
+    """
+    found = next(
+        (
+            x
+            for x in _all_types(tx.connection)
+            if x.type_id == type_id and obj.name in (x.from_object, x.to_object)
+        ),
+        None,
+    )
+    if found is None:
+        raise NotFoundError(f"{obj.name} has no association definition {type_id}", object=obj.name)
+    a, b = tx.object(found.from_object), tx.object(found.to_object)
+    if not (a.schema.custom or b.schema.custom):
+        raise SchemaError(
+            f"association {type_id} is between standard objects ({a.name}, {b.name}) "
+            "and cannot be removed"
+        )
+    ids = sorted({found.type_id, found.inverse_type_id})
+    if found.label is None:
+        labelled = [x for x in list_labels(tx.connection, a, b) if x.label is not None]
+        if labelled:
+            raise SchemaError(
+                f"the {a.name}-{b.name} association still has labels "
+                f"({', '.join(str(x.label) for x in labelled)}); delete them first"
+            )
+    _drop_types(tx, f"association definition {type_id}", ids)
+
+
+def _all_types(conn: Connection) -> list[AssociationLabel]:
+    names = _object_names(conn)
+    return [
+        _label_from_row(r, names)
+        for r in conn.execute(select(t.association_types).order_by(t.association_types.c.type_id))
+    ]
+
+
+def list_associations_page(
+    conn: Connection,
+    obj: LoadedObject,
+    record_id: int,
+    to: LoadedObject,
+    *,
+    after: int = 0,
+    limit: int = 500,
+) -> tuple[list[Association], int | None]:
+    """One page of a record's associations with live ``to`` records, by other record id.
+
+    Returns the page and the id to continue after, or None when this was the last page.
+    """
+    a, r = t.associations, t.records
+    ids = list(
+        conn.scalars(
+            select(a.c.to_record_id)
+            .join(r, r.c.id == a.c.to_record_id)
+            .where(
+                a.c.from_record_id == record_id,
+                a.c.to_record_id > after,
+                r.c.object_type_id == to.id,
+                r.c.archived.is_(False),
+            )
+            .group_by(a.c.to_record_id)
+            .order_by(a.c.to_record_id)
+            .limit(limit + 1)
+        )
+    )
+    more = len(ids) > limit
+    ids = ids[:limit]
+    if not ids:
+        return [], None
+    at = t.association_types
+    names = {obj.id: obj.name, to.id: to.name}
+    grouped: dict[int, list[AssociationLabel]] = defaultdict(list)
+    for row in conn.execute(
+        select(a.c.to_record_id, at)
+        .join(at, at.c.type_id == a.c.type_id)
+        .where(a.c.from_record_id == record_id, a.c.to_record_id.in_(ids))
+        .order_by(a.c.to_record_id, a.c.type_id)
+    ):
+        grouped[row.to_record_id].append(_label_from_row(row, names))
+    page = [Association(obj.name, record_id, to.name, i, tuple(grouped[i])) for i in ids]
+    return page, (ids[-1] if more else None)
+
+
+def labels_between(
+    conn: Connection, a: LoadedObject, a_id: int, b: LoadedObject, b_id: int
+) -> list[AssociationLabel]:
+    """The types one record carries towards one other record, seen from ``a``."""
+    a_t, at = t.associations, t.association_types
+    names = {a.id: a.name, b.id: b.name}
+    rows = conn.execute(
+        select(at)
+        .join(a_t, a_t.c.type_id == at.c.type_id)
+        .where(
+            a_t.c.from_record_id == a_id,
+            a_t.c.to_record_id == b_id,
+            at.c.from_object_type_id == a.id,
+            at.c.to_object_type_id == b.id,
+        )
+        .order_by(at.c.type_id)
+    )
+    return [_label_from_row(r, names) for r in rows]

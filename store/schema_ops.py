@@ -18,8 +18,8 @@ from sqlalchemy import delete, func, insert, select, update
 from store import tables as t
 from store._tx import Tx
 from store.builtin_schema import common_properties
-from store.catalog import LoadedObject
-from store.errors import SchemaError, StoreError, ValidationError
+from store.catalog import LoadedObject, suggest
+from store.errors import NotFoundError, SchemaError, StoreError, ValidationError
 from store.models import (
     PROPERTY_TYPES,
     TYPE_FIELD_TYPES,
@@ -34,12 +34,14 @@ from store.values import canonical_value, unique_key
 
 __all__ = [
     "MAX_UNIQUE_PROPERTIES",
+    "archive_group",
     "archive_object",
     "archive_property",
     "create_group",
     "create_object",
     "create_property",
     "restore_property",
+    "update_group",
     "update_object",
     "update_property",
 ]
@@ -297,6 +299,11 @@ def create_group(tx: Tx, object_name: str, spec: GroupSpec) -> None:
         raise SchemaError(f"group {spec.name!r}: a label is required")
     if any(g.name == spec.name for g in obj.schema.groups):
         raise SchemaError(f"{obj.name} already has a group {spec.name!r}")
+    if _archived_group(tx, obj, spec.name):
+        # The name stays taken by the archived row: creating it again brings it back.
+        order = spec.display_order if spec.display_order >= 0 else len(obj.schema.groups)
+        _set_group(tx, obj, spec.name, label=spec.label, display_order=order, archived=False)
+        return
     tx.connection.execute(
         insert(t.property_groups),
         {
@@ -310,6 +317,72 @@ def create_group(tx: Tx, object_name: str, spec: GroupSpec) -> None:
         },
     )
     tx.forget_objects()
+
+
+def _archived_group(tx: Tx, obj: LoadedObject, name: str) -> bool:
+    g = t.property_groups
+    return (
+        tx.connection.execute(
+            select(g.c.id).where(
+                g.c.object_type_id == obj.id, g.c.name == name, g.c.archived.is_(True)
+            )
+        ).first()
+        is not None
+    )
+
+
+def _set_group(tx: Tx, obj: LoadedObject, name: str, **values: Any) -> None:
+    g = t.property_groups
+    tx.connection.execute(
+        update(g).where(g.c.object_type_id == obj.id, g.c.name == name).values(**values)
+    )
+    tx.forget_objects()
+
+
+def _live_group(obj: LoadedObject, name: str) -> GroupSpec:
+    for group in obj.schema.groups:
+        if group.name == name:
+            return group
+    known = [g.name for g in obj.schema.groups]
+    raise NotFoundError(
+        f"{obj.name} has no property group {name!r}{suggest(name, known)}; "
+        f"groups: {', '.join(known) or '(none)'}",
+        object=obj.name,
+        group=name,
+    )
+
+
+def update_group(tx: Tx, object_name: str, name: str, changes: dict[str, Any]) -> GroupSpec:
+    """Relabel or reorder a live group (its name, which properties refer to, never changes)."""
+    obj = tx.object(object_name)
+    current = _live_group(obj, name)
+    unknown = set(changes) - {"label", "display_order"}
+    if unknown:
+        raise SchemaError(f"cannot change {', '.join(sorted(unknown))} of a property group")
+    label = changes.get("label", current.label)
+    if not isinstance(label, str) or not label.strip() or len(label) > 200:
+        raise SchemaError(f"group {name!r}: a label is 1 to 200 characters")
+    order = changes.get("display_order", current.display_order)
+    if type(order) is not int or not -1 <= order < 2**31:
+        raise SchemaError(f"group {name!r}: displayOrder {order!r} is not a whole number")
+    if order < 0:
+        order = current.display_order
+    _set_group(tx, obj, name, label=label, display_order=order)
+    return replace(current, label=label, display_order=order)
+
+
+def archive_group(tx: Tx, object_name: str, name: str) -> None:
+    """Archive an empty group; one that still holds live properties is refused, not emptied."""
+    obj = tx.object(object_name)
+    _live_group(obj, name)
+    held = sorted(p.name for p in obj.properties.values() if p.group == name)
+    if held:
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        raise SchemaError(
+            f"{obj.name} group {name!r} still holds {len(held)} propert"
+            f"{'y' if len(held) == 1 else 'ies'} ({shown}); move them to another group first"
+        )
+    _set_group(tx, obj, name, archived=True)
 
 
 # ---------------------------------------------------------------- properties

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from store.types import JSONType, UTCDateTime
 
 __all__ = [
+    "api_tokens",
     "association_types",
     "associations",
     "imports",
@@ -447,4 +448,20 @@ sync_inbound_errors = Table(
     Column("retry_requested", Boolean, nullable=False),
     Column("first_failed_at", UTCDateTime, nullable=False),
     Column("last_failed_at", UTCDateTime, nullable=False),
+)
+
+# Bearer tokens of the HTTP API. Only the SHA-256 of the secret is kept (the secret is shown
+# once, at creation); ``prefix`` is its first characters, so an operator can tell tokens
+# apart in a list. A name is never reused, even after revocation: property history names the
+# token a write came through, and that name must keep meaning one token.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(20), nullable=False),
+    Column("scopes", Text, nullable=False),  # space-separated: "read" or "read write"
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
 )

@@ -26,6 +26,7 @@ from syncd.cli.lists import app as lists_app
 from syncd.cli.ops import errors_app, logs, trace
 from syncd.cli.status import status
 from syncd.cli.sync import conflicts_app, pause, resume, sync
+from syncd.cli.tokens import app as tokens_app
 from syncd.cli.views import app as views_app
 from syncd.logs import configure_logging
 
@@ -101,6 +102,7 @@ app.command("trace")(trace)
 app.add_typer(conflicts_app, name="conflicts")
 app.command("check")(check)
 app.command("status")(status)
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
-"""The starlette application the daemon serves: webhook receivers and a health check.
+"""The starlette application the daemon serves: webhook receivers, health, and the CRM API.
 
 Built from the loaded configuration and an open store; connectors are the ones the daemon
 already holds (``connectors=``) or are built from the configuration on first use and closed
-when the application shuts down.
+when the application shuts down. The HubSpot-compatible API (``syncd.api``) is mounted last
+and only for its own paths, so every other path keeps its own answers (a GET on a webhook is
+still a 405, an unknown path a plain 404).
 """
 
 from __future__ import annotations
@@ -16,15 +18,39 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Mount, Route
+from starlette.types import Scope
 
-from config.models import Config
+from config.models import ApiConfig, Config
 from connectors.base import Connector
 from store import Store
 from store.types import utcnow
+from syncd.api import API_PREFIXES, ApiSettings, create_api
 from syncd.http.webhooks import WebhookReceiver
 
-__all__ = ["create_app"]
+__all__ = ["api_settings", "create_app"]
+
+_API_PATHS = (*API_PREFIXES, "/openapi.json")
+
+
+def api_settings(config: ApiConfig) -> ApiSettings:
+    """The ``api:`` section as the API's settings (``config`` may not import ``syncd``)."""
+    return ApiSettings(
+        enabled=config.enabled,
+        rate_limit_max=config.rate_limit.max,
+        rate_limit_interval_ms=config.rate_limit.interval_ms,
+        max_body_bytes=config.max_body_bytes,
+    )
+
+
+class _ApiMount(Mount):
+    """The API at the root, claiming only its own paths (``/crm/...``, ``/openapi.json``)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and (path.startswith(API_PREFIXES) or path in _API_PATHS):
+            return super().matches(scope)
+        return Match.NONE, {}
 
 
 async def _healthz(_request: Request) -> JSONResponse:
@@ -44,6 +70,7 @@ def create_app(
     """``POST /webhooks/{connector}``, ``GET /healthz``, and for the daemon ``/readyz`` and
     ``/metrics``.
 
+    The API is served too when ``config.api.enabled``.
     ``clock`` is what signature timestamps are checked against (tests move it);
     ``observe_webhook(connector, seconds, status)`` times each webhook to its answer;
     ``metrics()`` renders the Prometheus exposition; ``not_ready()`` says why the daemon
@@ -78,12 +105,12 @@ def create_app(
         finally:
             receiver.close()
 
-    return Starlette(
-        routes=[
-            Route("/webhooks/{connector}", webhook, methods=["POST"]),
-            Route("/healthz", _healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_route, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[Route | Mount] = [
+        Route("/webhooks/{connector}", webhook, methods=["POST"]),
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_route, methods=["GET"]),
+    ]
+    if config.api.enabled:
+        routes.append(_ApiMount("/", app=create_api(store, api_settings(config.api))))
+    return Starlette(routes=routes, lifespan=lifespan)

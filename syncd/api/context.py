@@ -1,0 +1,55 @@
+"""What an API handler needs from the request: the store, the caller, the source to write as.
+
+The guard middleware (``guard.py``) has already checked the bearer token, its scope and its
+rate limit before a handler runs; it leaves the caller in ``request.state.principal``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from store import ChangeSource, SourceType, Store
+
+__all__ = ["READ", "WRITE", "ApiSettings", "Principal", "api_store", "principal", "write_source"]
+
+READ = "read"
+WRITE = "write"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The token a request came with: its name (written into history) and its scopes."""
+
+    name: str
+    scopes: frozenset[str]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or (scope == READ and WRITE in self.scopes)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The API's limits; the ``api:`` section of the configuration fills them."""
+
+    enabled: bool = True
+    # HubSpot's Professional burst limit: 190 requests per rolling 10 seconds, per token.
+    rate_limit_max: int = 190
+    rate_limit_interval_ms: int = 10_000
+    max_body_bytes: int = 4 * 1024 * 1024
+
+
+def api_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def principal(request: Request) -> Principal:
+    found: Principal = request.state.principal
+    return found
+
+
+def write_source(request: Request) -> ChangeSource:
+    """Writes through the API carry source API and the token's name into property history."""
+    return ChangeSource(SourceType.API, principal(request).name)

@@ -1,0 +1,92 @@
+"""Request and response pieces every route shares: error bodies, paging, safe text.
+
+Text fields refuse NUL characters (PostgreSQL cannot store them, and no CRM value needs one)
+and are bounded, so a hostile body is a 400 naming the field, never a database error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "ERROR_RESPONSES",
+    "MAX_BATCH",
+    "MAX_VALUE_CHARS",
+    "ApiModel",
+    "ErrorBody",
+    "ErrorDetail",
+    "Name",
+    "NextPage",
+    "Paging",
+    "Text",
+]
+
+MAX_BATCH = 100  # "Object API batch endpoints are limited to 100 inputs per request."
+MAX_VALUE_CHARS = 65_536  # HubSpot's limit for a string property value
+MAX_NAME_CHARS = 100
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=MAX_VALUE_CHARS), AfterValidator(_no_nul)]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_no_nul)
+]
+
+
+class ApiModel(BaseModel):
+    """Request bodies: HubSpot's field names; fields HubSpot would ignore are ignored."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    code: str | None = None
+    in_: str | None = Field(None, alias="in")
+    context: dict[str, list[str]] | None = None
+    subCategory: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """HubSpot's error document (every field optional to a client, all sent by us)."""
+
+    status: str = "error"
+    message: str
+    correlationId: str
+    category: str
+    errors: list[ErrorDetail] | None = None
+    context: dict[str, Any] | None = None
+    links: dict[str, str] | None = None
+
+
+class NextPage(BaseModel):
+    after: str
+    link: str | None = None
+
+
+class Paging(BaseModel):
+    next: NextPage | None = None
+
+
+_ERROR_STATUSES = {
+    400: "The request was not valid; nothing was written.",
+    401: "No valid bearer token.",
+    403: "The token lacks the scope this call needs.",
+    404: "No such object type or record.",
+    409: "A unique value already belongs to another record.",
+    413: "The request body is larger than the server accepts.",
+    429: "The token's rate limit was reached; see the X-HubSpot-RateLimit headers.",
+    503: "The store could not be reached to check the token; retry after Retry-After seconds.",
+}
+
+# Documented on every route so /openapi.json lists every status a client can be answered with.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text} for status, text in _ERROR_STATUSES.items()
+}
