@@ -2,8 +2,14 @@
 
 Each configured object is one table with an id column and an ``updated_at`` column; changes
 are read by keyset paging on ``(updated_at, id)`` so that many rows sharing one timestamp are
-neither skipped nor read forever, and writes run in one transaction per batch with a
-SAVEPOINT per request so that one refused row fails alone.
+neither skipped nor read forever.
+
+Writes run in one transaction per batch, as a handful of statements whatever its size: one
+SELECT for the match values of its creates, one executemany UPDATE and one multi-row INSERT
+per set of columns written, one SELECT to read the rows back, all under one SAVEPOINT. If
+the database refuses any row, the batch goes back to that SAVEPOINT and is written again
+with a SAVEPOINT per request, so that one refused row fails alone and the others are kept.
+Deletes go the same way: one statement per chunk of ids, row by row only when refused.
 
 Timestamps: naive values are UTC. On SQLite, where a "timestamp" is whatever text an
 application wrote, comparisons go through ``julianday()`` so that ``2024-01-01 10:00:00``,
@@ -17,8 +23,9 @@ driver message is scrubbed of it too.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -43,6 +50,7 @@ from sqlalchemy import (
     String,
     Table,
     Time,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -85,8 +93,11 @@ __all__ = ["SqlConnector", "SqlObjectOptions", "SqlOptions"]
 
 #: Ids per ``IN (...)``: well under every database's bind-parameter limit.
 ID_CHUNK = 500
-#: Values per ``find_by`` statement: one UNION ALL branch each, under SQLite's 500 limit.
-FIND_CHUNK = 200
+#: Values per match statement (``find_by``, creates): one UNION ALL branch each. SQLite
+#: caps a compound SELECT (500 terms by default); its own limit is read from the connection.
+FIND_CHUNK = 500
+#: Branches per statement on an SQLite whose limit cannot be read.
+SQLITE_SAFE_BRANCHES = 200
 #: Ids per keyset chunk of ``iter_ids``.
 ITER_CHUNK = 1000
 #: Seconds to wait for a server before calling the database unreachable.
@@ -130,6 +141,23 @@ class _RequestError(Exception):
         super().__init__(message)
         self.message = message
         self.retriable = retriable
+
+
+class _Fallback(Exception):
+    """The batch cannot be written exactly as one: write its requests one at a time."""
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One write request checked and turned into bind values, before any SQL runs."""
+
+    index: int
+    request: WriteRequest
+    values: dict[Column[Any], Any]
+    #: The id to update (an update), or None (a create).
+    target: Any = None
+    #: The column and bound value a create searches first, so a retry does not double it.
+    match: tuple[Column[Any], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,27 +281,9 @@ class SqlConnector(Connector):
                 asked.append((value, self._coerce(column, value)))
             except _RequestError:
                 continue  # a value the column cannot hold equals no row
-        result: dict[Any, ExternalRecord] = {}
-        best_id: dict[Any, Any] = {}
         with self._connect() as conn:
-            for chunk in _chunks(asked, FIND_CHUNK):
-                # One branch per value, so the database's own comparison (collation,
-                # affinity) decides which asked value a row matches, duplicates included.
-                branches = [
-                    select(literal_column(str(i)).label(_MATCH), *obj.selected).where(
-                        column == param, obj.live()
-                    )
-                    for i, (_value, param) in enumerate(chunk)
-                ]
-                stmt = branches[0] if len(branches) == 1 else union_all(*branches)
-                for row in conn.execute(stmt).mappings():
-                    value = chunk[int(row[_MATCH])][0]
-                    row_id = row[obj.id_col.name]
-                    # Several rows share the value: keep the lowest id, the same every time.
-                    if value not in best_id or row_id < best_id[value]:
-                        best_id[value] = row_id
-                        result[value] = self._record(obj, row)
-        return result
+            rows = self._lowest_matches(conn, obj, column, asked)
+        return {value: self._record(obj, row) for value, row in rows.items()}
 
     def iter_ids(self, external_object: str) -> Iterator[str]:
         obj = self._object(external_object)
@@ -295,30 +305,42 @@ class SqlConnector(Connector):
         obj = self._object(external_object)
         if not requests:
             return []
-        results: list[WriteResult] = []
+        results: list[WriteResult | None] = [None] * len(requests)
+        stamp = self._ts_param(obj, datetime.now(UTC))
+        planned: list[_Planned] = []
+        for index, request in enumerate(requests):
+            try:
+                planned.append(self._plan(obj, index, request, stamp))
+            except _RequestError as exc:
+                results[index] = self._failed(request.external_id, exc)
         with self._connect() as conn:
-            for request in requests:
-                try:
-                    with conn.begin_nested():
-                        results.append(self._write_one(conn, obj, request))
-                except _RequestError as exc:
-                    results.append(self._failed(request.external_id, exc))
-                except (DBAPIError, StatementError) as exc:
-                    results.append(self._failed(request.external_id, self._request_error(exc)))
-        return results
+            batch, alone = _split_repeats(planned)
+            done = self._try_batch(conn, obj, batch) if batch else {}
+            if done is None:
+                # Some row was refused: one SAVEPOINT per request, so it fails alone.
+                done, alone = {}, planned
+            for index, result in done.items():
+                results[index] = result
+            for item in alone:
+                results[item.index] = self._write_alone(conn, obj, item)
+        assert all(r is not None for r in results)
+        return [r for r in results if r is not None]
 
     def delete(self, external_object: str, ids: Sequence[str]) -> list[WriteResult]:
         obj = self._object(external_object)
         if not ids:
             return []
-        results: list[WriteResult] = []
+        params = [p for p in (self._id_param(obj, raw) for raw in ids) if p is not None]
         with self._connect() as conn:
+            if not params or self._try_delete_batch(conn, obj, params):
+                return [WriteResult(WriteOutcome.DELETED, external_id=raw) for raw in ids]
+            results: list[WriteResult] = []
             for raw in ids:
                 param = self._id_param(obj, raw)
                 if param is not None:
                     try:
                         with conn.begin_nested():
-                            conn.execute(self._delete_stmt(obj, param))
+                            conn.execute(self._delete_stmt(obj, obj.id_col == param))
                     except (DBAPIError, StatementError) as exc:
                         results.append(self._failed(raw, self._request_error(exc)))
                         continue
@@ -334,25 +356,235 @@ class SqlConnector(Connector):
 
     # -- writing ----------------------------------------------------------------------
 
-    def _write_one(self, conn: Connection, obj: _Object, request: WriteRequest) -> WriteResult:
+    def _plan(self, obj: _Object, index: int, request: WriteRequest, stamp: Any) -> _Planned:
+        """The request as bind values, checked before any SQL runs (a bad one fails alone)."""
         values = self._values(obj, request.fields)
-        values[obj.ts_col] = self._ts_param(obj, datetime.now(UTC))
+        values[obj.ts_col] = stamp
         if request.external_id is not None:
             param = self._id_param(obj, request.external_id)
-            record = self._update(conn, obj, param, values) if param is not None else None
-            if record is None:
+            if param is None:
                 raise _RequestError(f"no {obj.name} record with id {request.external_id!r}")
-            return WriteResult(WriteOutcome.UPDATED, external_id=record.id, record=record)
-        if request.match is not None:
+            return _Planned(index, request, values, target=param)
+        match: tuple[Column[Any], Any] | None = None
+        if request.match is not None and request.match[1] is not None:
             match_field, match_value = request.match
             column = obj.fields.get(match_field)
             if column is None:
                 raise _RequestError(self._unknown_column(obj, match_field))
+            match = (column, self._coerce(column, match_value))
+        return _Planned(index, request, values, match=match)
+
+    def _try_batch(
+        self, conn: Connection, obj: _Object, batch: Sequence[_Planned]
+    ) -> dict[int, WriteResult] | None:
+        """The whole batch in a few statements under one SAVEPOINT; None if it was refused."""
+        try:
+            with conn.begin_nested():
+                return self._write_batch(conn, obj, batch)
+        except _Fallback:
+            return None
+        except _RequestError:
+            return None
+        except (DBAPIError, StatementError) as exc:
+            self._request_error(exc)  # raises when the connection itself is gone
+            return None
+
+    def _write_batch(
+        self, conn: Connection, obj: _Object, batch: Sequence[_Planned]
+    ) -> dict[int, WriteResult]:
+        """One match SELECT, grouped UPDATEs, multi-row INSERTs, one read-back SELECT.
+
+        Anything this cannot settle exactly raises, and the caller writes row by row.
+        """
+        found = self._existing(conn, obj, [item for item in batch if item.match is not None])
+        updates: list[tuple[_Planned, Any, WriteOutcome]] = []
+        inserts: list[_Planned] = []
+        for item in batch:
+            if item.target is not None:
+                updates.append((item, item.target, WriteOutcome.UPDATED))
+            elif item.index in found:
+                # A retry after a lost response: the row is there, so finish it instead.
+                updates.append((item, found[item.index], WriteOutcome.CREATED))
+            else:
+                inserts.append(item)
+        targets = [_norm(target) for _, target, _ in updates]
+        if len(set(targets)) != len(targets):
+            raise _Fallback("two requests of the batch write one row")
+        self._update_many(conn, obj, [(target, item.values) for item, target, _ in updates])
+        new_ids = self._insert_many(conn, obj, inserts)
+        wanted = [item.values.get(obj.id_col, target) for item, target, _ in updates]
+        read = self._read_many(conn, obj, [*wanted, *new_ids.values()])
+        results: dict[int, WriteResult] = {}
+        for (item, _, outcome), param in zip(updates, wanted, strict=True):
+            record = read(param)
+            if record is None and outcome is WriteOutcome.UPDATED:
+                error = _RequestError(f"no {obj.name} record with id {item.request.external_id!r}")
+                results[item.index] = self._failed(item.request.external_id, error)
+                continue
+            if record is None:
+                raise _Fallback("a matched row cannot be read back")
+            results[item.index] = WriteResult(outcome, external_id=record.id, record=record)
+        for item in inserts:
+            record = read(new_ids[item.index])
+            if record is None:
+                raise _Fallback("an inserted row cannot be read back by its id")
+            results[item.index] = WriteResult(
+                WriteOutcome.CREATED, external_id=record.id, record=record
+            )
+        return results
+
+    def _existing(
+        self, conn: Connection, obj: _Object, creates: Sequence[_Planned]
+    ) -> dict[int, Any]:
+        """The id of the live row each create's match value finds, by request index."""
+        by_column: dict[Column[Any], list[tuple[Any, Any]]] = {}
+        for item in creates:
+            assert item.match is not None
+            column, param = item.match
+            by_column.setdefault(column, []).append((item.index, param))
+        found: dict[int, Any] = {}
+        for column, asked in by_column.items():
+            for index, row in self._lowest_matches(conn, obj, column, asked).items():
+                found[index] = row[obj.id_col.name]
+        return found
+
+    def _lowest_matches(
+        self,
+        conn: Connection,
+        obj: _Object,
+        column: Column[Any],
+        asked: Sequence[tuple[Any, Any]],
+    ) -> dict[Any, RowMapping]:
+        """For each ``(key, bound value)``, the live row with the lowest id equal to it.
+
+        One UNION ALL branch per value, so the database's own comparison (collation,
+        affinity) decides which asked value a row matches, duplicates included.
+        """
+        best: dict[Any, RowMapping] = {}
+        for chunk in _chunks(asked, self._branches(conn)):
+            branches = [
+                select(literal_column(str(i)).label(_MATCH), *obj.selected).where(
+                    column == param, obj.live()
+                )
+                for i, (_key, param) in enumerate(chunk)
+            ]
+            stmt = branches[0] if len(branches) == 1 else union_all(*branches)
+            for row in conn.execute(stmt).mappings():
+                key = chunk[int(row[_MATCH])][0]
+                row_id = row[obj.id_col.name]
+                # Several rows share the value: keep the lowest id, the same every time.
+                if key not in best or row_id < best[key][obj.id_col.name]:
+                    best[key] = row
+        return best
+
+    def _branches(self, conn: Connection) -> int:
+        """UNION ALL branches per statement: SQLite caps a compound SELECT (500 by default)."""
+        if not self._is_sqlite():
+            return FIND_CHUNK
+        raw = conn.connection.dbapi_connection
+        getlimit = getattr(raw, "getlimit", None)
+        if getlimit is None:
+            return SQLITE_SAFE_BRANCHES
+        return max(1, min(FIND_CHUNK, int(getlimit(sqlite3.SQLITE_LIMIT_COMPOUND_SELECT))))
+
+    def _update_many(
+        self, conn: Connection, obj: _Object, items: Sequence[tuple[Any, Mapping[Column[Any], Any]]]
+    ) -> None:
+        """One executemany UPDATE per set of columns written."""
+        groups: dict[tuple[Column[Any], ...], list[tuple[Any, Mapping[Column[Any], Any]]]] = {}
+        for target, values in items:
+            groups.setdefault(_columns(values), []).append((target, values))
+        for columns, members in groups.items():
+            # Bind names of our own: a column may be called anything, even like a bind.
+            stmt = (
+                update(obj.table)
+                .where(obj.id_col == bindparam("_syncd_where", type_=obj.id_col.type))
+                .values({c: bindparam(f"_syncd_v{i}", type_=c.type) for i, c in enumerate(columns)})
+            )
+            params = [
+                {"_syncd_where": target, **{f"_syncd_v{i}": v[c] for i, c in enumerate(columns)}}
+                for target, v in members
+            ]
+            conn.execute(stmt, params)
+
+    def _insert_many(
+        self, conn: Connection, obj: _Object, items: Sequence[_Planned]
+    ) -> dict[int, Any]:
+        """The new rows' ids by request index: one multi-row INSERT per set of columns.
+
+        RETURNING may list rows in any order, so each new id is tied to its request by a
+        column whose values tell the requests apart (the match field first); without such a
+        column, or without RETURNING, the rows go in one INSERT each.
+        """
+        new_ids: dict[int, Any] = {}
+        groups: dict[tuple[Column[Any], ...], list[_Planned]] = {}
+        for item in items:
+            groups.setdefault(_columns(item.values), []).append(item)
+        for columns, members in groups.items():
+            params = [{c.key: item.values[c] for c in columns} for item in members]
+            if obj.id_col in set(columns):
+                conn.execute(insert(obj.table), params)
+                new_ids.update((item.index, item.values[obj.id_col]) for item in members)
+                continue
+            key = _correlation(obj, columns, members)
+            if key is None or len(members) == 1 or not conn.dialect.insert_executemany_returning:
+                for item in members:
+                    new_ids[item.index] = self._insert(conn, obj, item.values)
+                continue
+            rows = conn.execute(insert(obj.table).returning(obj.id_col, key), params).all()
+            by_key = {_norm(item.values[key]): item.index for item in members}
+            if len(rows) != len(members):
+                raise _Fallback("RETURNING gave another number of rows than were inserted")
+            for new_id, value in rows:
+                index = by_key.pop(_norm(value), None)
+                if index is None or new_id is None:
+                    raise _Fallback("a new row cannot be told apart by its values")
+                new_ids[index] = new_id
+        return new_ids
+
+    def _read_many(
+        self, conn: Connection, obj: _Object, params: Sequence[Any]
+    ) -> Callable[[Any], ExternalRecord | None]:
+        """The rows with these ids, read in one SELECT per chunk, as a lookup by id."""
+        exact: dict[Any, ExternalRecord] = {}
+        loose: dict[str, list[ExternalRecord]] = {}
+        for chunk in _chunks(list(dict.fromkeys(params)), ID_CHUNK):
+            stmt = select(*obj.selected).where(obj.id_col.in_(chunk))
+            for row in conn.execute(stmt).mappings():
+                record = self._record(obj, row)
+                raw = row[obj.id_col.name]
+                exact[raw] = record
+                loose.setdefault(_norm(raw), []).append(record)
+
+        def lookup(param: Any) -> ExternalRecord | None:
+            if param in exact:
+                return exact[param]
+            # A case-insensitive collation matched the id under another spelling.
+            hits = loose.get(_norm(param), [])
+            return hits[0] if len(hits) == 1 else None
+
+        return lookup
+
+    def _write_alone(self, conn: Connection, obj: _Object, item: _Planned) -> WriteResult:
+        try:
+            with conn.begin_nested():
+                return self._write_one(conn, obj, item)
+        except _RequestError as exc:
+            return self._failed(item.request.external_id, exc)
+        except (DBAPIError, StatementError) as exc:
+            return self._failed(item.request.external_id, self._request_error(exc))
+
+    def _write_one(self, conn: Connection, obj: _Object, item: _Planned) -> WriteResult:
+        values = item.values
+        if item.target is not None:
+            record = self._update(conn, obj, item.target, values)
+            if record is None:
+                raise _RequestError(f"no {obj.name} record with id {item.request.external_id!r}")
+            return WriteResult(WriteOutcome.UPDATED, external_id=record.id, record=record)
+        if item.match is not None:
+            column, param = item.match
             existing = conn.execute(
-                select(obj.id_col)
-                .where(column == self._coerce(column, match_value), obj.live())
-                .order_by(obj.id_col)
-                .limit(1)
+                select(obj.id_col).where(column == param, obj.live()).order_by(obj.id_col).limit(1)
             ).scalar()
             if existing is not None:
                 # A retry after a lost response: the row is there, so finish it instead.
@@ -408,12 +640,23 @@ class SqlConnector(Connector):
         row = conn.execute(select(*obj.selected).where(obj.id_col == param)).mappings().first()
         return self._record(obj, row) if row is not None else None
 
-    def _delete_stmt(self, obj: _Object, param: Any) -> Any:
+    def _try_delete_batch(self, conn: Connection, obj: _Object, params: Sequence[Any]) -> bool:
+        """Every id in one statement per chunk; False if the database refused one of them."""
+        try:
+            with conn.begin_nested():
+                for chunk in _chunks(list(dict.fromkeys(params)), ID_CHUNK):
+                    conn.execute(self._delete_stmt(obj, obj.id_col.in_(chunk)))
+        except (DBAPIError, StatementError) as exc:
+            self._request_error(exc)  # raises when the connection itself is gone
+            return False
+        return True
+
+    def _delete_stmt(self, obj: _Object, which: ColumnElement[bool]) -> Any:
         if obj.deleted_col is None:
-            return delete(obj.table).where(obj.id_col == param)
+            return delete(obj.table).where(which)
         return (
             update(obj.table)
-            .where(obj.id_col == param)
+            .where(which)
             .values(
                 {
                     obj.deleted_col: self._coerce(obj.deleted_col, True),
@@ -675,6 +918,63 @@ class SqlConnector(Connector):
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _norm(value: Any) -> str:
+    """A value as a loose key: equal under a case- and space-blind collation, or close to it."""
+    return str(value).strip().casefold()
+
+
+def _columns(values: Mapping[Column[Any], Any]) -> tuple[Column[Any], ...]:
+    """The columns a request writes, in one order, so requests group by what they write."""
+    return tuple(sorted(values, key=lambda column: column.key))
+
+
+def _split_repeats(planned: Sequence[_Planned]) -> tuple[list[_Planned], list[_Planned]]:
+    """The requests a batch can write at once, and those to write after it, one at a time.
+
+    A second create with the same match value must find the row the first one made, and a
+    second write of one id must land after the first: both wait for the batch. Values are
+    compared loosely, since the database may compare them without case.
+    """
+    batch: list[_Planned] = []
+    later: list[_Planned] = []
+    seen: set[tuple[str, str]] = set()
+    for item in planned:
+        if item.target is not None:
+            key = ("", _norm(item.target))
+        elif item.match is not None:
+            key = (item.match[0].key, _norm(item.match[1]))
+        else:
+            batch.append(item)
+            continue
+        (later if key in seen else batch).append(item)
+        seen.add(key)
+    return batch, later
+
+
+def _correlation(
+    obj: _Object, columns: Sequence[Column[Any]], members: Sequence[_Planned]
+) -> Column[Any] | None:
+    """A written column whose text or integer values tell these requests apart, if any."""
+    matched = [item.match[0] for item in members if item.match is not None]
+    first = [matched[0]] if len(matched) == len(members) and len(set(matched)) == 1 else []
+    written = set(columns)
+    for column in dict.fromkeys([*first, *columns]):
+        if column is obj.ts_col or column not in written:
+            continue
+        keys: set[str] = set()
+        for item in members:
+            value = item.values[column]
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                break
+            key = _norm(value)
+            if not key or key in keys:
+                break
+            keys.add(key)
+        else:
+            return column
+    return None
 
 
 def _python_type(column: Column[Any]) -> type | None:

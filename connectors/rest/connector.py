@@ -7,10 +7,11 @@ the cursor carries both the watermark and the paging token, so the next page of 
 continues exactly and a failed run is re-read from its start next time (an API need not
 list in timestamp order, so the watermark only moves once a run has read every page).
 
-Writes go one request per record (or through batch endpoints when configured); a record
-the API refuses is that record's FAILED result and the rest go on. Creates carry an
-``Idempotency-Key`` and, when ``find_param`` can search the match field, look first, so a
-retry after a lost answer does not create twice.
+Reads by id go one GET per id, or ``batch_read.max`` ids per call when the API has a
+read-many endpoint. Writes go one request per record (or through batch endpoints when
+configured); a record the API refuses is that record's FAILED result and the rest go on.
+Creates carry an ``Idempotency-Key`` and, when ``find_param`` can search the match field,
+look first, so a retry after a lost answer does not create twice.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ from connectors.base import (
     WriteRequest,
     WriteResult,
 )
+from connectors.rest._batch_read import id_chunks, listed, request_parts
 from connectors.rest.client import Answer, HttpClient, api_message
 from connectors.rest.errors import AuthError, QuotaExhaustedError, WebhookPayloadError
-from connectors.rest.options import BatchOptions, ObjectOptions, RestOptions
+from connectors.rest.options import BatchOptions, BatchReadOptions, ObjectOptions, RestOptions
 from connectors.rest.paging import Token, dig, next_token, page_request
 from connectors.webhooks import verify_signature
 
@@ -139,17 +141,22 @@ class RestConnector(Connector):
     def fetch_by_ids(self, external_object: str, ids: Sequence[str]) -> list[ExternalRecord]:
         obj = self._object(external_object)
         wanted = list(dict.fromkeys(str(i) for i in ids))
-        self._need(len(wanted))
-        found: list[ExternalRecord] = []
-        for external_id in wanted:
-            answer = self._client.call("GET", _item_path(obj.read_path(), external_id))
-            if answer.status in (404, 410):
-                continue
-            if not answer.ok:
-                raise self._refused(answer)
-            record = self._record(obj, self._unwrap(obj, answer.json(self.name)))
-            found.append(record)
-        return found
+        found: dict[str, ExternalRecord] = {}
+        alone = wanted
+        if obj.batch_read is not None:
+            chunks, alone = id_chunks(obj.batch_read, wanted)
+            self._need(len(chunks))
+            for chunk in chunks:
+                found.update(self._read_batch(obj, obj.batch_read, chunk))
+            # Left out of an answer: gone, or cut by a server that caps its answers. Ask
+            # each alone, so a capped answer never makes a live record look deleted.
+            alone += [i for chunk in chunks for i in chunk if i not in found]
+        self._need(len(alone))
+        for external_id in alone:
+            record = self._read_one(obj, external_id)
+            if record is not None:
+                found[external_id] = record
+        return [found[i] for i in wanted if i in found]
 
     def find_by(
         self, external_object: str, field_name: str, values: Sequence[Any]
@@ -299,6 +306,50 @@ class RestConnector(Connector):
         if following is not None and following == token:
             raise self._looping()
         return records, following
+
+    def _read_one(self, obj: ObjectOptions, external_id: str) -> ExternalRecord | None:
+        answer = self._client.call("GET", _item_path(obj.read_path(), external_id))
+        if answer.status in (404, 410):
+            return None
+        if not answer.ok:
+            raise self._refused(answer)
+        return self._record(obj, self._unwrap(obj, answer.json(self.name)))
+
+    def _read_batch(
+        self, obj: ObjectOptions, batch: BatchReadOptions, chunk: Sequence[str]
+    ) -> dict[str, ExternalRecord]:
+        """The records of ``chunk`` that one batch read returned, by asked id.
+
+        Records for ids not asked are dropped (they answer nothing we asked); an id answered
+        twice is dropped too (which one is true?) and so left to be read alone, as is every
+        id of a chunk refused with a 4xx other than 401/403: some APIs refuse the whole
+        batch for one bad id, or answer 404 when none of them exists.
+        """
+        target, params, body = request_parts(batch, chunk)
+        answer = self._client.call(batch.method, target, params=params, body=body)
+        if 400 <= answer.status < 500:
+            return {}
+        if not answer.ok:
+            raise self._refused(answer)
+        items = listed(batch, answer.json(self.name))
+        if items is None:
+            where = repr(batch.response_path) if batch.response_path else "the body"
+            raise ConnectorError(
+                f"connector {self.name}: {answer.what} answered no list of records at "
+                f"{where}; check batch_read.response_path",
+                status=answer.status,
+            )
+        asked = set(chunk)
+        found: dict[str, ExternalRecord] = {}
+        repeated: set[str] = set()
+        for position, item in enumerate(items):
+            record = self._record(obj, self._unwrap(obj, item), position=position)
+            if record.id not in asked:
+                continue
+            if record.id in found:
+                repeated.add(record.id)
+            found[record.id] = record
+        return {i: r for i, r in found.items() if i not in repeated}
 
     def _find_one(self, obj: ObjectOptions, field_name: str, value: Any) -> ExternalRecord | None:
         assert obj.find_param is not None

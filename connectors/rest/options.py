@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import ConnectorOptions
 from connectors.webhooks import WebhookOptions
@@ -18,6 +18,7 @@ __all__ = [
     "Auth",
     "BasicAuth",
     "BatchOptions",
+    "BatchReadOptions",
     "BearerAuth",
     "CursorPaging",
     "DailyQuotaOptions",
@@ -146,6 +147,56 @@ class BatchOptions(ConnectorOptions):
     response_path: str = "results"
 
 
+class BatchReadOptions(ConnectorOptions):
+    """A read-many endpoint, so reading records by id costs a call per ``max`` ids, not per id.
+
+    ``GET path?ids=1,2,3`` (``ids_style: comma``) or ``?ids=1&ids=2`` (``repeat``); or
+    ``POST path`` with the ids at ``request_path`` (``{"ids": ["1", "2"]}``, or with
+    ``item_key: id`` ``{"inputs": [{"id": "1"}, ...]}``). The records are the list at
+    ``response_path``, in any order.
+    """
+
+    path: str = Field(min_length=1)
+    method: Literal["GET", "POST"] = "GET"
+    max: int = Field(100, ge=1, le=1000)
+    #: GET: the query parameter that carries the ids.
+    ids_param: str = Field("ids", min_length=1)
+    #: GET: ``comma`` joins the ids in one value, ``repeat`` sends the parameter per id.
+    ids_style: Literal["comma", "repeat"] = "comma"
+    #: POST: dotted key of the id list in the body ("" = the body is the list).
+    request_path: str = "ids"
+    #: POST: each id is sent as ``{item_key: id}`` instead of bare.
+    item_key: str | None = Field(None, min_length=1)
+    #: Dotted path to the list of records in the answer ("" = the body is the list).
+    response_path: str = "results"
+
+    @field_validator("path")
+    @classmethod
+    def _no_item(cls, value: str) -> str:
+        if "{id}" in value:
+            raise ValueError("a batch read asks for many ids at once: its path has no {id}")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_method(self) -> BatchReadOptions:
+        given = self.model_fields_set
+        if self.method == "GET":
+            wrong = sorted(given & {"request_path", "item_key"})
+            if wrong:
+                raise ValueError(
+                    f"{' and '.join(wrong)} shape a POST body; with method GET the ids go in "
+                    "the query (ids_param, ids_style)"
+                )
+        else:
+            wrong = sorted(given & {"ids_param", "ids_style"})
+            if wrong:
+                raise ValueError(
+                    f"{' and '.join(wrong)} shape a GET query; with method POST the ids go in "
+                    "the body (request_path, item_key)"
+                )
+        return self
+
+
 class ObjectOptions(ConnectorOptions):
     path: str = Field(min_length=1)
     records_path: str = ""
@@ -161,6 +212,7 @@ class ObjectOptions(ConnectorOptions):
     body_path: str | None = None
     batch_create: BatchOptions | None = None
     batch_update: BatchOptions | None = None
+    batch_read: BatchReadOptions | None = None
     find_param: str | None = None
     lookback_seconds: float = Field(5.0, ge=0)
 

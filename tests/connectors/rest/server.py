@@ -2,8 +2,11 @@
 
 It keeps real customers in memory (ids, ``updated_at``, unique emails), filters by
 ``updated_since`` and ``email``, pages four ways (cursor, page, offset, ``Link``), creates
-with ``Idempotency-Key`` honoured, updates, deletes, and checks credentials (bearer, basic,
-API key in a header or the query, or OAuth2 client-credentials tokens it issues itself).
+with ``Idempotency-Key`` honoured, updates, deletes, reads many ids at once
+(``GET /api/customers/batch?ids=1,2`` or ``?ids=1&ids=2``, ``POST /api/customers/batch/read``
+with ``{"ids": [...]}`` or ``{"inputs": [{"id": ...}]}``; ``State.batch_read`` makes it
+misbehave on purpose), and checks credentials (bearer, basic, API key in a header or the
+query, or OAuth2 client-credentials tokens it issues itself).
 It runs in uvicorn on a background thread on 127.0.0.1 and a free port.
 """
 
@@ -45,6 +48,14 @@ class State:
     token_lifetime: int = 3600
     token_requests: int = 0
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    #: How the batch read answers: "honest", "fewer" (drops the last id asked), "extra"
+    #: (adds a record not asked), "unknown" (only records not asked), "duplicate" (each
+    #: record twice, the second altered), "malformed" (cut-off JSON), "not_list" (an
+    #: object at results), "no_id" (a record without id), "huge" (a 3 MB body), "refuse"
+    #: (400), "missing" (404 for the whole batch), "unavailable" (503).
+    batch_read: str = "honest"
+    #: The ids each batch read asked for, in order.
+    batch_reads: list[list[str]] = field(default_factory=list)
     last_time: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -92,6 +103,8 @@ class Server:
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/api/{mode}/customers", self.list_customers, methods=["GET"]),
                 Route("/api/customers", self.create, methods=["POST"]),
+                Route("/api/customers/batch", self.read_many, methods=["GET"]),
+                Route("/api/customers/batch/read", self.read_many, methods=["POST"]),
                 Route(
                     "/api/customers/{id}",
                     self.item,
@@ -189,6 +202,47 @@ class Server:
             return JSONResponse(rows)
         return JSONResponse({"message": "no such listing"}, status_code=404)
 
+    async def read_many(self, request: Request) -> Response:
+        self._log(request)
+        if not self._authorised(request):
+            return JSONResponse({"message": "unauthorised"}, status_code=401)
+        if request.method == "GET":
+            ids = [i for v in request.query_params.getlist("ids") for i in v.split(",")]
+        else:
+            try:
+                data = json.loads(await request.body())
+                raw = data.get("ids", data.get("inputs"))
+                ids = [str(i["id"] if isinstance(i, dict) else i) for i in raw]
+            except (ValueError, TypeError, AttributeError, KeyError):
+                return JSONResponse({"message": "body must hold ids"}, status_code=400)
+        self.state.batch_reads.append(ids)
+        mode = self.state.batch_read
+        if mode in ("refuse", "missing", "unavailable"):
+            status = {"refuse": 400, "missing": 404, "unavailable": 503}[mode]
+            return JSONResponse({"message": f"batch read {mode}"}, status_code=status)
+        with self.state.lock:
+            rows = [dict(self.state.customers[i]) for i in ids if i in self.state.customers]
+            others = [dict(c) for k, c in self.state.customers.items() if k not in ids]
+        if mode == "fewer":
+            rows = [r for r in rows if str(r["id"]) != ids[-1]]
+        elif mode == "extra":
+            rows = [*others[:1], *rows]
+        elif mode == "unknown":
+            rows = others
+        elif mode == "duplicate":
+            rows = [x for r in rows for x in (r, {**r, "first_name": "IMPOSTOR"})]
+            rows = rows[::2] + rows[1::2]
+        elif mode == "malformed":
+            return Response(b'{"results": [{"id": 1, "email": ', media_type="application/json")
+        elif mode == "not_list":
+            return JSONResponse({"results": {"id": ids[0]}})
+        elif mode == "no_id":
+            rows = [{k: v for k, v in r.items() if k != "id"} for r in rows]
+        elif mode == "huge":
+            return JSONResponse({"results": rows, "padding": "x" * 3_000_000})
+        rows.reverse()  # any order: the connector must not rely on it
+        return JSONResponse({"results": rows})
+
     # -- writing ----------------------------------------------------------------------
 
     async def _body(self, request: Request) -> dict[str, Any] | Response:
@@ -271,7 +325,9 @@ class Server:
 
 def serve(server: Server) -> Iterator[Server]:
     """Run ``server`` on a free port until the generator is closed."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP as the protocol, or asyncio does not set TCP_NODELAY and every keep-alive
+    # answer waits for a delayed ACK (40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
