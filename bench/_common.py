@@ -8,6 +8,7 @@ decides a verdict is a count or a ratio taken in the same run.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -35,7 +36,7 @@ from conflict import Direction, Rule
 from connectors.base import Connector
 from connectors.sql import SqlConnector, SqlObjectOptions, SqlOptions
 from mapping import FieldMapping, Lowercase
-from store import PropertySpec, Store
+from store import ChangeSource, PropertySpec, SourceType, Store
 from store.engine import make_engine
 from syncd.engine import SyncSpec
 
@@ -80,6 +81,21 @@ def open_store(url: str, properties: Sequence[str] = PROPERTIES) -> Store:
         if name in CUSTOM:
             store.create_property("contacts", PropertySpec(name=name, label=name))
     return store
+
+
+def prefill_crm(url: str, indices: range) -> int:
+    """CRM contacts made before any sync (an import): email and first name of source rows
+    ``indices``, so a sync matches them by email and fills their other properties."""
+    store = Store.open(url)
+    source = ChangeSource(SourceType.IMPORT, "bench")
+    made = 0
+    items = list(indices)
+    for start in range(0, len(items), BATCH):
+        chunk = [row_values(i, ("email", "firstname")) for i in items[start : start + BATCH]]
+        store.create_records("contacts", chunk, source)
+        made += len(chunk)
+    store.close()
+    return made
 
 
 def postgres_answers(url: str) -> bool:
@@ -165,7 +181,7 @@ def connector(url: str) -> SqlConnector:
     )
 
 
-def spec(properties: Sequence[str]) -> SyncSpec:
+def spec(properties: Sequence[str], name: str = "bench") -> SyncSpec:
     """Two-way, matched on email: the shape of a real first sync into a CRM."""
     mappings = [
         FieldMapping((name,), name, transform=Lowercase())
@@ -174,7 +190,7 @@ def spec(properties: Sequence[str]) -> SyncSpec:
         for name in properties
     ]
     return SyncSpec.build(
-        "bench",
+        name,
         connector="shop",
         external_object="customers",
         crm_object="contacts",
@@ -259,6 +275,27 @@ class Timer:
         self.seconds = time.perf_counter() - self.started
 
 
+@contextmanager
+def profiled(name: str) -> Iterator[None]:
+    """pyinstrument around the block when ``BENCH_PROFILE`` names a folder (``run.py
+    --profile``): child processes write their own profile there, as ``NAME-PID.txt``."""
+    folder = os.environ.get("BENCH_PROFILE")
+    if not folder:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler()
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        path = Path(folder) / f"{name}-{os.getpid()}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(profiler.output_text(unicode=True))
+
+
 # ---------------------------------------------------------------- memory
 
 
@@ -283,6 +320,18 @@ def print_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[st
     out = "\n".join(lines)
     print(out + "\n", flush=True)
     return out
+
+
+def verdict(met: bool, misses: Sequence[str] = ()) -> str:
+    """PASS, or MISS naming what missed (``misses``: the checks that failed)."""
+    if met and not misses:
+        return "PASS"
+    return "MISS" + (f" ({', '.join(misses)})" if misses else "")
+
+
+def judge(checks: dict[str, bool]) -> str:
+    """One verdict over named checks: ``{"rate": rate >= 5000, ...}``."""
+    return verdict(all(checks.values()), [name for name, ok in checks.items() if not ok])
 
 
 def _cell(value: Any) -> str:

@@ -32,6 +32,7 @@ from bench._common import (
     connector,
     db_label,
     fill_source,
+    judge,
     open_store,
     print_table,
     quiet,
@@ -55,7 +56,13 @@ COLUMNS = [
     "ratio",
     "source_read_s",
     "stmts_per_batch",
+    "target",
+    "verdict",
 ]
+#: The issue's targets for the apply path.
+TARGET_SHARE = 0.25
+TARGET_RATE = 5_000
+TARGET_STATEMENTS = 10
 
 
 def _source_read(url: str) -> float:
@@ -107,6 +114,8 @@ def run(rows: int, postgres: str | None) -> dict[str, Any]:
                 raise RuntimeError(f"expected {rows} created, got {dict(summary.counts)}")
             limit_s = _limit(url, rows)
     batches = -(-rows // BATCH)
+    share = limit_s / timer.seconds
+    per_batch = stmts.count / batches
     return {
         "database": db_label(postgres),
         "rows": rows,
@@ -116,7 +125,16 @@ def run(rows: int, postgres: str | None) -> dict[str, Any]:
         "limit_rec_s": round(rows / limit_s),
         "ratio": round(limit_s / timer.seconds, 3),
         "source_read_s": round(read_s, 2),
-        "stmts_per_batch": round(stmts.count / batches, 1),
+        "stmts_per_batch": round(per_batch, 1),
+        "target": f">= {TARGET_SHARE:.0%} of limit, >= {TARGET_RATE:,} rec/s, "
+        f"<= {TARGET_STATEMENTS} stmts/500",
+        "verdict": judge(
+            {
+                "ratio": share >= TARGET_SHARE,
+                "rate": rows / timer.seconds >= TARGET_RATE,
+                "stmts": per_batch <= TARGET_STATEMENTS,
+            }
+        ),
         "statements": stmts.count,
         "statements_by_verb": stmts.by_verb,
         "statements_by_table": stmts.by_table,

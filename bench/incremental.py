@@ -32,6 +32,7 @@ from bench._common import (
     connector,
     db_label,
     fill_source,
+    judge,
     open_store,
     print_table,
     quiet,
@@ -53,7 +54,27 @@ COLUMNS = [
     "sql_statements",
     "connector_calls",
     "seed_s",
+    "target",
+    "verdict",
 ]
+#: The issue's ceiling for one pass with 100 changes, at any source size.
+TARGET_SECONDS = 1.0
+
+
+def judge_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each size against the smallest of its database: the same statements and calls, < 1 s."""
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        base = first.setdefault(row["database"], row)
+        row["target"] = f"stmts & calls = at {base['source_rows']:,}, < {TARGET_SECONDS:.0f} s"
+        row["verdict"] = judge(
+            {
+                "stmts": row["sql_statements"] == base["sql_statements"],
+                "calls": row["connector_calls"] == base["connector_calls"],
+                "time": row["pass_s"] < TARGET_SECONDS,
+            }
+        )
+    return rows
 
 
 def run(sizes: Sequence[int], postgres: str | None) -> list[dict[str, Any]]:
@@ -117,7 +138,7 @@ def run(sizes: Sequence[int], postgres: str | None) -> list[dict[str, Any]]:
                 )
             shop.close()
             store.close()
-    return results
+    return judge_rows(results)
 
 
 def main() -> None:

@@ -30,16 +30,31 @@ from bench._common import (
     fill_source,
     open_store,
     print_table,
+    profiled,
     quiet,
     scratch_url,
     source_base,
     source_table,
     spec,
+    verdict,
     vm_hwm_mb,
     write_json,
 )
 
-COLUMNS = ["database", "rows", "sync_s", "rec_s", "hwm_before_mb", "peak_mb", "growth_mb"]
+COLUMNS = [
+    "database",
+    "rows",
+    "sync_s",
+    "rec_s",
+    "hwm_before_mb",
+    "peak_mb",
+    "growth_mb",
+    "peak_vs_smallest_mb",
+    "target",
+    "verdict",
+]
+#: The issue's ceiling: how much the peak may grow from the smallest size to the largest.
+TARGET_GROWTH_MB = 50.0
 
 
 def child(rows: int, store_url: str) -> dict[str, Any]:
@@ -51,7 +66,7 @@ def child(rows: int, store_url: str) -> dict[str, Any]:
         store = open_store(store_url, STANDARD)
         shop = connector(shop_url)
         before = vm_hwm_mb()
-        with Timer() as timer:
+        with profiled(f"memory-{rows}"), Timer() as timer:
             summary = run_sync(spec(STANDARD), shop, store)
         peak = vm_hwm_mb()
         shop.close()
@@ -85,6 +100,12 @@ def run(sizes: Sequence[int], postgres: str | None) -> list[dict[str, Any]]:
                 "growth_mb": round(out["peak"] - out["before"], 1),
             }
         )
+    smallest = results[0]["peak_mb"]
+    for row in results:
+        more = row["peak_mb"] - smallest
+        row["peak_vs_smallest_mb"] = round(more, 1)
+        row["target"] = f"peak +<= {TARGET_GROWTH_MB:.0f} MB vs {results[0]['rows']:,} rows"
+        row["verdict"] = verdict(more <= TARGET_GROWTH_MB) if row is not results[0] else "-"
     return results
 
 

@@ -5,7 +5,9 @@ the SQL connector and the whole engine (links, bases, history, journal, log in e
 transaction); then a pass with no changes, then one with 1% of the rows edited outside.
 
 Run: ``.venv/bin/python bench/sync_initial.py [--rows N] [--postgres URL] [--out FILE]``.
-Prints a table and writes JSON. The benchmarks issue grows this into the full suite.
+Prints a table and writes JSON. Superseded by ``bench/initial_sync.py`` (stage 2 of
+``bench/run.py``: 20 properties, SQL and REST sources, empty and half-filled CRM, peak RSS);
+kept for its quick before/after comparison with the README's first figures.
 """
 
 from __future__ import annotations
