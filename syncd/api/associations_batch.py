@@ -48,9 +48,8 @@ from syncd.api.associations_models import (
 )
 from syncd.api.context import write_source
 from syncd.api.errors import ApiError
-from syncd.api.models import ERROR_RESPONSES, NextPage, Paging
+from syncd.api.models import ERROR_RESPONSES, NextPage, Paging, StandardError
 from syncd.api.properties_convert import standard_error
-from syncd.api.properties_models import StandardError
 
 __all__ = ["router"]
 

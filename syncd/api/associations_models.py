@@ -12,8 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from syncd.api.models import ApiModel, Paging
-from syncd.api.properties_models import Instant, StandardError
+from syncd.api.models import ApiModel, Instant, Paging, StandardError
 
 __all__ = [
     "MAX_BATCH_LINKS",

@@ -6,9 +6,20 @@ and are bounded, so a hostile body is a 400 naming the field, never a database e
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from store.values import format_datetime
 
 __all__ = [
     "ERROR_RESPONSES",
@@ -17,9 +28,11 @@ __all__ = [
     "ApiModel",
     "ErrorBody",
     "ErrorDetail",
+    "Instant",
     "Name",
     "NextPage",
     "Paging",
+    "StandardError",
     "Text",
 ]
 
@@ -64,6 +77,27 @@ class ErrorBody(BaseModel):
     errors: list[ErrorDetail] | None = None
     context: dict[str, Any] | None = None
     links: dict[str, str] | None = None
+
+
+# A stored instant as HubSpot writes one: ISO 8601 with milliseconds and a Z.
+Instant = Annotated[
+    datetime,
+    PlainSerializer(format_datetime, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class StandardError(BaseModel):
+    """One failure inside a 207 batch answer (every field HubSpot's client requires)."""
+
+    status: str = "error"
+    id: str | None = None
+    category: str
+    subCategory: Any | None = None
+    message: str
+    errors: list[ErrorDetail]
+    context: dict[str, list[str]]
+    links: dict[str, str]
 
 
 class NextPage(BaseModel):

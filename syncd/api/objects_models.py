@@ -9,20 +9,24 @@ property maps, lists), so a hostile body is a 400 naming the field.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     Field,
-    PlainSerializer,
     StringConstraints,
-    WithJsonSchema,
 )
 
-from store.values import format_datetime
-from syncd.api.models import MAX_BATCH, ApiModel, ErrorDetail, Name, Paging, Text
+from syncd.api.models import (
+    MAX_BATCH,
+    ApiModel,
+    Instant,
+    Name,
+    Paging,
+    StandardError,
+    Text,
+)
 
 __all__ = [
     "MAX_HISTORY_BATCH",
@@ -54,7 +58,6 @@ __all__ = [
     "SimplePublicObject",
     "SimplePublicObjectWithAssociations",
     "SimplePublicUpsertObject",
-    "StandardError",
     "UpdateBody",
     "UpsertBatchResponse",
     "UpsertBatchResponseWithErrors",
@@ -230,12 +233,6 @@ class SearchBody(ApiModel):
 
 # ------------------------------------------------------------------ responses
 
-Instant = Annotated[
-    datetime,
-    PlainSerializer(format_datetime, return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
-
 
 class ValueWithTimestamp(BaseModel):
     value: str
@@ -288,19 +285,6 @@ class SearchPage(BaseModel):
     total: int
     results: list[SimplePublicObject]
     paging: Paging | None = None
-
-
-class StandardError(BaseModel):
-    """One failure inside a 207 batch answer (every field HubSpot's client requires)."""
-
-    status: str = "error"
-    id: str | None = None
-    category: str
-    subCategory: Any | None = None
-    message: str
-    errors: list[ErrorDetail]
-    context: dict[str, list[str]]
-    links: dict[str, str]
 
 
 BatchStatus = Literal["PENDING", "PROCESSING", "CANCELED", "COMPLETE"]

@@ -19,7 +19,7 @@ from store.errors import RecordWriteError
 from store.types import utcnow
 from syncd.api.context import api_store, write_source
 from syncd.api.errors import ApiError
-from syncd.api.models import ERROR_RESPONSES
+from syncd.api.models import ERROR_RESPONSES, StandardError
 from syncd.api.objecttypes import resolve_object
 from syncd.api.properties_convert import (
     create_spec,
@@ -41,7 +41,6 @@ from syncd.api.properties_models import (
     PropertyList,
     PropertyOut,
     PropertyUpdateBody,
-    StandardError,
 )
 
 __all__ = ["router"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from store import OptionSpec, PropertyDef, PropertySpec
 from syncd.api.errors import ApiError, error_detail, error_from_exception
-from syncd.api.models import ErrorDetail
+from syncd.api.models import ErrorDetail, StandardError
 from syncd.api.properties_models import (
     ModificationMetadata,
     OptionIn,
@@ -20,7 +20,6 @@ from syncd.api.properties_models import (
     PropertyCreateBody,
     PropertyOut,
     PropertyUpdateBody,
-    StandardError,
 )
 
 __all__ = [

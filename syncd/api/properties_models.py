@@ -9,20 +9,16 @@ Types and field types are checked by the store, whose message lists the valid on
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     Field,
-    PlainSerializer,
     StringConstraints,
-    WithJsonSchema,
 )
 
-from store.values import format_datetime
-from syncd.api.models import MAX_BATCH, ApiModel, ErrorDetail, Name, Text
+from syncd.api.models import MAX_BATCH, ApiModel, Instant, Name, StandardError, Text
 
 __all__ = [
     "MAX_OPTIONS",
@@ -34,7 +30,6 @@ __all__ = [
     "GroupCreateBody",
     "GroupList",
     "GroupUpdateBody",
-    "Instant",
     "Label",
     "ModificationMetadata",
     "OptionIn",
@@ -45,7 +40,6 @@ __all__ = [
     "PropertyOut",
     "PropertyUpdateBody",
     "ShortText",
-    "StandardError",
 ]
 
 MAX_OPTIONS = 1_000  # options of one enumeration
@@ -68,11 +62,6 @@ Label = Annotated[
 ShortText = Annotated[str, StringConstraints(max_length=MAX_OPTION_CHARS), AfterValidator(_no_nul)]
 Order = Annotated[int, Field(ge=-1, le=MAX_ORDER)]
 
-Instant = Annotated[
-    datetime,
-    PlainSerializer(format_datetime, return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
 
 # ------------------------------------------------------------------ requests
 
@@ -219,19 +208,6 @@ class GroupList(BaseModel):
     """``CollectionResponsePropertyGroupNoPaging``."""
 
     results: list[PropertyGroupOut]
-
-
-class StandardError(BaseModel):
-    """One failure inside a 207 batch answer (every field HubSpot's client requires)."""
-
-    status: str = "error"
-    id: str | None = None
-    category: str
-    subCategory: Any | None = None
-    message: str
-    errors: list[ErrorDetail]
-    context: dict[str, list[str]]
-    links: dict[str, str]
 
 
 class BatchPropertyResponse(BaseModel):

@@ -11,8 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from syncd.api.models import ApiModel, Name, Text
-from syncd.api.properties_models import Instant, Label, OptionIn, PropertyOut
+from syncd.api.models import ApiModel, Instant, Name, Text
+from syncd.api.properties_models import Label, OptionIn, PropertyOut
 
 __all__ = [
     "AssociationDefinitionEgg",
