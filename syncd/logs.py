@@ -40,16 +40,22 @@ def configure_logging(*, json_lines: bool | None = None, level: str = "info") ->
     """Set structlog up once per process; ``json_lines`` None means "unless on a terminal"."""
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
+    # Tracebacks are plain text: a rich traceback shows each frame's locals, which may hold a
+    # token or a database password, and takes seconds to render.
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
+    exceptions: list[Any] = [structlog.processors.format_exc_info] if json_lines else []
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *exceptions,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
