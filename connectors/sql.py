@@ -778,9 +778,16 @@ class SqlConnector(Connector):
         return moment, param
 
     def _record(self, obj: _Object, row: RowMapping) -> ExternalRecord:
-        fields = {
-            name: _json_value(obj.name, name, row[name]) for name in obj.fields if name in row
-        }
+        fields: dict[str, Any] = {}
+        for name in obj.fields:
+            if name in row:
+                value = row[name]
+                # Text and NULL, most columns, pass as they are (what _json_value does).
+                fields[name] = (
+                    value
+                    if value is None or type(value) is str
+                    else _json_value(obj.name, name, value)
+                )
         deleted = obj.deleted_col is not None and bool(row[obj.deleted_col.name])
         return ExternalRecord(
             id=str(row[obj.id_col.name]),

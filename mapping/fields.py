@@ -117,29 +117,42 @@ def map_to_crm(
         )
     result: dict[str, str | None] = {}
     for mapping in mappings:
-        if not mapping.to_crm:
+        if mapping.direction not in _TO_CRM:
             continue
+        transform = mapping.transform
         raw = get_path(external_record, mapping.external) if mapping.external else MISSING
-        if raw is MISSING and not mapping.transform.fills_missing:
+        if raw is MISSING and not transform.fills_missing:
             continue
-        where = mapping.external or mapping.crm[0]
         try:
-            mapped = mapping.transform.to_crm(None if raw is MISSING else raw)
+            mapped = transform.to_crm(None if raw is MISSING else raw)
         except MappingError as exc:
-            raise exc.for_field(where) from None
+            raise exc.for_field(mapping.external or mapping.crm[0]) from None
         if mapped is SKIP:
             continue
-        values = mapped if mapping.transform.arity > 1 else (mapped,)
+        if transform.arity == 1 and len(mapping.crm) == 1:
+            # One value for one property: _crm_value's checks, inline for plain text.
+            if mapped is None or (type(mapped) is str and len(mapped) <= MAX_VALUE_LENGTH):
+                result[mapping.crm[0]] = mapped
+            else:
+                result[mapping.crm[0]] = _crm_value(
+                    mapped, mapping, mapping.external or mapping.crm[0]
+                )
+            continue
+        where = mapping.external or mapping.crm[0]
+        values = mapped if transform.arity > 1 else (mapped,)
         if not isinstance(values, tuple) or len(values) != len(mapping.crm):
             raise MappingError(
                 "transform gave the wrong number of values",
                 value=mapped,
-                transform=mapping.transform.name,
+                transform=transform.name,
                 field=where,
             )
         for name, value in zip(mapping.crm, values, strict=True):
             result[name] = _crm_value(value, mapping, where)
     return result
+
+
+_TO_CRM = ("two-way", "to_crm")
 
 
 def _crm_value(value: object, mapping: FieldMapping, where: str) -> str | None:

@@ -33,6 +33,13 @@ class Tx:
         self._journal: list[dict[str, Any]] = []
         # Records whose calculated properties (counts, last activity) may have changed.
         self.dirty: set[int] = set()
+        # Who holds unique values this transaction has already looked up:
+        # (object type id, property, value key) -> record id, or None when free. Valid
+        # until this transaction writes unique values again (``forget_unique``), so a
+        # create right after a look-up by the same keys needs no second query.
+        self.unique_known: dict[tuple[int, str, str], int | None] = {}
+        # Records this transaction created: nothing outside it can refer to them yet.
+        self.created: set[int] = set()
 
     def object(self, name: str, *, include_archived: bool = False) -> LoadedObject:
         cached = self._objects.get(name)
@@ -46,6 +53,11 @@ class Tx:
     def forget_objects(self) -> None:
         """Drop cached definitions after this transaction changed one."""
         self._objects.clear()
+        self.unique_known.clear()
+
+    def forget_unique(self) -> None:
+        """This transaction changed ``unique_values``: what it looked up there is stale."""
+        self.unique_known.clear()
 
     def journal(
         self,

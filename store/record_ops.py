@@ -12,7 +12,7 @@ so a caller may choose all-or-nothing (raise ``BatchError``) or write what is va
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
 
@@ -22,7 +22,13 @@ from store.builtin_schema import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
 from store.catalog import LoadedObject
 from store.errors import DuplicateError, NotFoundError, RecordWriteError, ValidationError
 from store.models import ChangeSource, Record, SourceType
-from store.values import canonical_value, format_datetime, unique_key
+from store.values import (
+    MAX_VALUE_LENGTH,
+    canonical_value,
+    format_datetime,
+    is_plain_text,
+    unique_key,
+)
 
 __all__ = [
     "Outcome",
@@ -48,13 +54,17 @@ _MAX_RECORD_ID = 2**63  # BIGINT
 
 def record_from_row(obj: LoadedObject, row: Mapping[Any, Any]) -> Record:
     """A domain record, with the automatic properties computed from the row's columns."""
-    props = {k: v for k, v in row["properties"].items() if k in obj.properties}
     defined = obj.properties
+    props = {k: v for k, v in row["properties"].items() if k in defined}
+    created = format_datetime(row["created_at"])
+    updated = (
+        created if row["updated_at"] == row["created_at"] else format_datetime(row["updated_at"])
+    )
     automatic = {
         "hs_object_id": str(row["id"]),
-        "createdate": format_datetime(row["created_at"]),
-        "hs_lastmodifieddate": format_datetime(row["updated_at"]),
-        "lastmodifieddate": format_datetime(row["updated_at"]),
+        "createdate": created,
+        "hs_lastmodifieddate": updated,
+        "lastmodifieddate": updated,
     }
     props.update({k: v for k, v in automatic.items() if k in defined})
     for name in COUNT_PROPERTIES:
@@ -77,24 +87,71 @@ def _changes(
     raw: Mapping[str, object],
     current: Mapping[str, str],
     source: ChangeSource,
+    plain: frozenset[str] = frozenset(),
 ) -> dict[str, str | None]:
-    """The validated values of one input that differ from what is stored (None = clear)."""
+    """The validated values of one input that differ from what is stored (None = clear).
+
+    ``plain`` (from ``_plain_properties``) names the properties whose text needs no check.
+    """
     if not isinstance(raw, Mapping):
         raise ValidationError(obj.name, "*", raw, "properties must be a mapping of name to value")
+    if plain and _all_plain(raw, plain):
+        # Every value is plain text for a plain text property: each stays as it is.
+        texts = cast(Mapping[str, str], raw)
+        return {name: value for name, value in texts.items() if value != current.get(name)}
     changes: dict[str, str | None] = {}
+    defined = obj.properties
+    calculating = source.type is SourceType.CALCULATED
     for name, value in raw.items():
+        if (
+            name in plain
+            and type(value) is str
+            and value.isascii()
+            and 0 < len(value) <= MAX_VALUE_LENGTH
+            and "\x00" not in value
+        ):
+            # What the checks below would conclude for it (``is_plain_value``), inlined:
+            # this runs for every value of every record written.
+            if value != current.get(name):
+                changes[name] = value
+            continue
         if not isinstance(name, str):
             raise ValidationError(obj.name, repr(name), value, "property names are text")
-        prop = obj.property(name)
+        prop = defined.get(name) or obj.property(name)  # property() raises the NotFoundError
         if name in AUTOMATIC_PROPERTIES or (
-            (prop.read_only or prop.field_type == "calculation")
-            and source.type is not SourceType.CALCULATED
+            (prop.read_only or prop.field_type == "calculation") and not calculating
         ):
             raise ValidationError(obj.name, name, value, "read-only: the store maintains it")
-        new = canonical_value(obj.name, prop, value, current=current.get(name))
-        if new != current.get(name):
+        stored = current.get(name)
+        new = canonical_value(obj.name, prop, value, current=stored)
+        if new != stored:
             changes[name] = new
     return changes
+
+
+def _all_plain(raw: Mapping[str, object], plain: frozenset[str]) -> bool:
+    """``is_plain_value`` for every value of ``raw`` and every name in ``plain``, tested on
+    the whole input at once (the per-value loop is most of the cost of validating)."""
+    if not raw or not plain.issuperset(raw.keys()):
+        return False
+    values = list(raw.values())
+    if set(map(type, values)) != {str} or not all(values):
+        return False
+    texts = cast(list[str], values)  # all exactly str, checked above
+    text = "".join(texts)
+    return text.isascii() and "\x00" not in text and max(map(len, texts)) <= MAX_VALUE_LENGTH
+
+
+def _plain_properties(obj: LoadedObject) -> frozenset[str]:
+    """Properties a writer may set to any plain text: live, writable, of plain text type."""
+    return frozenset(
+        name
+        for name, prop in obj.properties.items()
+        if is_plain_text(prop)
+        and name not in AUTOMATIC_PROPERTIES
+        and not prop.read_only
+        and prop.field_type != "calculation"
+    )
 
 
 def _check_required(obj: LoadedObject, after: Mapping[str, str | None]) -> None:
@@ -127,11 +184,21 @@ class _UniqueClaims:
             return {}
         keys = {(name, key) for claims in self.wanted.values() for name, key, _ in claims}
         holders: dict[tuple[str, str], int] = {}
+        known = self.tx.unique_known
+        oid = self.obj.id
+        unknown: set[tuple[str, str]] = set()
+        for name, key in keys:
+            if (oid, name, key) not in known:
+                unknown.add((name, key))
+                continue
+            cached = known[(oid, name, key)]
+            if cached is not None:
+                holders[(name, key)] = cached
         uv = t.unique_values
-        for chunk in chunks(sorted(keys), 500):
+        for chunk in chunks(sorted(unknown), 500):
             for name, key, record_id in self.tx.connection.execute(
                 select(uv.c.property_name, uv.c.value_key, uv.c.record_id).where(
-                    uv.c.object_type_id == self.obj.id,
+                    uv.c.object_type_id == oid,
                     tuple_(uv.c.property_name, uv.c.value_key).in_(chunk),
                 )
             ):
@@ -202,10 +269,11 @@ def create_records(
     source = source or tx.source
     outcomes: list[Outcome | None] = [None] * len(inputs)
     claims = _UniqueClaims(tx, obj)
+    plain = _plain_properties(obj)
     prepared: dict[int, dict[str, str]] = {}
     for index, raw in enumerate(inputs):
         try:
-            changes = _changes(obj, raw, {}, source)
+            changes = _changes(obj, raw, {}, source, plain)
             _check_required(obj, changes)
         except RecordWriteError as exc:
             outcomes[index] = exc
@@ -233,21 +301,73 @@ def create_records(
         for row, rid in zip(rows, ids, strict=True):
             row["id"] = rid
         tx.connection.execute(insert(t.records), rows)
+        tx.created.update(ids)
         unique_rows = [r for i, rid in zip(order, ids, strict=True) for r in claims.rows(i, rid)]
         if unique_rows:
+            tx.forget_unique()
             tx.connection.execute(insert(t.unique_values), unique_rows)
+        source_type, now = source.type.value, tx.now
         tx.connection.execute(
             insert(t.property_history),
-            [_history_row(tx, rid, prepared[i], source) for i, rid in zip(order, ids, strict=True)],
+            [
+                {
+                    "record_id": rid,
+                    "changed_at": now,
+                    "source_type": source_type,
+                    "source_id": source.id,
+                    "changes": dict(prepared[i]),
+                }
+                for i, rid in zip(order, ids, strict=True)
+            ],
         )
-        for i, rid, row in zip(order, ids, rows, strict=True):
+        created = _NewRecords(obj, now)
+        for i, rid in zip(order, ids, strict=True):
             tx.journal(
                 obj.name, rid, "create", {k: [None, v] for k, v in prepared[i].items()}, source
             )
-            outcomes[i] = record_from_row(obj, {**row, "id": rid})
+            outcomes[i] = created.record(rid, prepared[i])
         if obj.schema.activity:
             tx.dirty.update(ids)
     return [o for o in outcomes if o is not None]
+
+
+class _NewRecords:
+    """``record_from_row`` for rows this batch just inserted, with what they share (their
+    timestamps, the object's automatic properties) worked out once per batch."""
+
+    def __init__(self, obj: LoadedObject, now: Any) -> None:
+        self.obj = obj
+        self.now = now
+        defined = obj.properties
+        self.defined = defined
+        stamp = format_datetime(now)
+        automatic = {
+            "hs_object_id": "",
+            "createdate": stamp,
+            "hs_lastmodifieddate": stamp,
+            "lastmodifieddate": stamp,
+        }
+        self.automatic = {k: v for k, v in automatic.items() if k in defined}
+        self.counts = [name for name in COUNT_PROPERTIES if name in defined]
+
+    def record(self, record_id: int, stored: Mapping[str, str]) -> Record:
+        defined = self.defined
+        props = {k: v for k, v in stored.items() if k in defined}
+        props.update(self.automatic)
+        if "hs_object_id" in self.automatic:
+            props["hs_object_id"] = str(record_id)
+        for name in self.counts:
+            props.setdefault(name, "0")  # no associations yet
+        return Record(
+            object=self.obj.name,
+            id=record_id,
+            properties=props,
+            created_at=self.now,
+            updated_at=self.now,
+            archived=False,
+            archived_at=None,
+            merged_into=None,
+        )
 
 
 def _allocate_record_ids(conn: Connection, count: int) -> list[int]:
@@ -316,6 +436,7 @@ def update_records(
     rows = lock_records(tx, obj, ids)
     outcomes: list[Outcome | None] = [None] * len(updates)
     claims = _UniqueClaims(tx, obj)
+    plain = _plain_properties(obj)
     prepared: dict[int, dict[str, str | None]] = {}
     seen: set[int] = set()
     for index, (record_id, raw) in enumerate(updates):
@@ -330,7 +451,7 @@ def update_records(
             continue
         seen.add(record_id)
         try:
-            changes = _changes(obj, raw, row["properties"], source)
+            changes = _changes(obj, raw, row["properties"], source, plain)
             _check_required(obj, {**row["properties"], **changes})
         except RecordWriteError as exc:
             outcomes[index] = exc
@@ -372,6 +493,7 @@ def _write_updates(
         if name in claims.unique
     ]
     if released:
+        tx.forget_unique()
         uv = t.unique_values
         conn.execute(
             delete(uv).where(
@@ -383,6 +505,7 @@ def _write_updates(
         )
     claimed = [r for i, (rid, _) in zip(indexes, changes, strict=True) for r in claims.rows(i, rid)]
     if claimed:
+        tx.forget_unique()
         conn.execute(insert(t.unique_values), claimed)
     old_values: dict[int, dict[str, str]] = {}
     for record_id, change in changes:
@@ -531,6 +654,7 @@ def archive_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outco
         outcomes.append(record_from_row(obj, row))
     if newly:
         _set_archived(tx, newly, True)
+        tx.forget_unique()
         tx.connection.execute(delete(t.unique_values).where(t.unique_values.c.record_id.in_(newly)))
         for record_id in newly:
             tx.journal(obj.name, record_id, "archive")
@@ -575,6 +699,7 @@ def purge_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[int | R
     if not doomed:
         return outcomes
     conn = tx.connection
+    tx.forget_unique()
     # Counts and last-activity dates of the records it was associated with change.
     tx.dirty.update(_associated_ids(conn, doomed) - set(doomed))
     a, m, sl = t.associations, t.list_memberships, t.sync_links
@@ -635,6 +760,7 @@ def restore_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outco
         _set_archived(tx, restored, False)
         unique_rows = [r for i, rid in candidates.items() for r in claims.rows(i, rid)]
         if unique_rows:
+            tx.forget_unique()
             tx.connection.execute(insert(t.unique_values), unique_rows)
         for index, record_id in candidates.items():
             rows[record_id].update(archived=False, archived_at=None, updated_at=tx.now)
@@ -700,6 +826,7 @@ def merge_records(tx: Tx, obj: LoadedObject, winner_id: int, loser_id: int) -> R
     }
     # The loser's unique values go with it into the archive (the winner keeps its own).
     _set_archived(tx, [loser_id], True, merged_into=winner_id)
+    tx.forget_unique()
     tx.connection.execute(delete(t.unique_values).where(t.unique_values.c.record_id == loser_id))
     merge_source = tx.source
     if fill:

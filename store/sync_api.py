@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, null, select, text, type_coerce, update
+from sqlalchemy.exc import OperationalError
 
 from store import lease_ops, sync_ops, sync_queue_ops
 from store import tables as t
@@ -20,7 +21,7 @@ from store._facade import FacadePart
 from store._tx import Tx
 from store.errors import NotFoundError
 from store.lease_ops import Fence
-from store.models import ChangeSource, SourceType
+from store.models import ChangeSource, JournalEntry, SourceType
 from store.sync_models import ConflictRecord, Link, SyncLogEntry, SyncRun, SyncState
 from store.sync_queue_ops import InboundError, OutboxEntry
 from store.sync_tx import SyncTx
@@ -30,6 +31,8 @@ __all__ = ["SyncApi"]
 
 T = TypeVar("T")
 _MAX_PAGE = 10_000
+# What a large sync run writes and its per-page look-ups read.
+_GROWING_TABLES = ("records", "unique_values", "sync_links", "property_history", "journal")
 
 
 def _page(limit: int) -> int:
@@ -235,6 +238,71 @@ class SyncApi(FacadePart):
                 ).scalar_one()
             )
         )
+
+    def read_journal_changed(self, after: int = 0, limit: int = 1000) -> list[JournalEntry]:
+        """``read_journal`` as the outbound side reads it: ``changes`` of merges only.
+
+        The engine needs which records changed, not how; decoding every change of a large
+        initial sync only to drop it was most of the time of reading the journal back.
+        """
+        j = t.journal
+        merge_changes = case((j.c.op == "merge", j.c.changes), else_=null()).label("changes")
+
+        def work(conn: Connection) -> list[JournalEntry]:
+            rows = conn.execute(
+                select(
+                    j.c.seq,
+                    j.c.written_at,
+                    j.c.object_type,
+                    j.c.record_id,
+                    j.c.op,
+                    type_coerce(merge_changes, j.c.changes.type),
+                    j.c.source_type,
+                    j.c.source_id,
+                )
+                .where(j.c.seq > after)
+                .order_by(j.c.seq)
+                .limit(max(1, limit))
+            )
+            return [
+                JournalEntry(
+                    seq=r.seq,
+                    written_at=r.written_at,
+                    object=r.object_type,
+                    record_id=r.record_id,
+                    op=r.op,
+                    changes=r.changes,
+                    source_type=SourceType(r.source_type),
+                    source_id=r.source_id,
+                )
+                for r in rows
+            ]
+
+        return self._read(work)
+
+    def refresh_planner_statistics(self) -> bool:
+        """PostgreSQL: ANALYZE the tables a sync run grows; whether it ran.
+
+        With autovacuum off (or lagging behind a large first sync) PostgreSQL plans the
+        engine's per-page look-ups for the near-empty tables it last measured, and its
+        cached plans of them scan every row once the tables are large: each page then
+        costs more than the one before. The engine calls this when a run has written many
+        rows. SQLite answers False (its planner needs no statistics for these look-ups).
+        Another process's ANALYZE of the same tables is not waited for long: this one is
+        skipped instead, since its only effect is speed.
+        """
+
+        def work(conn: Connection) -> bool:
+            if conn.dialect.name != "postgresql":
+                return False
+            conn.execute(text("SET LOCAL lock_timeout = '2s'"))
+            conn.execute(text(f"ANALYZE {', '.join(_GROWING_TABLES)}"))
+            return True
+
+        try:
+            return self._read(work)
+        except OperationalError:  # the lock wait timed out: rolled back, nothing lost
+            return False
 
     def get_link_by_crm(self, sync: str, crm_id: int) -> Link | None:
         return self._read(lambda conn: sync_ops.links_by_crm(conn, sync, [crm_id]).get(crm_id))

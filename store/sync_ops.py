@@ -9,7 +9,7 @@ short ``SyncApi`` transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -172,13 +172,21 @@ def links_by_crm(conn: Connection, sync: str, crm_ids: Sequence[int]) -> dict[in
 
 
 def save_links(
-    conn: Connection, sync: str, crm_object: str, links: Sequence[LinkWrite], now: datetime
+    conn: Connection,
+    sync: str,
+    crm_object: str,
+    links: Sequence[LinkWrite],
+    now: datetime,
+    *,
+    fresh: Collection[int] = (),
 ) -> None:
     """Create or replace links by (sync, external id); a replaced link keeps its created_at.
 
     Checked before writing, so a refusal leaves the transaction usable (PostgreSQL aborts a
     transaction on a constraint violation): a CRM record may hold one link per sync, and a
-    link moves to another CRM record only if that one holds none.
+    link moves to another CRM record only if that one holds none. ``fresh`` CRM ids are
+    records the caller's transaction created, which no stored link can name yet: the
+    database is not asked about them.
     """
     if not links:
         return
@@ -203,7 +211,8 @@ def save_links(
             raise LinkConflictError(sync, link.crm_id, other, link.external_id)
         by_external[link.external_id] = link
         by_crm[link.crm_id] = link.external_id
-    for crm_id, held in links_by_crm(conn, sync, list(by_crm)).items():
+    stored = [crm_id for crm_id in by_crm if crm_id not in fresh]
+    for crm_id, held in links_by_crm(conn, sync, stored).items():
         if held.external_id != by_crm[crm_id]:
             raise LinkConflictError(sync, crm_id, held.external_id, by_crm[crm_id])
     sl = t.sync_links
@@ -513,13 +522,20 @@ def read_records_as_stored(
 
 
 def find_by_property(
-    conn: Connection, obj: LoadedObject, name: str, values: Sequence[str]
+    conn: Connection,
+    obj: LoadedObject,
+    name: str,
+    values: Sequence[str],
+    *,
+    known: dict[tuple[int, str, str], int | None] | None = None,
 ) -> dict[str, Record]:
     """Live records whose property ``name`` holds one of ``values``, keyed by the value asked.
 
     A unique property matches as the store dedupes (email case-insensitively, domains
     normalised), through ``unique_values``; any other matches exactly, and when several
-    records hold the value the oldest (lowest id) answers.
+    records hold the value the oldest (lowest id) answers. ``known`` (the transaction's
+    ``Tx.unique_known``) learns who holds each unique key asked, so that creating records
+    with those values next needs no second look-up.
     """
     prop = obj.property(name)
     wanted = sorted({v for v in values if v is not None})
@@ -533,7 +549,10 @@ def find_by_property(
         for value in wanted:
             asked.setdefault(unique_key(prop, value), []).append(value)
         uv = t.unique_values
+        holders: dict[str, int] = {}
         for chunk in chunks(sorted(asked), CHUNK):
+            # Archived holders are read too (and skipped below): ``known`` must see every
+            # unique_values row, live record or not.
             for row in conn.execute(
                 select(r, uv.c.value_key)
                 .join(uv, uv.c.record_id == r.c.id)
@@ -541,12 +560,16 @@ def find_by_property(
                     uv.c.object_type_id == obj.id,
                     uv.c.property_name == name,
                     uv.c.value_key.in_(chunk),
-                    r.c.archived.is_(False),
                 )
             ).mappings():
+                holders[row["value_key"]] = row["id"]
+                if row["archived"]:
+                    continue
                 record = record_from_row(obj, row)
                 for value in asked[row["value_key"]]:
                     found[value] = record
+        if known is not None:
+            known.update(((obj.id, name, key), holders.get(key)) for key in asked)
         return found
     # The expression migration 0003 indexes for the most searched properties; strings are
     # compared lower-cased by the database on both sides, then exactly here.

@@ -43,6 +43,9 @@ class SyncTx:
         self._tx = tx
         self.sync = sync
         self.run_id = run_id
+        # CRM ids this transaction has linked in this sync so far: a record created in it
+        # cannot hold a stored link unless it is one of these.
+        self._linked: set[int] = set()
 
     @property
     def now(self) -> datetime:
@@ -72,7 +75,15 @@ class SyncTx:
         """Upsert by external id, replacing the base; ``LinkConflictError`` before any write
         if a CRM record would end up linked to two external records."""
         self._object(crm_object)  # an unknown object is refused, not stored
-        sync_ops.save_links(self._conn, self.sync, crm_object, links, self.now)
+        sync_ops.save_links(
+            self._conn,
+            self.sync,
+            crm_object,
+            links,
+            self.now,
+            fresh=self._tx.created - self._linked,
+        )
+        self._linked.update(link.crm_id for link in links)
 
     def delete_links(self, external_ids: Sequence[str]) -> None:
         sync_ops.delete_links(self._conn, self.sync, external_ids)
@@ -81,6 +92,7 @@ class SyncTx:
         """After a merge: the loser's link goes to the winner (``LinkConflictError`` if the
         winner has one of its own in this sync; nothing is changed then)."""
         sync_ops.relink(self._conn, self.sync, from_crm_id, to_crm_id, self.now)
+        self._linked.add(to_crm_id)
 
     # ------------------------------------------------------------ records
 
@@ -96,7 +108,11 @@ class SyncTx:
         self, object_name: str, property_name: str, values: Sequence[str]
     ) -> dict[str, Record]:
         return sync_ops.find_by_property(
-            self._conn, self._object(object_name), property_name, values
+            self._conn,
+            self._object(object_name),
+            property_name,
+            values,
+            known=self._tx.unique_known,
         )
 
     def create_records(

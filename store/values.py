@@ -26,6 +26,8 @@ __all__ = [
     "MAX_VALUE_LENGTH",
     "canonical_value",
     "format_datetime",
+    "is_plain_text",
+    "is_plain_value",
     "normalise_domain",
     "parse_datetime",
     "unique_key",
@@ -40,6 +42,7 @@ _EMAIL = re.compile(r"^[^@\s;,<>()\[\]\\\"]+@[^@\s;,<>()\[\]\\\"]+\.[^@\s;,<>()\
 _DOMAIN = re.compile(r"^[^\s/:@?#]+\.[^\s/:@?#.]+$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UNIQUE_KEY_MAX = 255
+_CHECKED_FORMATS = ("email", "domain")  # the string formats ``_string`` checks
 
 
 def canonical_value(
@@ -50,6 +53,10 @@ def canonical_value(
     ``current`` is the value stored now; a checkbox value starting with ``;`` adds to it
     instead of replacing it, as in HubSpot's API.
     """
+    if type(raw) is str and is_plain_text(prop) and is_plain_value(raw):
+        # Plain ASCII text for a plain string property: every check below would pass and
+        # hand it back as it is. The common case of every sync and import, so kept short.
+        return raw
 
     def refuse(rule: str) -> ValidationError:
         return ValidationError(object_name, prop.name, raw, rule)
@@ -77,6 +84,20 @@ def canonical_value(
     if kind == "enumeration":
         return _enumeration(prop, raw, current, refuse)
     raise refuse(f"property type {kind!r} is unknown")
+
+
+def is_plain_text(prop: PropertyDef) -> bool:
+    """Whether ``prop`` takes any text as it is (no format, options or number to check)."""
+    return (
+        prop.type == "string"
+        and prop.format not in _CHECKED_FORMATS
+        and prop.field_type != "phonenumber"
+    )
+
+
+def is_plain_value(raw: str) -> bool:
+    """Whether text is stored as given by a plain text property (see ``is_plain_text``)."""
+    return raw.isascii() and 0 < len(raw) <= MAX_VALUE_LENGTH and "\x00" not in raw
 
 
 # The closure each check raises through: it knows the object, property and raw value.

@@ -8,14 +8,25 @@ be reproduced from the log and tested without a database.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+import weakref
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from deepdiff import DeepDiff
 
-from conflict import NO_BASE, Action, FieldState, RecordDecision, Side, resolve_record
+from conflict import (
+    NO_BASE,
+    Action,
+    Conflict,
+    Direction,
+    FieldState,
+    RecordDecision,
+    Rule,
+    Side,
+    resolve_record,
+)
 from mapping import MappingError, map_to_crm, map_to_external, set_path
 from syncd.engine.spec import SyncSpec
 
@@ -36,6 +47,11 @@ def read_external(spec: SyncSpec, fields: Mapping[str, Any]) -> dict[str, str | 
     A field that flows into the CRM and cannot be read is the record's error; one that only
     flows out and cannot be read counts as "no opinion" (it is never written to the CRM).
     """
+    try:
+        # All mappings in one call: the same values as one call per mapping when none fails.
+        return map_to_crm(spec.reading_mappings, fields)
+    except MappingError:
+        pass  # find out which mapping failed and whether that is the record's error
     values: dict[str, str | None] = {}
     for mapping, readable in zip(spec.mappings, spec.reading_mappings, strict=True):
         try:
@@ -46,20 +62,49 @@ def read_external(spec: SyncSpec, fields: Mapping[str, Any]) -> dict[str, str | 
     return values
 
 
-@dataclass(frozen=True)
 class RecordPlan:
-    """The decision for one record and the next base, as the engine applies them."""
+    """The decision for one record and the next base, as the engine applies them.
 
-    decision: RecordDecision
-    base: dict[str, str | None]
+    A record whose every field already agrees on both sides (a record just created from
+    the external values, or one that did not change) needs no writes and has no conflicts;
+    its field-by-field decision is then only built if someone reads it, since building it
+    costs more than the whole database write of a created record.
+    """
+
+    __slots__ = ("_agreed", "_decide", "_decision", "base")
+
+    def __init__(
+        self,
+        decision: RecordDecision | None,
+        base: dict[str, str | None],
+        *,
+        decide: Callable[[], RecordDecision] | None = None,
+    ) -> None:
+        if decision is None and decide is None:
+            raise ValueError("a RecordPlan needs its decision or a way to make it")
+        self._decision = decision
+        self._decide = decide
+        # Only the lazy form is built for agreed records (see ``plan_record``).
+        self._agreed = decision is None
+        self.base = base
+
+    @property
+    def decision(self) -> RecordDecision:
+        if self._decision is None:
+            assert self._decide is not None
+            self._decision = self._decide()
+        return self._decision
 
     @property
     def crm_writes(self) -> dict[str, str | None]:
-        return self.decision.crm_writes()
+        return {} if self._agreed else self.decision.crm_writes()
 
     @property
     def external_writes(self) -> dict[str, str | None]:
-        return self.decision.external_writes()
+        return {} if self._agreed else self.decision.external_writes()
+
+    def conflicts(self) -> list[Conflict]:
+        return [] if self._agreed else self.decision.conflicts()
 
 
 def plan_record(
@@ -77,6 +122,42 @@ def plan_record(
     no external opinion: it is compared as if the external side still held the base.
     """
     base = base or {}
+    agreed = True
+    for field in spec.fields:
+        name = field.name
+        crm_value = crm.get(name)
+        if name in external:
+            ext_value = external[name]
+        elif name in base:
+            ext_value = base[name]
+        else:
+            ext_value = crm_value
+        if crm_value != ext_value:
+            agreed = False
+            break
+    changed_at = crm_changed_at or {}
+    if agreed and _plain(spec, changed_at, external_changed_at):
+        # Every field holds the same value on both sides: each decision is "nothing to
+        # write, the base becomes that value", whatever the field's rule or direction.
+        # The decision itself is made from copies, should anyone read it later.
+        sides = (dict(base), dict(crm), dict(external), dict(changed_at))
+        return RecordPlan(
+            None,
+            {field.name: crm.get(field.name) for field in spec.fields},
+            decide=lambda: _decide(spec, *sides, external_changed_at),
+        )
+    decision = _decide(spec, base, crm, external, changed_at, external_changed_at)
+    return RecordPlan(decision, next_base(decision, confirmed_external=False))
+
+
+def _decide(
+    spec: SyncSpec,
+    base: Mapping[str, str | None],
+    crm: Mapping[str, str | None],
+    external: Mapping[str, str | None],
+    crm_changed_at: Mapping[str, datetime],
+    external_changed_at: datetime | None,
+) -> RecordDecision:
     states: list[FieldState] = []
     for field in spec.fields:
         name = field.name
@@ -96,12 +177,42 @@ def plan_record(
                 ext_value,
                 direction=field.direction,
                 rule=field.rule,
-                crm_changed_at=(crm_changed_at or {}).get(name),
+                crm_changed_at=crm_changed_at.get(name),
                 external_changed_at=external_changed_at,
             )
         )
-    decision = resolve_record(states, spec.default_rule)
-    return RecordPlan(decision, next_base(decision, confirmed_external=False))
+    return resolve_record(states, spec.default_rule)
+
+
+# Per spec (by identity): whether its rules and directions are parsed values and its
+# fields distinct, i.e. whether resolving could refuse anything but a naive time.
+_PLAIN_SPECS: dict[int, tuple[weakref.ref[SyncSpec], bool]] = {}
+
+
+def _plain(
+    spec: SyncSpec, crm_changed_at: Mapping[str, datetime], external_changed_at: datetime | None
+) -> bool:
+    """Whether resolving would accept these inputs as they are (nothing for it to refuse),
+    so an agreed record may skip it: otherwise the full path runs and raises its errors."""
+    if external_changed_at is not None and external_changed_at.utcoffset() is None:
+        return False
+    if any(when is not None and when.utcoffset() is None for when in crm_changed_at.values()):
+        return False
+    cached = _PLAIN_SPECS.get(id(spec))
+    if cached is not None and cached[0]() is spec:
+        return cached[1]
+    plain = (
+        isinstance(spec.default_rule, Rule)
+        and all(
+            isinstance(f.direction, Direction) and (f.rule is None or isinstance(f.rule, Rule))
+            for f in spec.fields
+        )
+        and len({f.name for f in spec.fields}) == len(spec.fields)
+    )
+    if len(_PLAIN_SPECS) > 1000:  # specs come and go with configuration reloads
+        _PLAIN_SPECS.clear()
+    _PLAIN_SPECS[id(spec)] = (weakref.ref(spec), plain)
+    return plain
 
 
 def changed_at_by_record(
@@ -159,6 +270,53 @@ def describe_change(
         # A created record: every value is new. Written in deepdiff's own shape, since
         # asking deepdiff to find that out costs more than the whole database write.
         return {"dictionary_item_added": {f"root['{k}']": v for k, v in after.items()}}
+    quick = _same_keys_change(before, after)
+    if quick is not None:
+        return quick
     diff = DeepDiff(dict(before), dict(after), verbose_level=2)
     described: dict[str, Any] = json.loads(diff.to_json())
+    return described
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
+_TYPE_NAME = {str: "str", type(None): "NoneType"}
+
+
+def _same_keys_change(
+    before: Mapping[str, str | None], after: Mapping[str, str | None]
+) -> dict[str, Any] | None:
+    """deepdiff's description of an update, written out directly for the usual shape.
+
+    An update's ``before`` and ``after`` name the same plain properties in the same order,
+    each holding text or None. deepdiff then reports ``type_changes`` (text <-> None) and
+    ``values_changed`` (text -> other text), in key order, and nothing else. Asking deepdiff
+    costs more than the update's database write. Any other shape (None here) goes to it.
+    """
+    if list(before) != list(after):
+        return None
+    type_changes: dict[str, Any] = {}
+    values_changed: dict[str, Any] = {}
+    for name, old in before.items():
+        new = after[name]
+        if type(old) not in _TYPE_NAME or type(new) not in _TYPE_NAME:
+            return None
+        if not _PLAIN_KEY.fullmatch(name):
+            return None
+        if old == new:
+            continue
+        path = f"root['{name}']"
+        if type(old) is type(new):
+            values_changed[path] = {"new_value": new, "old_value": old}
+        else:
+            type_changes[path] = {
+                "old_type": _TYPE_NAME[type(old)],
+                "new_type": _TYPE_NAME[type(new)],
+                "old_value": old,
+                "new_value": new,
+            }
+    described: dict[str, Any] = {}
+    if type_changes:
+        described["type_changes"] = type_changes
+    if values_changed:
+        described["values_changed"] = values_changed
     return described

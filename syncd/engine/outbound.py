@@ -47,7 +47,7 @@ def collect_journal(ctx: RunContext, after: int) -> tuple[list[int], int]:
     ids: dict[int, None] = {}
     position = after
     while True:
-        entries = ctx.store.read_journal(after=position, limit=JOURNAL_PAGE)
+        entries = ctx.store.read_journal_changed(after=position, limit=JOURNAL_PAGE)
         for entry in entries:
             position = entry.seq
             if entry.object != spec.crm_object:

@@ -22,6 +22,10 @@ from syncd.engine.spec import SyncSpec
 __all__ = ["SyncPaused", "run_sync"]
 
 T = TypeVar("T")
+# Rows a pass reads before the store refreshes its planner statistics, then that many
+# times more each time again: a handful of ANALYZEs however large the first sync.
+_STATISTICS_FIRST = 2_000
+_STATISTICS_GROWTH = 4
 Progress = Callable[[str, int], None]
 
 
@@ -155,6 +159,8 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
     linked_total = ctx.store.count_links(spec.name)
     deletes = 0
     resume = True
+    applied = 0
+    statistics_at = _STATISTICS_FIRST
     while True:
         page = ctx.connector.fetch_changes(
             spec.external_object, cursor, limit=spec.batch_size, resume=resume
@@ -167,6 +173,12 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
         ctx.summary.add("inbound.read", len(page.records))
         if progress:
             progress("inbound", len(page.records))
+        applied += len(page.records)
+        if applied >= statistics_at and not ctx.dry_run:
+            # A large run (a first sync) has grown the store's tables well past what the
+            # database last measured; its plans for the next pages' look-ups need to know.
+            ctx.store.refresh_planner_statistics()
+            statistics_at *= _STATISTICS_GROWTH
         cursor = page.cursor
         if not page.has_more or not page.records:
             return

@@ -1,0 +1,87 @@
+"""Store additions of the apply-path speed-ups: journal reads without changes, known links and uniques.
+
+Each runs on SQLite and PostgreSQL through the ``store`` fixture; each can fail.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store import ChangeSource, Store
+from store import tables as t
+from store.errors import DuplicateError
+from store.sync_models import LinkWrite
+from store.sync_ops import LinkConflictError
+from tests.conftest import API
+
+
+def test_read_journal_changed_matches_read_journal_without_changes(store: Store) -> None:
+    created = store.create_records(
+        "contacts", [{"email": "a@x.example"}, {"email": "b@x.example"}], API
+    ).records
+    store.merge_records("contacts", created[0].id, created[1].id, API)
+    full, brief = store.read_journal(), store.read_journal_changed()
+    assert [(e.seq, e.op, e.record_id, e.object, e.source_type, e.source_id) for e in full] == [
+        (e.seq, e.op, e.record_id, e.object, e.source_type, e.source_id) for e in brief
+    ]
+    for whole, short in zip(full, brief, strict=True):
+        assert short.changes == (whole.changes if whole.op == "merge" else None)
+    assert store.read_journal_changed(after=full[-2].seq, limit=1)[0].seq == full[-1].seq
+
+
+def test_refresh_planner_statistics_runs_on_postgresql_only(store: Store) -> None:
+    assert store.refresh_planner_statistics() is (store.dialect == "postgresql")
+
+
+def test_create_after_lookup_still_refuses_a_duplicate(store: Store) -> None:
+    """The unique look-up cached by find_by_property must not hide a value taken since."""
+    store.create_records("contacts", [{"email": "taken@x.example"}], API)
+
+    def work(tx):  # type: ignore[no-untyped-def]
+        assert tx.find_by_property("contacts", "email", ["new@x.example"]) == {}
+        first = tx.create_records("contacts", [{"email": "new@x.example"}])
+        again = tx.create_records("contacts", [{"email": "NEW@x.example"}])
+        taken = tx.create_records("contacts", [{"email": "taken@x.example"}])
+        return first, again, taken
+
+    first, again, taken = store.sync_write("s", work)
+    assert first[0].properties["email"] == "new@x.example"
+    assert isinstance(again[0], DuplicateError)
+    assert isinstance(taken[0], DuplicateError)
+
+
+def test_new_record_linked_twice_in_one_transaction_is_refused(store: Store) -> None:
+    """Links of records created in the transaction skip the database check, not the rule."""
+
+    def work(tx):  # type: ignore[no-untyped-def]
+        (record,) = tx.create_records("contacts", [{"email": "n@x.example"}])
+        tx.save_links("contacts", [LinkWrite("e1", record.id, {})])
+        tx.save_links("contacts", [LinkWrite("e2", record.id, {})])
+
+    try:
+        store.sync_write("s", work)
+    except LinkConflictError as exc:
+        assert exc.held_by == "e1" and exc.wanted_by == "e2"
+    else:
+        raise AssertionError("a record was linked to two external records")
+    with store._engine.connect() as conn:
+        assert conn.execute(select(t.sync_links)).first() is None
+
+
+def test_fresh_records_get_history_and_journal_as_before(store: Store) -> None:
+    def work(tx):  # type: ignore[no-untyped-def]
+        return tx.create_records(
+            "contacts", [{"email": "h@x.example", "firstname": "Ann", "city": "Köln"}]
+        )
+
+    (record,) = store.sync_write("s", work)
+    assert record.properties["hs_object_id"] == str(record.id)
+    assert record.properties["createdate"] == record.properties["lastmodifieddate"]
+    (entry,) = [e for e in store.read_journal() if e.record_id == record.id]
+    assert entry.changes == {
+        "email": [None, "h@x.example"],
+        "firstname": [None, "Ann"],
+        "city": [None, "Köln"],
+    }
+    assert entry.source_type.value == "INTEGRATION" and entry.source_id == "s"
+    assert isinstance(API, ChangeSource)
