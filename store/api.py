@@ -549,27 +549,7 @@ class Store(
 
     def read_journal(self, after: int = 0, limit: int = 1000) -> list[JournalEntry]:
         """Committed changes with ``seq > after``, in commit order."""
-        j = t.journal
-
-        def work(conn: Any) -> list[JournalEntry]:
-            rows = conn.execute(
-                select(j).where(j.c.seq > after).order_by(j.c.seq).limit(max(1, limit))
-            )
-            return [
-                JournalEntry(
-                    seq=r.seq,
-                    written_at=r.written_at,
-                    object=r.object_type,
-                    record_id=r.record_id,
-                    op=r.op,
-                    changes=r.changes,
-                    source_type=SourceType(r.source_type),
-                    source_id=r.source_id,
-                )
-                for r in rows
-            ]
-
-        return self._read(work)
+        return self._journal(after, limit, merge_changes_only=False)
 
     def journal_head(self) -> int:
         return int(self._read(lambda c: c.execute(select(t.journal_head.c.last_seq)).scalar_one()))

@@ -245,8 +245,14 @@ class SyncApi(FacadePart):
         The engine needs which records changed, not how; decoding every change of a large
         initial sync only to drop it was most of the time of reading the journal back.
         """
+        return self._journal(after, limit, merge_changes_only=True)
+
+    def _journal(self, after: int, limit: int, *, merge_changes_only: bool) -> list[JournalEntry]:
         j = t.journal
-        merge_changes = case((j.c.op == "merge", j.c.changes), else_=null()).label("changes")
+        changes: Any = j.c.changes
+        if merge_changes_only:
+            merged = case((j.c.op == "merge", j.c.changes), else_=null())
+            changes = type_coerce(merged, j.c.changes.type).label("changes")
 
         def work(conn: Connection) -> list[JournalEntry]:
             rows = conn.execute(
@@ -256,7 +262,7 @@ class SyncApi(FacadePart):
                     j.c.object_type,
                     j.c.record_id,
                     j.c.op,
-                    type_coerce(merge_changes, j.c.changes.type),
+                    changes,
                     j.c.source_type,
                     j.c.source_id,
                 )

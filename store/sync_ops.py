@@ -152,12 +152,14 @@ def link_from_row(row: Mapping[Any, Any]) -> Link:
 
 
 def _links_by(conn: Connection, sync: str, column: str, keys: Sequence[Any]) -> dict[Any, Link]:
-    """The sync's links whose ``column`` is one of ``keys``, keyed by it: a query per chunk."""
+    """The sync's links whose ``column`` is one of ``keys``, keyed by it in key order: a query
+    per chunk (ordered, so callers see the same order on both databases, whatever order an
+    update left the rows in)."""
     sl = t.sync_links
     found: dict[Any, Link] = {}
     for chunk in chunks(sorted(set(keys)), CHUNK):
         for row in conn.execute(
-            select(sl).where(sl.c.sync == sync, sl.c[column].in_(chunk))
+            select(sl).where(sl.c.sync == sync, sl.c[column].in_(chunk)).order_by(sl.c[column])
         ).mappings():
             found[row[column]] = link_from_row(row)
     return found

@@ -5,9 +5,12 @@ Each runs on SQLite and PostgreSQL through the ``store`` fixture; each can fail.
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import select
 
-from store import ChangeSource, Store
+from store import ChangeSource, Record, Store, SyncTx
 from store import tables as t
 from store.errors import DuplicateError
 from store.sync_models import LinkWrite
@@ -37,7 +40,7 @@ def test_create_after_lookup_still_refuses_a_duplicate(store: Store) -> None:
     """The unique look-up cached by find_by_property must not hide a value taken since."""
     store.create_records("contacts", [{"email": "taken@x.example"}], API)
 
-    def work(tx):  # type: ignore[no-untyped-def]
+    def work(tx: SyncTx) -> tuple[list[Any], list[Any], list[Any]]:
         assert tx.find_by_property("contacts", "email", ["new@x.example"]) == {}
         first = tx.create_records("contacts", [{"email": "new@x.example"}])
         again = tx.create_records("contacts", [{"email": "NEW@x.example"}])
@@ -53,23 +56,21 @@ def test_create_after_lookup_still_refuses_a_duplicate(store: Store) -> None:
 def test_new_record_linked_twice_in_one_transaction_is_refused(store: Store) -> None:
     """Links of records created in the transaction skip the database check, not the rule."""
 
-    def work(tx):  # type: ignore[no-untyped-def]
+    def work(tx: SyncTx) -> None:
         (record,) = tx.create_records("contacts", [{"email": "n@x.example"}])
+        assert isinstance(record, Record)
         tx.save_links("contacts", [LinkWrite("e1", record.id, {})])
         tx.save_links("contacts", [LinkWrite("e2", record.id, {})])
 
-    try:
+    with pytest.raises(LinkConflictError) as refused:
         store.sync_write("s", work)
-    except LinkConflictError as exc:
-        assert exc.held_by == "e1" and exc.wanted_by == "e2"
-    else:
-        raise AssertionError("a record was linked to two external records")
+    assert refused.value.held_by == "e1" and refused.value.wanted_by == "e2"
     with store._engine.connect() as conn:
         assert conn.execute(select(t.sync_links)).first() is None
 
 
 def test_fresh_records_get_history_and_journal_as_before(store: Store) -> None:
-    def work(tx):  # type: ignore[no-untyped-def]
+    def work(tx: SyncTx) -> list[Any]:
         return tx.create_records(
             "contacts", [{"email": "h@x.example", "firstname": "Ann", "city": "Köln"}]
         )
