@@ -18,13 +18,13 @@ from store.associations_api import LinkRequest
 from store.errors import RecordWriteError
 from store.record_ops import is_record_id
 from store.types import utcnow
+from syncd.api.answers import batch_answer
 from syncd.api.associations_common import (
     MAX_PAGE,
     NO_CONTENT,
     ObjectType,
     checked_type_ids,
     default_results,
-    json_answer,
     pair_json,
     pair_types,
     parse_record_id,
@@ -148,19 +148,8 @@ def batch_create(
             prepared.append(exc)
     done, errors = _run_links(request, store, a, b, prepared, contexts, replace=True)
     results = [pair_json(a, b, x) for _, x in done]
-    if not errors:
-        return json_answer(
-            BatchLabelsResponse(results=results, startedAt=started, completedAt=utcnow()), 201
-        )
-    return json_answer(
-        BatchLabelsResponseWithErrors(
-            results=results,
-            startedAt=started,
-            completedAt=utcnow(),
-            numErrors=len(errors),
-            errors=errors,
-        ),
-        207,
+    return batch_answer(
+        BatchLabelsResponse, BatchLabelsResponseWithErrors, results, errors, started, ok_status=201
     )
 
 
@@ -214,19 +203,8 @@ def batch_read(
             )
         )
     errors = [standard_error(failed[i], id=[str(body.inputs[i].id)]) for i in sorted(failed)]
-    if not errors:
-        return json_answer(
-            BatchReadResponse(results=results, startedAt=started, completedAt=utcnow()), 200
-        )
-    return json_answer(
-        BatchReadResponseWithErrors(
-            results=results,
-            startedAt=started,
-            completedAt=utcnow(),
-            numErrors=len(errors),
-            errors=errors,
-        ),
-        207,
+    return batch_answer(
+        BatchReadResponse, BatchReadResponseWithErrors, results, errors, started, ok_status=200
     )
 
 

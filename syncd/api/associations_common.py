@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Path, Request
-from fastapi.responses import JSONResponse
 
 from store import AssociationLabel, ObjectSchema, Store
 from store.record_ops import is_record_id
@@ -29,7 +28,6 @@ __all__ = [
     "RecordId",
     "checked_type_ids",
     "default_results",
-    "json_answer",
     "pair_json",
     "pair_types",
     "parse_record_id",
@@ -110,10 +108,6 @@ def default_results(
             (to_id, from_id, default.inverse_type_id),
         )
     ]
-
-
-def json_answer(model: Any, status: int) -> JSONResponse:
-    return JSONResponse(model.model_dump(mode="json", by_alias=True), status_code=status)
 
 
 def resolve_pair(

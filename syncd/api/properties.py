@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from store import GroupSpec, NotFoundError, ObjectSchema, PropertyDef, Store, StoreError
 from store.errors import RecordWriteError
 from store.types import utcnow
+from syncd.api.answers import batch_answer
 from syncd.api.context import api_store, write_source
 from syncd.api.errors import ApiError
 from syncd.api.models import ERROR_RESPONSES, StandardError
@@ -232,18 +233,15 @@ def batch_read(
 
 def _batch_answer(
     results: list[PropertyOut], errors: list[StandardError], started: datetime, *, ok_status: int
-) -> BatchPropertyResponse | JSONResponse:
-    if not errors:
-        answer = BatchPropertyResponse(results=results, startedAt=started, completedAt=utcnow())
-        return JSONResponse(answer.model_dump(mode="json", by_alias=True), status_code=ok_status)
-    partial = BatchPropertyResponseWithErrors(
-        results=results,
-        startedAt=started,
-        completedAt=utcnow(),
-        numErrors=len(errors),
-        errors=errors,
+) -> JSONResponse:
+    return batch_answer(
+        BatchPropertyResponse,
+        BatchPropertyResponseWithErrors,
+        results,
+        errors,
+        started,
+        ok_status=ok_status,
     )
-    return JSONResponse(partial.model_dump(mode="json", by_alias=True), status_code=207)
 
 
 @router.post(
