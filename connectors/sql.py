@@ -6,10 +6,13 @@ neither skipped nor read forever.
 
 Writes run in one transaction per batch, as a handful of statements whatever its size: one
 SELECT for the match values of its creates, one executemany UPDATE and one multi-row INSERT
-per set of columns written, one SELECT to read the rows back, all under one SAVEPOINT. If
-the database refuses any row, the batch goes back to that SAVEPOINT and is written again
-with a SAVEPOINT per request, so that one refused row fails alone and the others are kept.
-Deletes go the same way: one statement per chunk of ids, row by row only when refused.
+per set of columns written, one SELECT to read the rows back, straight in the transaction
+(a SAVEPOINT and its RELEASE would be two more round trips for the usual batch that goes
+through). If the database refuses any row, or the batch cannot be settled exactly, the whole
+transaction is rolled back (the batch is its first work, so nothing else goes with it) and
+the batch is written again in a fresh one with a SAVEPOINT per request, so that one refused
+row fails alone and the others are kept. Deletes go the same way: one statement per chunk
+of ids, row by row only when refused.
 
 Timestamps: naive values are UTC. On SQLite, where a "timestamp" is whatever text an
 application wrote, comparisons go through ``julianday()`` so that ``2024-01-01 10:00:00``,
@@ -145,6 +148,14 @@ class _RequestError(Exception):
 
 class _Fallback(Exception):
     """The batch cannot be written exactly as one: write its requests one at a time."""
+
+
+class _Redo(Exception):
+    """The batch was refused: roll its transaction back and write it one request at a time.
+
+    Raised out of :meth:`SqlConnector._connect`, so the transaction is rolled back whole;
+    only raised while the batch is the transaction's sole work, so nothing else is lost.
+    """
 
 
 @dataclass(frozen=True)
@@ -313,16 +324,23 @@ class SqlConnector(Connector):
                 planned.append(self._plan(obj, index, request, stamp))
             except _RequestError as exc:
                 results[index] = self._failed(request.external_id, exc)
-        with self._connect() as conn:
-            batch, alone = _split_repeats(planned)
-            done = self._try_batch(conn, obj, batch) if batch else {}
-            if done is None:
-                # Some row was refused: one SAVEPOINT per request, so it fails alone.
-                done, alone = {}, planned
-            for index, result in done.items():
-                results[index] = result
-            for item in alone:
-                results[item.index] = self._write_alone(conn, obj, item)
+        if not planned:
+            return [r for r in results if r is not None]
+        batch, alone = _split_repeats(planned)
+        try:
+            with self._connect() as conn:
+                # The batch is this transaction's first work: on _Redo nothing else is lost.
+                if batch:
+                    for index, result in self._write_batch_or_redo(conn, obj, batch).items():
+                        results[index] = result
+                for item in alone:
+                    results[item.index] = self._write_alone(conn, obj, item)
+        except _Redo:
+            # Some row was refused: a fresh transaction, one SAVEPOINT per request, so that
+            # row fails alone and the others are written.
+            with self._connect() as conn:
+                for item in planned:
+                    results[item.index] = self._write_alone(conn, obj, item)
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
 
@@ -331,9 +349,18 @@ class SqlConnector(Connector):
         if not ids:
             return []
         params = [p for p in (self._id_param(obj, raw) for raw in ids) if p is not None]
+        deleted = [WriteResult(WriteOutcome.DELETED, external_id=raw) for raw in ids]
+        if not params:
+            return deleted
+        try:
+            with self._connect() as conn:
+                # The chunks are this transaction's only work: on _Redo nothing else is lost.
+                self._delete_batch_or_redo(conn, obj, params)
+            return deleted
+        except _Redo:
+            pass
+        # Some row was refused: a fresh transaction, one SAVEPOINT per id.
         with self._connect() as conn:
-            if not params or self._try_delete_batch(conn, obj, params):
-                return [WriteResult(WriteOutcome.DELETED, external_id=raw) for raw in ids]
             results: list[WriteResult] = []
             for raw in ids:
                 param = self._id_param(obj, raw)
@@ -374,20 +401,21 @@ class SqlConnector(Connector):
             match = (column, self._coerce(column, match_value))
         return _Planned(index, request, values, match=match)
 
-    def _try_batch(
+    def _write_batch_or_redo(
         self, conn: Connection, obj: _Object, batch: Sequence[_Planned]
-    ) -> dict[int, WriteResult] | None:
-        """The whole batch in a few statements under one SAVEPOINT; None if it was refused."""
+    ) -> dict[int, WriteResult]:
+        """The whole batch in a few statements; _Redo if it was refused or is not exact.
+
+        No SAVEPOINT: part of the batch may be written when this raises, so the caller must
+        roll back the whole transaction, which must hold nothing but this batch.
+        """
         try:
-            with conn.begin_nested():
-                return self._write_batch(conn, obj, batch)
-        except _Fallback:
-            return None
-        except _RequestError:
-            return None
+            return self._write_batch(conn, obj, batch)
+        except (_Fallback, _RequestError):
+            raise _Redo from None
         except (DBAPIError, StatementError) as exc:
             self._request_error(exc)  # raises when the connection itself is gone
-            return None
+            raise _Redo from None
 
     def _write_batch(
         self, conn: Connection, obj: _Object, batch: Sequence[_Planned]
@@ -640,16 +668,18 @@ class SqlConnector(Connector):
         row = conn.execute(select(*obj.selected).where(obj.id_col == param)).mappings().first()
         return self._record(obj, row) if row is not None else None
 
-    def _try_delete_batch(self, conn: Connection, obj: _Object, params: Sequence[Any]) -> bool:
-        """Every id in one statement per chunk; False if the database refused one of them."""
+    def _delete_batch_or_redo(self, conn: Connection, obj: _Object, params: Sequence[Any]) -> None:
+        """Every id in one statement per chunk; _Redo if the database refused one of them.
+
+        No SAVEPOINT: an earlier chunk may be deleted when this raises, so the caller must
+        roll back the whole transaction, which must hold nothing but these deletes.
+        """
         try:
-            with conn.begin_nested():
-                for chunk in _chunks(list(dict.fromkeys(params)), ID_CHUNK):
-                    conn.execute(self._delete_stmt(obj, obj.id_col.in_(chunk)))
+            for chunk in _chunks(list(dict.fromkeys(params)), ID_CHUNK):
+                conn.execute(self._delete_stmt(obj, obj.id_col.in_(chunk)))
         except (DBAPIError, StatementError) as exc:
             self._request_error(exc)  # raises when the connection itself is gone
-            return False
-        return True
+            raise _Redo from None
 
     def _delete_stmt(self, obj: _Object, which: ColumnElement[bool]) -> Any:
         if obj.deleted_col is None:
