@@ -288,15 +288,27 @@ class Daemon:
     def _drain_all(self) -> None:
         for name, sync in list(self._syncs.items()):
             connector = self._connectors.get(sync.config.connector)
-            if connector is None or self._stopping.is_set() or sync.fence is None:
+            if connector is None or self._stopping.is_set():
                 continue
+            if sync.fence is None and not self._has_events(name):
+                continue  # not ours (yet) and nothing waiting: no lease to take
             # A pass in hand drains at its end; wait only briefly for it.
             if not sync.lock.acquire(timeout=0.2):
                 continue
             try:
-                self._drain(name, sync, connector, sync.fence)
+                # A sync without a schedule (or whose lease another pass just had) holds no
+                # lease between passes: its events take it here.
+                fence = sync.fence if sync.fence is not None else self._lease(sync)
+                if fence is not None:
+                    self._drain(name, sync, connector, fence)
             finally:
                 sync.lock.release()
+
+    def _has_events(self, name: str) -> bool:
+        try:
+            return self.store.inbox_depth(name) > 0
+        except Exception:
+            return False
 
     def _drain(self, name: str, sync: _Sync, connector: Connector, fence: Fence) -> None:
         """Apply the sync's pending webhook events (the caller holds its lock and lease)."""
@@ -369,8 +381,12 @@ class Daemon:
         trigger: Any
         if sync.schedule.cron:
             trigger = CronTrigger.from_crontab(sync.schedule.cron, timezone=UTC)
+        elif sync.schedule.every is not None:
+            trigger = IntervalTrigger(seconds=sync.schedule.every)
         else:
-            trigger = IntervalTrigger(seconds=sync.schedule.every or 60.0)
+            # No schedule is "only on demand" (docs, `syncd status`): no job polls it;
+            # `syncd sync NAME` and its webhooks (the inbox job takes its lease) still run it.
+            return
         # APScheduler reads next_run_time=None as "paused": leave it out unless running now.
         first: dict[str, Any] = (
             {"next_run_time": datetime.now(UTC)} if self.options.run_at_start else {}
