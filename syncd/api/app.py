@@ -40,7 +40,9 @@ def create_api(store: Store, settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (objects, properties, schemas, associations):
         app.include_router(module.router)
-    app.add_middleware(ApiGuard, store=store, settings=settings, prefixes=API_PREFIXES)
+    app.add_middleware(
+        ApiGuard, store=store, settings=settings, prefixes=API_PREFIXES, routes=app.router.routes
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

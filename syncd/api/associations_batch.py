@@ -46,7 +46,7 @@ from syncd.api.associations_models import (
     ObjectIdOut,
     PairAssociations,
 )
-from syncd.api.context import write_source
+from syncd.api.context import reads_only, write_source
 from syncd.api.errors import ApiError
 from syncd.api.models import ERROR_RESPONSES, NextPage, Paging, StandardError
 from syncd.api.properties_convert import standard_error
@@ -161,6 +161,7 @@ def batch_create(
         **ERROR_RESPONSES,
     },
 )
+@reads_only
 def batch_read(
     request: Request, fromObjectType: ObjectType, toObjectType: ObjectType, body: BatchReadBody
 ) -> JSONResponse:

@@ -6,16 +6,46 @@ rate limit before a handler runs; it leaves the caller in ``request.state.princi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import Request
 
 from store import ChangeSource, SourceType, Store
 
-__all__ = ["READ", "WRITE", "ApiSettings", "Principal", "api_store", "principal", "write_source"]
+__all__ = [
+    "READ",
+    "WRITE",
+    "ApiSettings",
+    "Principal",
+    "api_store",
+    "principal",
+    "reads_only",
+    "route_reads_only",
+    "write_source",
+]
 
 READ = "read"
 WRITE = "write"
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+_READS_ONLY = "__syncd_reads_only__"
+
+
+def reads_only(endpoint: _Endpoint) -> _Endpoint:
+    """Mark a POST route that only reads (search, batch read), so a ``read`` token may call it.
+
+    The mark sits on the route's own function, so the guard decides from the route a request
+    matches, never from how its path happens to end (a custom object named ``search``).
+    """
+    setattr(endpoint, _READS_ONLY, True)
+    return endpoint
+
+
+def route_reads_only(endpoint: Callable[..., Any] | None) -> bool:
+    """Whether ``endpoint`` was marked with :func:`reads_only`."""
+    return bool(getattr(endpoint, _READS_ONLY, False))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,13 @@ here, up to the limit (413 past it), and replayed to the route. A refused reques
 no route, so it reads and writes nothing; and a route never sees half a body. Every answer
 under the API's paths carries HubSpot's ``X-HubSpot-RateLimit-*`` headers.
 
+The scope comes from the route the request will reach, matched as the router matches it (the
+first route whose path pattern and method fit): GET/HEAD/OPTIONS and the POST routes marked
+``reads_only`` (search, batch read) need ``read``, every other route ``write``. A path the
+router does not know needs ``read`` for GET/HEAD/OPTIONS and ``write`` otherwise (it answers
+404/405 anyway). Never from the path's shape: a custom object named ``search`` makes
+``POST /crm/v3/objects/search`` a create.
+
 A pure ASGI middleware rather than a FastAPI dependency: dependencies run after the body is
 parsed, and a 401 must not wait for (or depend on) a body. The token check is a database
 read, so it runs on a worker thread and never blocks the event loop. Tokens are never logged.
@@ -13,28 +20,30 @@ read, so it runs on a worker thread and never blocks the event loop. Tokens are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
 import structlog
+from fastapi.routing import iter_route_contexts
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store import ApiToken, Store
 from store.tokens_api import MAX_SECRET_LENGTH
-from syncd.api.context import READ, WRITE, ApiSettings, Principal
+from syncd.api.context import READ, WRITE, ApiSettings, Principal, route_reads_only
 from syncd.api.errors import error_body
 from syncd.api.guard_limits import RateDecision, RateLimiter
 
-__all__ = ["ApiGuard", "required_scope"]
+__all__ = ["ApiGuard", "RouteScopes"]
 
 log = structlog.get_logger("syncd.api")
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# POSTs that only read: search and batch reads (HubSpot's clients send these as POST).
-_READ_POSTS = ("/search", "/batch/read")
 # An Authorization header longer than this cannot hold one of our tokens; it is not parsed.
 _MAX_AUTHORIZATION = len("Bearer ") + MAX_SECRET_LENGTH
 
@@ -59,11 +68,47 @@ def _route_path(scope: Scope) -> str:
     return path
 
 
-def required_scope(method: str, path: str) -> str:
-    """``read`` for GET/HEAD/OPTIONS and the read-only POSTs, ``write`` for everything else."""
-    if method in _READ_METHODS or (method == "POST" and path.endswith(_READ_POSTS)):
-        return READ
-    return WRITE
+@dataclass(frozen=True)
+class _Route:
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    reads_only: bool
+
+
+class RouteScopes:
+    """The scope a request needs, from the route it matches in the application's routes.
+
+    ``routes`` is the application's own (live) list, so routes included after the guard was
+    added (the daemon's, the tests' probes) are covered; the table is rebuilt when it grows.
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._routes = routes
+        self._table: tuple[_Route, ...] = ()
+        self._built_from = -1
+
+    def _entries(self) -> tuple[_Route, ...]:
+        if self._built_from != len(self._routes):
+            table = []
+            for context in iter_route_contexts(list(self._routes)):
+                path, methods = context.path, context.methods
+                if not path or not methods:
+                    continue
+                pattern, _format, _convertors = compile_path(path)
+                table.append(
+                    _Route(pattern, frozenset(methods), route_reads_only(context.endpoint))
+                )
+            self._table, self._built_from = tuple(table), len(self._routes)
+        return self._table
+
+    def required(self, method: str, path: str) -> str:
+        """``read`` or ``write`` for ``method`` on ``path`` (without any root path)."""
+        if method in _READ_METHODS:
+            return READ
+        for route in self._entries():
+            if method in route.methods and route.pattern.match(path):
+                return READ if route.reads_only else WRITE
+        return WRITE
 
 
 def _bearer(headers: Sequence[tuple[bytes, bytes]]) -> str | None:
@@ -87,9 +132,16 @@ class ApiGuard:
     """Authentication, scope, rate limit and request size for the API's paths."""
 
     def __init__(
-        self, app: ASGIApp, *, store: Store, settings: ApiSettings, prefixes: Sequence[str]
+        self,
+        app: ASGIApp,
+        *,
+        store: Store,
+        settings: ApiSettings,
+        prefixes: Sequence[str],
+        routes: Sequence[BaseRoute],
     ) -> None:
         self.app = app
+        self.scopes = RouteScopes(routes)
         self.store = store
         self.settings = settings
         self.prefixes = tuple(prefixes)
@@ -178,7 +230,7 @@ class ApiGuard:
                 errorType="RATE_LIMIT",
                 policyName="TEN_SECONDLY_ROLLING",
             )
-        needed = required_scope(scope["method"], _route_path(scope))
+        needed = self.scopes.required(scope["method"], _route_path(scope))
         if not Principal(token.name, frozenset(token.scopes)).allows(needed):
             log.info(
                 "api_request_refused",

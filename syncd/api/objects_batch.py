@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from store import ChangeSource, NotFoundError, ObjectSchema, Record, RecordWriteError, Store
 from store.types import utcnow
-from syncd.api.context import api_store, write_source
+from syncd.api.context import api_store, reads_only, write_source
 from syncd.api.errors import ApiError, error_detail
 from syncd.api.models import ERROR_RESPONSES
 from syncd.api.objects_assoc import association_types, parse_record_id, plan_links
@@ -160,6 +160,7 @@ def _lookup(
     responses={**ERROR_RESPONSES, **_PARTIAL},
     summary="Read up to 100 records (50 with property history)",
 )
+@reads_only
 def batch_read(
     request: Request,
     objectType: ObjectTypePath,

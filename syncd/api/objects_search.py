@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from store.search import parse_sorts
-from syncd.api.context import api_store
+from syncd.api.context import api_store, reads_only
 from syncd.api.errors import ApiError, error_detail
 from syncd.api.models import ERROR_RESPONSES
 from syncd.api.objects_common import ObjectTypePath
@@ -37,6 +37,7 @@ MAX_RESULTS = 10_000  # "The search endpoints are limited to 10,000 total result
     responses=ERROR_RESPONSES,
     summary="Search records by filter groups, sorts and free text",
 )
+@reads_only
 def search(request: Request, objectType: ObjectTypePath, body: SearchBody) -> dict[str, Any]:
     store = api_store(request)
     schema = resolve_object(store, objectType)

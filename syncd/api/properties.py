@@ -18,7 +18,7 @@ from store import GroupSpec, NotFoundError, ObjectSchema, PropertyDef, Store, St
 from store.errors import RecordWriteError
 from store.types import utcnow
 from syncd.api.answers import batch_answer
-from syncd.api.context import api_store, write_source
+from syncd.api.context import api_store, reads_only, write_source
 from syncd.api.errors import ApiError
 from syncd.api.models import ERROR_RESPONSES, StandardError
 from syncd.api.objecttypes import resolve_object
@@ -210,6 +210,7 @@ def batch_create(
     response_model=BatchPropertyResponse,
     responses={**_BATCH_207, **ERROR_RESPONSES},
 )
+@reads_only
 def batch_read(
     request: Request, objectType: ObjectType, body: BatchPropertiesReadBody
 ) -> BatchPropertyResponse | JSONResponse:

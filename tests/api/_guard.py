@@ -2,7 +2,7 @@
 
 The probes sit under ``/crm/v3/_probe`` (inside the guarded prefixes): one echoes the caller
 and the body it received, one writes a contact with the caller's ``write_source`` exactly as
-the real routes must, one is a read-only POST (``.../search``).
+the real routes must, one is a read-only POST (``.../search``, marked ``reads_only`` as the real ones are).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 
 from store import Store
 from syncd.api import ApiSettings, create_api
-from syncd.api.context import api_store, principal, write_source
+from syncd.api.context import api_store, principal, reads_only, write_source
 
 __all__ = ["PROBE", "RawAnswer", "probe_api", "raw_request"]
 
@@ -38,6 +38,7 @@ async def echo(request: Request) -> dict[str, Any]:
 
 
 @router.post("/search")
+@reads_only
 def search(request: Request) -> dict[str, Any]:
     return {"name": principal(request).name}
 
