@@ -157,6 +157,9 @@ class WriteResult:
     record: ExternalRecord | None = None
     error: str | None = None
     retriable: bool = False
+    #: A create that found an existing record by its match key and wrote to that one instead:
+    #: the engine reports a link, not a create (and a dry run plans the same).
+    matched: bool = False
 
     @property
     def ok(self) -> bool:
@@ -217,6 +220,15 @@ class Connector(ABC):
         self, external_object: str, field_name: str, values: Sequence[Any]
     ) -> dict[Any, ExternalRecord]:
         """Records whose ``field_name`` equals one of ``values``, keyed by that value."""
+
+    def finds_before_create(self, external_object: str, field_name: str) -> bool:
+        """Whether a create carrying ``match=(field_name, value)`` first looks for a record
+        holding that value and adopts it (``WriteResult.matched``).
+
+        The dry run asks :meth:`find_by` for exactly those creates, so that it plans the link
+        the real write would make instead of a create. The default: the connector never does.
+        """
+        return False
 
     @abstractmethod
     def iter_ids(self, external_object: str) -> Iterator[str]:

@@ -275,6 +275,10 @@ class SqlConnector(Connector):
         ordered = [found.pop(i) for i in wanted if i in found]
         return ordered + list(found.values())
 
+    def finds_before_create(self, external_object: str, field_name: str) -> bool:
+        """Every create looks for a live row holding its match value first."""
+        return field_name in self._object(external_object).fields
+
     def find_by(
         self, external_object: str, field_name: str, values: Sequence[Any]
     ) -> dict[Any, ExternalRecord]:
@@ -451,7 +455,12 @@ class SqlConnector(Connector):
                 continue
             if record is None:
                 raise _Fallback("a matched row cannot be read back")
-            results[item.index] = WriteResult(outcome, external_id=record.id, record=record)
+            results[item.index] = WriteResult(
+                outcome,
+                external_id=record.id,
+                record=record,
+                matched=outcome is WriteOutcome.CREATED,
+            )
         for item in inserts:
             record = read(new_ids[item.index])
             if record is None:
@@ -618,7 +627,9 @@ class SqlConnector(Connector):
                 # A retry after a lost response: the row is there, so finish it instead.
                 record = self._update(conn, obj, existing, values)
                 assert record is not None
-                return WriteResult(WriteOutcome.CREATED, external_id=record.id, record=record)
+                return WriteResult(
+                    WriteOutcome.CREATED, external_id=record.id, record=record, matched=True
+                )
         new_id = self._insert(conn, obj, values)
         record = self._read_one(conn, obj, new_id)
         if record is None:

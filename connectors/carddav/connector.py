@@ -183,6 +183,10 @@ class CardDavConnector(Connector):
         found = {r.id: r for r in self._multiget(book, wanted) if not r.deleted}
         return [found[h] for h in wanted if h in found]
 
+    def finds_before_create(self, external_object: str, field_name: str) -> bool:
+        """Only with ``match_before_create`` (a search lists the whole address book)."""
+        return self._opts.match_before_create and field_name in FIELDS
+
     def find_by(
         self, external_object: str, field_name: str, values: Sequence[Any]
     ) -> dict[Any, ExternalRecord]:
@@ -229,6 +233,7 @@ class CardDavConnector(Connector):
         matched = self._matches(book, requests) if self._opts.match_before_create else {}
         results: list[WriteResult | None] = []
         done: dict[int, tuple[WriteOutcome, str]] = {}
+        adopted: set[int] = set()
         unreachable: str | None = None
         for index, request in enumerate(requests):
             if unreachable is not None:
@@ -244,6 +249,7 @@ class CardDavConnector(Connector):
                 elif index in matched:
                     self._update(book, matched[index], request.fields)
                     done[index] = (WriteOutcome.CREATED, matched[index])
+                    adopted.add(index)
                 else:
                     done[index] = (WriteOutcome.CREATED, self._create(book, request))
                 results.append(None)
@@ -266,7 +272,14 @@ class CardDavConnector(Connector):
                 final.append(result)
                 continue
             outcome, href = done[index]
-            final.append(WriteResult(outcome, external_id=href, record=read_back.get(href)))
+            final.append(
+                WriteResult(
+                    outcome,
+                    external_id=href,
+                    record=read_back.get(href),
+                    matched=index in adopted,
+                )
+            )
         return final
 
     def delete(self, external_object: str, ids: Sequence[str]) -> list[WriteResult]:

@@ -288,6 +288,11 @@ class HubSpotConnector(Connector):
                 best[key] = record
         return {value: best[key] for key, given in asked.items() if key in best for value in given}
 
+    def finds_before_create(self, external_object: str, field_name: str) -> bool:
+        """Every create with a match value searches for it first (and a 409 adopts too)."""
+        self._object(external_object)
+        return True
+
     def iter_ids(self, external_object: str) -> Iterator[str]:
         obj = self._object(external_object)
         path = f"/crm/v3/objects/{obj.object_type}"
@@ -798,7 +803,9 @@ class HubSpotConnector(Connector):
             if entry is None:
                 continue
             outcome = WriteOutcome.CREATED if entry[1] else WriteOutcome.UPDATED
-            out[entry[0]] = WriteResult(outcome, external_id=record.id, record=record)
+            out[entry[0]] = WriteResult(
+                outcome, external_id=record.id, record=record, matched=entry[1]
+            )
         for error in as_list(body, "errors", path):
             if not isinstance(error, dict):
                 continue

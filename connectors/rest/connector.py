@@ -177,6 +177,10 @@ class RestConnector(Connector):
                 result[value] = record
         return result
 
+    def finds_before_create(self, external_object: str, field_name: str) -> bool:
+        """A create searches first when ``find_param`` filters by its match field."""
+        return self._object(external_object).find_param == field_name
+
     def iter_ids(self, external_object: str) -> Iterator[str]:
         obj = self._object(external_object)
         token: Token = None
@@ -415,6 +419,7 @@ class RestConnector(Connector):
                     WriteOutcome.CREATED,
                     external_id=existing.id,
                     record=done.record or existing,
+                    matched=True,
                 )
         endpoint = obj.create_endpoint()
         answer = self._client.call(

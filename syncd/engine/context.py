@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from connectors.base import Connector
-from store import LogSpec, Store
+from store import LinkWrite, LogSpec, Store
 from syncd.engine.spec import SyncSpec
 
 __all__ = ["RunContext", "RunSummary"]
@@ -48,7 +48,10 @@ class RunSummary:
 
     @property
     def external_writes(self) -> int:
-        return sum(self.counts[f"outbound.{a}"] for a in ("created", "updated", "deleted"))
+        # ``linked``: a create that found the record by its match key and updated it.
+        return sum(
+            self.counts[f"outbound.{a}"] for a in ("created", "linked", "updated", "deleted")
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(sorted(self.counts.items()))
@@ -74,6 +77,10 @@ class RunContext:
     #: Asked between pages and batches: a daemon that is stopping ends the pass there, with
     #: everything before it committed and nothing half-written.
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    #: A dry run's inbound links (by CRM id) and records queued to go out: its transactions
+    #: are rolled back, so outbound reads them from here to plan what the real pass would.
+    dry_links: dict[int, LinkWrite] = field(default_factory=dict)
+    dry_push: set[int] = field(default_factory=set)
 
     def report(self, entries: list[LogSpec]) -> None:
         """Echo the sync log's warnings and errors to the process log, record ids bound."""

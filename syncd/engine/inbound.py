@@ -164,6 +164,9 @@ def _finish_page(
         ctx.report(work.logs)
         if ctx.dry_run:
             ctx.summary.planned.extend(work.logs)
+    if ctx.dry_run:
+        ctx.dry_links.update((link.crm_id, link) for link in work.links)
+        ctx.dry_push.update(work.push)
     if cursor is not None:
         tx.set_cursor(cursor)
 

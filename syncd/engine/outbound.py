@@ -19,7 +19,7 @@ from typing import Any
 from conflict import Action
 from connectors.base import ExternalRecord, WriteRequest, WriteResult
 from mapping import MappingError
-from store import LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
+from store import Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import RecordWriteError
 from syncd.engine import associations
 from syncd.engine.context import RunContext
@@ -91,6 +91,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
 
     def read(tx: SyncTx) -> tuple[list[_Out], dict[int, dict[str, datetime]]]:
         links = tx.links_by_crm(list(crm_ids))
+        if ctx.dry_run:
+            links.update(_dry_links(ctx, crm_ids, tx.now))
         records = tx.get_records(spec.crm_object, list(crm_ids), include_archived=True)
         items = _prepare(ctx, tx, crm_ids, links, records)
         live = [i.crm_id for i in items if i.record is not None]
@@ -145,6 +147,25 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         return
     store.sync_write(spec.name, commit, run_id=ctx.run_id)
     ctx.report(batch.logs)
+
+
+def _dry_links(ctx: RunContext, crm_ids: Sequence[int], now: datetime) -> dict[int, Link]:
+    """The links this dry run's inbound made (rolled back since), as the real pass reads them."""
+    spec = ctx.spec
+    return {
+        crm_id: Link(
+            spec.name,
+            made.external_id,
+            spec.crm_object,
+            crm_id,
+            dict(made.base),
+            made.external_updated_at,
+            now,
+            now,
+        )
+        for crm_id in crm_ids
+        if (made := ctx.dry_links.get(crm_id)) is not None
+    }
 
 
 def _prepare(
@@ -313,15 +334,20 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
             )
             ctx.summary.add("outbound.unlinked")
     if ctx.dry_run:
+        found = _would_find(ctx, writes)
         for item in writes:
             assert item.request is not None
-            action = LogAction.CREATED if item.external_id is None else LogAction.UPDATED
+            external_id = item.external_id or found.get(item.crm_id)
+            if item.external_id is None:
+                action = LogAction.LINKED if external_id else LogAction.CREATED
+            else:
+                action = LogAction.UPDATED
             batch.logs.append(
                 _log(
                     action,
                     item.crm_id,
-                    item.external_id,
-                    None,
+                    external_id,
+                    _matched(spec) if action is LogAction.LINKED else None,
                     {"fields": sorted(item.request.fields)},
                 )
             )
@@ -358,6 +384,38 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
                 _failed(ctx, item, result, batch)
 
 
+def _would_find(ctx: RunContext, writes: list[_Out]) -> dict[int, str]:
+    """For a dry run: the external record each create would adopt, by CRM id.
+
+    Asked read-only through ``find_by``, only for the creates the connector's own write
+    would search (``finds_before_create``), so the plan says "linked" exactly where the real
+    write links and "created" where it creates.
+    """
+    spec = ctx.spec
+    by_field: dict[str, list[_Out]] = {}
+    for item in writes:
+        request = item.request
+        if item.external_id is None and request is not None and request.match is not None:
+            if request.match[1] not in (None, ""):
+                by_field.setdefault(request.match[0], []).append(item)
+    found: dict[int, str] = {}
+    for field_name, items in by_field.items():
+        if not ctx.connector.finds_before_create(spec.external_object, field_name):
+            continue
+        values = [i.request.match[1] for i in items if i.request and i.request.match]
+        hits = ctx.connector.find_by(spec.external_object, field_name, values)
+        for item in items:
+            assert item.request is not None and item.request.match is not None
+            hit = hits.get(item.request.match[1])
+            if hit is not None:
+                found[item.crm_id] = hit.id
+    return found
+
+
+def _matched(spec: Any) -> str:
+    return f"a create found the record by {spec.match_external}"
+
+
 def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) -> None:
     spec = ctx.spec
     assert item.request is not None
@@ -369,10 +427,13 @@ def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) ->
     # No external time on a link we just wrote: whatever the next read brings back first is
     # our own write returning, which inbound then recognises and counts as an echo.
     seen_at = None
+    message = None
     if item.plan is None:  # created outside: both sides now hold the CRM's values
         base = {k: v for k, v in item.props.items() if k in spec.field_names}
         written = item.request.fields
-        action = LogAction.CREATED
+        # The connector found the record by the match key and wrote to it: a link.
+        action = LogAction.LINKED if result.matched else LogAction.CREATED
+        message = _matched(spec) if result.matched else None
         changes = describe_change({}, {k: v for k, v in base.items() if v is not None})
     else:
         base = next_base(item.plan.decision, confirmed_external=True)
@@ -387,7 +448,7 @@ def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) ->
     batch.links.append(LinkWrite(external_id, item.crm_id, base, seen_at))
     batch.done.append(item.crm_id)
     batch.logs.append(
-        _log(action, item.crm_id, external_id, None, changes or {"fields": sorted(written)})
+        _log(action, item.crm_id, external_id, message, changes or {"fields": sorted(written)})
     )
     ctx.summary.add(f"outbound.{action.value}")
 

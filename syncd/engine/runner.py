@@ -256,7 +256,9 @@ def _outbound(ctx: RunContext, position: int, progress: Progress | None) -> None
     spec = ctx.spec
     due = ctx.store.outbound_due(spec.name, limit=10 * spec.batch_size)
     changed, new_position = collect_journal(ctx, position)
-    ids = list(dict.fromkeys([*due, *changed]))
+    # A dry run's inbound queued its records in a rolled-back transaction: add them here.
+    queued = sorted(ctx.dry_push) if ctx.dry_run else []
+    ids = list(dict.fromkeys([*due, *queued, *changed]))
     if not ids:
         if new_position != position and not ctx.dry_run:
             ctx.store.sync_write(spec.name, lambda tx: tx.set_journal_position(new_position))
