@@ -58,13 +58,11 @@ from connectors.carddav.vcard import (
     FIELDS,
     LIST_FIELDS,
     VCardError,
-    apply_fields,
     card_fields,
     card_updated_at,
     new_card,
     parse_card,
-    serialize,
-    touch,
+    write_text,
 )
 
 __all__ = ["CREATE_NAMESPACE", "CardDavConnector"]
@@ -519,7 +517,7 @@ class CardDavConnector(Connector):
         card = self._parse_for_write(text)
         if "uid" in fields and fields["uid"] != card_fields(card)["uid"]:
             raise _RequestError("a card's uid cannot change; leave uid out of updates")
-        self._put(book, href, card, fields, {"If-Match": etag})
+        self._put(book, href, card, fields, {"If-Match": etag}, original=text)
 
     def _create(self, book: _Book, request: WriteRequest) -> str:
         name = str(uuid.uuid5(CREATE_NAMESPACE, request.key))
@@ -540,11 +538,13 @@ class CardDavConnector(Connector):
         card: Component,
         fields: Mapping[str, Any],
         headers: Mapping[str, str],
+        *,
+        original: str | None = None,
     ) -> None:
+        """PUT ``card`` changed by ``fields``; an update keeps every line of ``original``
+        that the change left alone byte for byte (``vcard.write_text``)."""
         try:
-            apply_fields(card, fields)
-            touch(card, datetime.now(UTC))
-            text = serialize(card)
+            text = write_text(card, fields, datetime.now(UTC), original=original)
         except VCardError as exc:
             raise _RequestError(str(exc)) from None
         try:

@@ -16,6 +16,8 @@ import vobject
 from vobject.base import Component, ContentLine
 from vobject.vcard import Address, Name
 
+from connectors.carddav import patch, tel
+
 __all__ = [
     "FIELDS",
     "LIST_FIELDS",
@@ -24,10 +26,12 @@ __all__ = [
     "apply_fields",
     "card_fields",
     "card_updated_at",
+    "checked_size",
     "new_card",
     "parse_card",
     "serialize",
     "touch",
+    "write_text",
 ]
 
 #: Cards larger than this are refused when read and when written (photos are the usual cause).
@@ -102,8 +106,8 @@ def card_fields(card: Component) -> dict[str, Any]:
     fields["emails"] = [v for v in (_text(line) for line in emails) if v]
     fields["email"] = _text(_preferred(emails))
     phones = _lines(card, "tel")
-    fields["phones"] = [v for v in (_text(line) for line in phones) if v]
-    fields["phone"] = _text(_preferred(phones))
+    fields["phones"] = [v for v in (_line_text("tel", line) for line in phones) if v]
+    fields["phone"] = _line_text("tel", _preferred(phones))
     org = _first(card, "org")
     fields["org"] = _org(org)
     adr = _preferred(_lines(card, "adr"))
@@ -202,11 +206,32 @@ def touch(card: Component, now: datetime) -> None:
     _set_single(card, "rev", now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
+def write_text(
+    card: Component, fields: Mapping[str, Any], now: datetime, *, original: str | None = None
+) -> str:
+    """The text to PUT: ``card`` changed by ``fields``, its REV set to ``now``.
+
+    For an update, ``card`` is parsed from ``original``, and every line of ``original`` the
+    change left alone is kept byte for byte in its place (``patch.py``): only the lines of
+    changed properties and REV are written anew.
+    """
+    shot = patch.snapshot(original, card) if original is not None else None
+    apply_fields(card, fields)
+    touch(card, now)
+    patched = patch.render(shot, card) if shot is not None else None
+    return checked_size(patched) if patched is not None else serialize(card)
+
+
 def serialize(card: Component) -> str:
     try:
         text: str = card.serialize()
     except Exception as exc:  # vobject validates on the way out, with its own error kinds
         raise VCardError(f"the card cannot be written: {_short(str(exc))}") from None
+    return checked_size(text)
+
+
+def checked_size(text: str) -> str:
+    """``text`` if it is a card small enough to write (see ``MAX_CARD_BYTES``)."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_CARD_BYTES:
         raise VCardError(f"the card would be larger than {MAX_CARD_BYTES // 1024} KiB")
     return text
@@ -264,7 +289,7 @@ def _set_list(card: Component, prop: str, values: list[str]) -> None:
     old = list(card.contents.get(prop, []))
     kept: list[ContentLine] = []
     for value in values:
-        reuse = next((line for line in old if _text(line) == value), None)
+        reuse = next((line for line in old if _line_text(prop, line) == value), None)
         if reuse is not None:
             old.remove(reuse)
             kept.append(reuse)
@@ -272,7 +297,7 @@ def _set_list(card: Component, prop: str, values: list[str]) -> None:
             # Through add(), so the property's behaviour escapes the value: a bare
             # ContentLine would write a newline raw and let a value inject lines.
             line = card.add(prop)
-            line.value = value
+            _set_line(card, prop, line, value, new=True)
             kept.append(line)
     if kept:
         card.contents[prop] = kept
@@ -285,14 +310,38 @@ def _set_preferred(card: Component, prop: str, value: str | None) -> None:
     line = _preferred(lines)
     if line is None:
         if value is not None:
-            card.add(prop).value = value
+            _set_line(card, prop, card.add(prop), value, new=True)
         return
     if value is None:
         lines.remove(line)
         if not lines:
             card.contents.pop(prop, None)
-    else:
+    elif _line_text(prop, line) != value:
+        _set_line(card, prop, line, value, new=False)
+
+
+def _set_line(card: Component, prop: str, line: ContentLine, value: str, *, new: bool) -> None:
+    """One line's value; a TEL keeps (or, new in a vCard 4.0, takes) the ``tel:`` URI form."""
+    if prop != "tel":
         line.value = value
+        return
+    uri = tel.is_uri_line(line) if not new else _version(card) == "4.0"
+    tel.set_number(line, value, uri=uri)
+    if new and uri and tel.is_uri_line(line):
+        line.params["VALUE"] = ["uri"]
+
+
+def _version(card: Component) -> str | None:
+    return _text(_first(card, "version"))
+
+
+def _line_text(prop: str, line: ContentLine | None) -> str | None:
+    """A line's value as a field holds it (a ``tel:`` URI as its E.164 number)."""
+    if line is None:
+        return None
+    if prop == "tel":
+        return tel.line_number(line)
+    return _text(line)
 
 
 def _set_org(card: Component, value: str | None) -> None:

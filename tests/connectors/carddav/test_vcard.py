@@ -18,6 +18,7 @@ from connectors.carddav.vcard import (
     parse_card,
     serialize,
     touch,
+    write_text,
 )
 
 SINGLE = (
@@ -188,3 +189,68 @@ def test_touch_sets_rev() -> None:
     card = new_card("u")
     touch(card, datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC))
     assert card_updated_at(parse_card(serialize(card))) == datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+# -- issue 13 #11: tel: URIs and byte-for-byte updates -------------------------------------
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+CARD_V4 = (
+    "BEGIN:VCARD\r\n"
+    "VERSION:4.0\r\n"
+    "UID:urn:uuid:4fbe8971\r\n"
+    "FN:Ada Lovelace\r\n"
+    "N:Lovelace;Ada;;;\r\n"
+    "TEL;VALUE=uri;TYPE=cell:tel:+45-1234-5678\r\n"
+    "TEL;VALUE=uri;TYPE=work:tel:+45-8765-4321;ext=12\r\n"
+    "item1.X-ABLabel:_$!<Other>!$_\r\n"
+    "X-LONG:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+    " continued\r\n"
+    "REV:20200101T000000Z\r\n"
+    "END:VCARD\r\n"
+)
+
+
+def _update(text: str, fields: dict[str, object]) -> str:
+    return write_text(parse_card(text), fields, NOW, original=text)
+
+
+def test_tel_uris_read_as_e164_with_their_extension() -> None:
+    fields = card_fields(parse_card(CARD_V4))
+    assert fields["phone"] == "+4512345678"
+    assert fields["phones"] == ["+4512345678", "+4587654321;ext=12"]
+
+
+def test_an_update_keeps_every_line_it_did_not_change_byte_for_byte() -> None:
+    out = _update(CARD_V4, {"title": "Countess"})
+    expected = CARD_V4.replace("REV:20200101T000000Z", "REV:2026-12-06T12:00:00Z").replace(
+        "END:VCARD", "TITLE:Countess\r\nEND:VCARD"
+    )
+    assert out == expected
+    # Nothing to change but REV: the card is the same text with the new REV.
+    assert _update(CARD_V4, {"phones": ["+4512345678", "+4587654321;ext=12"]}) == (
+        CARD_V4.replace("REV:20200101T000000Z", "REV:2026-12-06T12:00:00Z")
+    )
+
+
+def test_a_phone_written_into_a_tel_uri_line_is_a_valid_uri_and_the_other_tel_stays() -> None:
+    out = _update(CARD_V4, {"phone": "+45 9999 8888"})
+    assert "TEL;TYPE=cell;VALUE=uri:tel:+4599998888\r\n" in out
+    assert "TEL;VALUE=uri;TYPE=work:tel:+45-8765-4321;ext=12\r\n" in out  # as it was
+    assert card_fields(parse_card(out))["phones"] == ["+4599998888", "+4587654321;ext=12"]
+    # A new number in a vCard 4.0 is a URI too; one without a country code stays text.
+    out = _update(CARD_V4, {"phones": ["+4587654321;ext=12", "+1 555 0100", "555-0199"]})
+    assert "TEL;VALUE=uri;TYPE=work:tel:+45-8765-4321;ext=12\r\n" in out
+    assert "TEL;VALUE=uri:tel:+15550100\r\n" in out and "TEL:555-0199\r\n" in out
+    assert card_fields(parse_card(out))["phones"] == [
+        "+4587654321;ext=12",
+        "+15550100",
+        "555-0199",
+    ]
+
+
+def test_a_card_that_does_not_line_up_is_written_whole() -> None:
+    # vobject reads X_CUSTOM as X-CUSTOM: the text no longer lines up with the parsed card.
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada\r\nX_CUSTOM:1\r\nEND:VCARD\r\n"
+    out = _update(card, {"title": "T"})
+    assert "TITLE:T" in out and "X-CUSTOM:1" in out
+    assert card_fields(parse_card(out))["fn"] == "Ada"

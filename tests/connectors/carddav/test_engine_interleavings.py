@@ -1,0 +1,173 @@
+"""Issue 13 against a real Radicale: a second CardDAV client edits the same address book.
+
+The second client is plain httpx with its own vCard text (``Radicale.put``), as a phone or a
+desktop address book would be. Each test is a defect that was seen: a delete beating a newer
+edit, ``most_recent`` trusting a ``REV`` nobody bumped, and values that did not round-trip.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from config.load import load_config
+from connectors.base import Connector
+from store import ChangeSource, SourceType, Store
+from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
+
+from .conftest import PASSWORD, USER, Radicale
+
+UI = ChangeSource(SourceType.CRM_UI, "test-user")
+
+CONFIG = """
+store: {{url: "sqlite:///unused.db"}}
+connectors:
+  phonebook:
+    type: carddav
+    url: "{url}"
+    username: {user}
+    password: "${{CARDDAV_PASSWORD}}"
+    timeout_seconds: 10
+    objects:
+      contacts: {{}}
+syncs:
+  phonebook-contacts:
+    connector: phonebook
+    external_object: contacts
+    crm_object: contacts
+    direction: two-way
+    match: {{crm: email, external: email}}
+    conflict: {conflict}
+    deletes: {deletes}
+    fields:
+      - {{crm: email, external: email, transform: lowercase}}
+      - {{crm: firstname, external: given_name}}
+      - {{crm: lastname, external: family_name}}
+      - {{crm: phone, external: phone}}
+      - {{crm: jobtitle, external: title}}
+"""
+
+
+@dataclass
+class Harness:
+    store: Store
+    radicale: Radicale
+    book: str
+    spec: SyncSpec
+    connector: Connector
+    reopen: Callable[[], Connector]
+
+    def run(self) -> RunSummary:
+        return run_sync(self.spec, self.connector, self.store)
+
+    def restart(self) -> None:
+        """A new daemon process: the connector's in-memory ETags and card texts are gone."""
+        self.connector.close()
+        self.connector = self.reopen()
+
+    def contact(self, email: str) -> dict[str, str]:
+        return dict(self.store.find_record("contacts", "email", email).properties)
+
+    def url(self, name: str) -> str:
+        return f"{self.book}{name}.vcf"
+
+    def edit(self, name: str, old: str, new: str) -> None:
+        """The second client: read the card, change its text, PUT it with If-Match."""
+        text, etag = self.radicale.get(self.url(name))
+        assert old in text, text
+        self.radicale.put(self.url(name), text.replace(old, new), etag)
+
+
+def _harness(store: Store, radicale: Radicale, tmp_path: Path, **options: str) -> Iterator[Harness]:
+    book = radicale.new_book()
+    path = tmp_path / "syncd.yaml"
+    settings = {"conflict": "crm_wins", "deletes": "{from_external: archive, from_crm: delete}"}
+    settings.update(options)
+    path.write_text(CONFIG.format(url=book, user=USER, **settings))
+    config = load_config(path, env={"CARDDAV_PASSWORD": PASSWORD})
+    spec = build_spec(config, config.syncs["phonebook-contacts"])
+    harness = Harness(
+        store,
+        radicale,
+        book,
+        spec,
+        build_connector(config, "phonebook"),
+        lambda: build_connector(config, "phonebook"),
+    )
+    try:
+        yield harness
+    finally:
+        harness.connector.close()
+
+
+@pytest.fixture
+def sync(store: Store, radicale: Radicale, tmp_path: Path) -> Iterator[Harness]:
+    yield from _harness(store, radicale, tmp_path)
+
+
+def _quiet(h: Harness, passes: int = 3) -> None:
+    for _ in range(passes):
+        summary = h.run()
+        assert summary.crm_writes == 0, summary.line()
+        assert summary.external_writes == 0, summary.line()
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.split("\r\n") if line and not line.startswith("REV:")]
+
+
+# -- defect 11: values round-trip untouched ---------------------------------------------
+
+CARD_V4 = (
+    "BEGIN:VCARD\r\n"
+    "VERSION:4.0\r\n"
+    "UID:urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1\r\n"
+    "FN:Ada Lovelace\r\n"
+    "N:Lovelace;Ada;;;\r\n"
+    "EMAIL;TYPE=work:ada@x.io\r\n"
+    "TEL;VALUE=uri;TYPE=cell:tel:+45-1234-5678\r\n"
+    "TEL;VALUE=uri;TYPE=work:tel:+45-8765-4321;ext=12\r\n"
+    "item1.X-ABLabel:_$!<Other>!$_\r\n"
+    "item1.URL:https://example.com/ada\r\n"
+    "X-SOCIALPROFILE;TYPE=mastodon;X-USER=ada:https://social.example/@ada\r\n"
+    "NOTE:line one\\nline two\\, with a comma\r\n"
+    "END:VCARD\r\n"
+)
+
+
+def test_tel_uris_map_to_e164_and_back_and_untouched_lines_stay(sync: Harness) -> None:
+    h = sync
+    h.radicale.put(h.url("ada"), CARD_V4)
+    stored, _ = h.radicale.get(h.url("ada"))  # Radicale keeps its own spelling of the card
+
+    h.run()
+
+    assert h.contact("ada@x.io")["phone"] == "+4512345678"  # not "tel:+45-1234-5678"
+    _quiet(h)
+
+    # A CRM edit of another field: every other line is as the server held it.
+    ada = h.store.find_record("contacts", "email", "ada@x.io").id
+    h.store.update_record("contacts", ada, {"jobtitle": "Countess"}, UI)
+    h.run()
+    text, _ = h.radicale.get(h.url("ada"))
+    assert sorted(_lines(text)) == sorted([*_lines(stored), "TITLE:Countess"])
+    _quiet(h)
+
+    # A CRM edit of the phone: a valid tel: URI goes back, the second TEL keeps its ext=12.
+    h.store.update_record("contacts", ada, {"phone": "+45 9999 8888"}, UI)
+    h.run()
+    text, _ = h.radicale.get(h.url("ada"))
+    assert "TEL;TYPE=cell;VALUE=uri:tel:+4599998888\r\n" in text
+    assert re.search(r"TEL;TYPE=work;VALUE=uri:tel:\+45-8765-4321\\?;ext=12\r\n", text)
+    assert h.connector.fetch_by_ids("contacts", [h.url("ada")])[0].fields["phones"] == [
+        "+4599998888",
+        "+4587654321;ext=12",
+    ]
+    # The card holds the number in E.164; the CRM takes that spelling once, then all is quiet.
+    h.run()
+    assert h.contact("ada@x.io")["phone"] == "+4599998888"
+    _quiet(h)
