@@ -10,7 +10,9 @@ Four schemes cover what the systems people sync with send:
   with an optional timestamp header.
 
 Comparison is constant-time; a timestamp outside the tolerance window is refused (a replayed
-request); the secret never appears in an error.
+request); the secret never appears in an error. A timestamp is plain ASCII digits with an
+optional fraction: ``nan``, ``inf``, ``1e400``, ``0x10``, ``1_000`` or a sign are refused, since
+Python's ``float`` reads some of them and ``nan`` compares false against any window.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
@@ -60,6 +64,10 @@ class WebhookOptions(ConnectorOptions):
     max_body_bytes: int = Field(1_048_576, ge=1024, le=10_485_760)
 
 
+# Seconds or milliseconds since the epoch: digits, an optional fraction, nothing else.
+_TIMESTAMP = re.compile(r"[0-9]{1,16}(?:\.[0-9]{1,9})?")
+
+
 def _digest(secret: str, message: bytes) -> bytes:
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
@@ -75,11 +83,14 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def _check_time(raw: str | None, now: datetime, tolerance: int, *, millis: bool) -> None:
     if raw is None:
         raise WebhookSignatureError("the request carries no timestamp")
-    try:
-        stamp = float(raw) / (1000 if millis else 1)
-    except ValueError:
-        raise WebhookSignatureError("the request's timestamp is not a number") from None
-    if abs(now.timestamp() - stamp) > tolerance:
+    if not _TIMESTAMP.fullmatch(raw.strip()):
+        raise WebhookSignatureError(
+            "the request's timestamp is not a number of "
+            + ("milliseconds" if millis else "seconds")
+            + " since the epoch"
+        )
+    stamp = float(raw) / (1000 if millis else 1)
+    if not math.isfinite(stamp) or abs(now.timestamp() - stamp) > tolerance:
         raise WebhookSignatureError(
             f"the request's timestamp is outside the {tolerance} s window (a replay?)"
         )

@@ -7,6 +7,9 @@ request that still got stored would be applied by the worker later.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -132,6 +135,48 @@ def test_a_timestamp_outside_the_window_is_refused_as_a_replay(
         # Inside the window (four minutes off) is still accepted: clocks drift.
         near = _signed(_options(config), payload, at=NOW + skew * 0.4)
         assert client.post("/webhooks/shop", content=payload, headers=near).status_code == 200
+    assert store.inbox_depth() == 1
+
+
+def _signed_with_stamp(scheme: str, payload: bytes, stamp: str) -> dict[str, str]:
+    """Headers a sender holding the secret would send with ``stamp`` as its timestamp, signed."""
+    digest = hmac.new(SECRET.encode(), digestmod=hashlib.sha256)
+    if scheme == "hubspot-v3":
+        digest.update(b"POST" + URL.encode() + payload + stamp.encode())
+        return {
+            "X-HubSpot-Request-Timestamp": stamp,
+            "X-HubSpot-Signature-v3": base64.b64encode(digest.digest()).decode(),
+        }
+    digest.update(f"{stamp}.".encode() + payload)
+    if scheme == "stripe":
+        return {"Stripe-Signature": f"t={stamp},v1={digest.hexdigest()}"}
+    assert scheme == "base64+timestamp"
+    return {"X-Stamp": stamp, "X-Sig": base64.b64encode(digest.digest()).decode()}
+
+
+@pytest.mark.parametrize("scheme", ["hubspot-v3", "stripe", "base64+timestamp"])
+def test_only_a_finite_number_is_a_signed_timestamp(
+    scheme: str, store: Store, tmp_path: Path
+) -> None:
+    """``nan`` compares false against any window: signed, it would never be too old."""
+    config = hook_config(tmp_path, webhook=SCHEMES[scheme])
+    payload = body(ADA)
+    now_text = str(int(NOW.timestamp() * (1000 if scheme == "hubspot-v3" else 1)))
+    stamps = ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "1e400", "1e3", "0x10",
+              "1_700_000_000", "+" + now_text, "-" + now_text, "", " "]  # fmt: skip
+    with _client(store, config) as client:
+        for stamp in stamps:
+            answer = client.post(
+                "/webhooks/shop",
+                content=payload,
+                headers=_signed_with_stamp(scheme, payload, stamp),
+            )
+            assert answer.status_code == 401, (stamp, answer.text)
+            assert set(answer.json()) == {"error"}
+        assert store.inbox_depth() == 0
+        # The same helper with a real timestamp is accepted: the refusals were the stamps.
+        good = _signed_with_stamp(scheme, payload, now_text)
+        assert client.post("/webhooks/shop", content=payload, headers=good).status_code == 200
     assert store.inbox_depth() == 1
 
 
