@@ -29,6 +29,7 @@ __all__ = [
     "Connector",
     "ConnectorError",
     "ConnectorOptions",
+    "CreateCheck",
     "Cursor",
     "ExternalRecord",
     "QuotaExhaustedError",
@@ -88,6 +89,16 @@ class ConnectorOptions(BaseModel):
     """Base of every connector's YAML options; unknown keys are refused, never ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def lost_create_risk(self, external_object: str, match_field: str | None) -> str | None:
+        """Why a create whose answer is lost could not be found again, and what fixes it.
+
+        None when the connector can always tell whether such a create happened (by the match
+        field ``match_field``, by a key syncd writes on the record, or because the system
+        itself refuses a second create with the same key). ``syncd check`` shows the text as
+        a warning: without a way to look, a lost answer parks the record for an operator.
+        """
+        return None
 
 
 @dataclass(frozen=True)
@@ -160,10 +171,29 @@ class WriteResult:
     #: A create that found an existing record by its match key and wrote to that one instead:
     #: the engine reports a link, not a create (and a dry run plans the same).
     matched: bool = False
+    #: A failed create that may have happened all the same (its answer was lost and the
+    #: system could not be asked): the engine keeps its create intent open, so nothing
+    #: creates it again before someone has looked.
+    maybe_created: bool = False
 
     @property
     def ok(self) -> bool:
         return self.outcome is not WriteOutcome.FAILED
+
+
+@dataclass(frozen=True)
+class CreateCheck:
+    """What the external system says about a create that may have happened.
+
+    ``record`` is the record that create made, when it was found. Otherwise ``safe`` says
+    whether creating (again) cannot duplicate: the connector looked and found nothing, or
+    the system recognises a repeated create by its key. ``safe`` false means there is no way
+    to tell, and only an operator can decide; ``reason`` then says what was missing.
+    """
+
+    record: ExternalRecord | None = None
+    safe: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +259,37 @@ class Connector(ABC):
         the real write would make instead of a create. The default: the connector never does.
         """
         return False
+
+    def find_created(
+        self, external_object: str, requests: Sequence[WriteRequest]
+    ) -> list[CreateCheck]:
+        """For creates that may have happened (a crash or a lost answer), what exists.
+
+        One check per request, in order. The default looks by each request's ``match``
+        through :meth:`find_by`; a request without a match value, or an object that cannot
+        be searched by it, cannot be told apart from a fresh create (``safe`` false).
+        """
+        checks: list[CreateCheck | None] = [None] * len(requests)
+        by_field: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            if request.match is None or request.match[1] in (None, ""):
+                checks[index] = CreateCheck(reason="it has no match value to look it up by")
+            else:
+                by_field.setdefault(request.match[0], []).append(index)
+        for field_name, positions in by_field.items():
+            values = [requests[i].match[1] for i in positions]  # type: ignore[index]
+            try:
+                found = self.find_by(external_object, field_name, values)
+            except ConnectorError as exc:
+                if exc.retriable:
+                    raise
+                for i in positions:
+                    checks[i] = CreateCheck(reason=f"it cannot be looked up: {exc}")
+                continue
+            for i in positions:
+                record = found.get(requests[i].match[1])  # type: ignore[index]
+                checks[i] = CreateCheck(record=record, safe=True)
+        return [c if c is not None else CreateCheck() for c in checks]
 
     @abstractmethod
     def iter_ids(self, external_object: str) -> Iterator[str]:

@@ -136,6 +136,17 @@ class SqlOptions(ConnectorOptions):
     objects: dict[str, SqlObjectOptions]
     schema_name: str | None = None
 
+    def lost_create_risk(self, external_object: str, match_field: str | None) -> str | None:
+        obj = self.objects.get(external_object)
+        if obj is None or match_field is not None:
+            return None
+        return (
+            f"object {external_object} has no way to find a record by a match key: after a "
+            "crash or a lost commit answer, a row made by a create cannot be found again, so "
+            "it is parked for an operator; set the sync's match: to a column that identifies "
+            "a row"
+        )
+
 
 class _RequestError(Exception):
     """One request cannot be done as given; it becomes that request's FAILED result."""

@@ -109,6 +109,15 @@ class HubSpotOptions(ConnectorOptions):
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     retry: RetryOptions = Field(default_factory=RetryOptions)
 
+    def lost_create_risk(self, external_object: str, match_field: str | None) -> str | None:
+        if match_field is not None or external_object not in self.objects:
+            return None
+        return (
+            f"object {external_object} has no way to find a record by a match key: a create "
+            "whose answer is lost (timeout, 5xx) cannot be looked up, so it is parked for an "
+            "operator; set the sync's match: to a property HubSpot can search"
+        )
+
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:

@@ -718,8 +718,18 @@ class HubSpotConnector(Connector):
             if exc.status_code == 409 and eid is not None and len(items) == 1:
                 conflicts.append((items[0][0], eid))
                 return
+            # A timeout, dropped connection or 5xx after sending: HubSpot may have made them.
+            unsure = exc.retriable and not (
+                exc.status_code in (423, 429, 477)
+                or (exc.status_code is None and isinstance(exc.__cause__, httpx.ConnectError))
+            )
             for pos, _, _ in items:
-                out[pos] = _failed(str(exc), retriable=exc.retriable)
+                out[pos] = WriteResult(
+                    WriteOutcome.FAILED,
+                    error=str(exc),
+                    retriable=exc.retriable,
+                    maybe_created=unsure,
+                )
             return
         got = results(body, path)
         untraced = [r for r in got if isinstance(r, dict) and not r.get("objectWriteTraceId")]

@@ -6,6 +6,10 @@ the token bucket, a 429's ``Retry-After`` and the retry policy hold for all of t
 - 408, 425, 429, 5xx, timeouts and dropped connections are retried (exponential backoff
   with full jitter via tenacity, ``retry.attempts`` in all); a ``Retry-After`` (seconds or
   an HTTP date) holds back *every* next request of this connector, not just the retry.
+- A request that is not safe to repeat (``idempotent=False``: a create the API does not
+  dedupe by its ``Idempotency-Key``) is retried only when the API certainly did not act on
+  it (a refused connection, 408, 425, 429). After a timeout once sent, a dropped connection
+  or a 5xx it raises :class:`AnswerLostError`: the caller looks before sending it again.
 - 401 is answered by refreshing an OAuth2 token and trying once more; a 401/403 that is
   left raises :class:`AuthError` (the engine pauses the sync).
 - Other 4xx answers are returned: the caller knows whether a 404 means "gone" or a 422 is
@@ -27,14 +31,14 @@ import httpx
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_random_exponential,
 )
 
 from connectors.base import ConnectorError
 from connectors.rest.auth import Credentials, make_credentials
-from connectors.rest.errors import AuthError
+from connectors.rest.errors import AnswerLostError, AuthError
 from connectors.rest.options import RestOptions
 from connectors.rest.ratelimit import DailyQuota, NotBefore, TokenBucket
 
@@ -42,6 +46,8 @@ __all__ = ["Answer", "HttpClient", "api_message"]
 
 #: Statuses worth the same request again later.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Transient statuses that say the request was not acted on: safe to send again, even a create.
+UNPROCESSED_STATUSES = frozenset({408, 425, 429})
 #: A Retry-After beyond a day is taken as a day (a broken header must not stop us forever).
 MAX_RETRY_AFTER = 86_400.0
 #: Shortest backoff unit (seconds); tenacity multiplies it exponentially, with jitter.
@@ -75,9 +81,12 @@ class Answer:
 
 
 class _Transient(Exception):
-    def __init__(self, message: str) -> None:
+    """A failure worth another try; ``sent`` when the API may have acted on the request."""
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
         super().__init__(message)
         self.message = message
+        self.sent = sent
 
 
 class HttpClient:
@@ -143,14 +152,24 @@ class HttpClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
     ) -> Answer:
-        """Send until an answer that is not transient, or raise a typed ConnectorError."""
+        """Send until an answer that is not transient, or raise a typed ConnectorError.
+
+        ``idempotent=False`` marks a request the API may not recognise when sent twice (a
+        create): it is sent again only after failures that prove it was not acted on, and
+        any other transient failure raises :class:`AnswerLostError` at once.
+        """
         what = f"{method} {urlsplit(target).path or target}"
         retry = self._options.retry
+
+        def again(exc: BaseException) -> bool:
+            return isinstance(exc, _Transient) and (idempotent or not exc.sent)
+
         retrying = Retrying(
             stop=stop_after_attempt(retry.attempts),
             wait=self._backoff,
-            retry=retry_if_exception_type(_Transient),
+            retry=retry_if_exception(again),
             sleep=self._sleep,
             reraise=True,
         )
@@ -159,6 +178,11 @@ class HttpClient:
                 with attempt:
                     return self._with_auth(method, target, what, params, body, headers)
         except _Transient as exc:
+            if not idempotent and exc.sent:
+                raise AnswerLostError(
+                    f"connector {self._name}: {what}: the answer was lost ({exc.message}); "
+                    "the API may have acted on it"
+                ) from None
             raise ConnectorError(
                 f"connector {self._name}: {what} failed {retry.attempts} times; last: "
                 f"{exc.message}",
@@ -232,7 +256,8 @@ class HttpClient:
         except ConnectorError as exc:
             if not exc.retriable:
                 raise
-            raise _Transient(exc.message) from None  # the token endpoint hiccuped
+            # The token endpoint hiccuped: the request itself was never sent.
+            raise _Transient(exc.message, sent=False) from None
         try:
             request = self._http.build_request(
                 method,
@@ -246,6 +271,9 @@ class HttpClient:
                 raw = self._read(response, what)
             finally:
                 response.close()
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # No connection, so nothing was sent: safe to send again whatever it is.
+            raise _Transient(f"{what}: {type(exc).__name__} (not connected)", sent=False) from None
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Transient(
                 f"{what}: {type(exc).__name__} (timeout or dropped connection)"
@@ -259,7 +287,10 @@ class HttpClient:
             delay = _retry_after(answer.headers.get("Retry-After"), self._now())
             if delay is not None:
                 self._gate.push(delay)
-            raise _Transient(f"{what} answered {answer.status}{self._reason(answer)}")
+            raise _Transient(
+                f"{what} answered {answer.status}{self._reason(answer)}",
+                sent=answer.status not in UNPROCESSED_STATUSES,
+            )
         if 300 <= answer.status < 400:
             raise ConnectorError(
                 f"connector {self._name}: {what} was redirected ({answer.status}); set "

@@ -10,8 +10,12 @@ list in timestamp order, so the watermark only moves once a run has read every p
 Reads by id go one GET per id, or ``batch_read.max`` ids per call when the API has a
 read-many endpoint. Writes go one request per record (or through batch endpoints when
 configured); a record the API refuses is that record's FAILED result and the rest go on.
-Creates carry an ``Idempotency-Key`` and, when ``find_param`` can search the match field,
-look first, so a retry after a lost answer does not create twice.
+A create is never sent twice blindly: when ``find_param`` can search the match field it
+looks first; when its answer is lost (a timeout, a dropped connection, a 502 after the API
+may have made the record) it is sent again only after the record was looked up and not found
+(by the match field, or by the key syncd wrote in ``create_key_field``), or when the API
+dedupes creates by ``idempotency_header``. With none of those the record is failed for an
+operator, marked as maybe created, instead of risking a duplicate.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     ConnectorOptions,
+    CreateCheck,
     Cursor,
     ExternalRecord,
     WebhookEvent,
@@ -42,7 +47,12 @@ from connectors.base import (
 )
 from connectors.rest._batch_read import id_chunks, listed, request_parts
 from connectors.rest.client import Answer, HttpClient, api_message
-from connectors.rest.errors import AuthError, QuotaExhaustedError, WebhookPayloadError
+from connectors.rest.errors import (
+    AnswerLostError,
+    AuthError,
+    QuotaExhaustedError,
+    WebhookPayloadError,
+)
 from connectors.rest.options import BatchOptions, BatchReadOptions, ObjectOptions, RestOptions
 from connectors.rest.paging import Token, dig, next_token, page_request
 from connectors.webhooks import verify_signature
@@ -180,6 +190,13 @@ class RestConnector(Connector):
     def finds_before_create(self, external_object: str, field_name: str) -> bool:
         """A create searches first when ``find_param`` filters by its match field."""
         return self._object(external_object).find_param == field_name
+
+    def find_created(
+        self, external_object: str, requests: Sequence[WriteRequest]
+    ) -> list[CreateCheck]:
+        obj = self._object(external_object)
+        self._need(sum(1 for r in requests if self._lookup_way(obj, r) is not None))
+        return [self._check_created(obj, request) for request in requests]
 
     def iter_ids(self, external_object: str) -> Iterator[str]:
         obj = self._object(external_object)
@@ -357,7 +374,12 @@ class RestConnector(Connector):
 
     def _find_one(self, obj: ObjectOptions, field_name: str, value: Any) -> ExternalRecord | None:
         assert obj.find_param is not None
-        records, _ = self._page(obj, None, {obj.find_param: _text(value)}, LIST_LIMIT)
+        return self._search(obj, obj.find_param, field_name, value)
+
+    def _search(
+        self, obj: ObjectOptions, param: str, field_name: str, value: Any
+    ) -> ExternalRecord | None:
+        records, _ = self._page(obj, None, {param: _text(value)}, LIST_LIMIT)
         # The API's search may be fuzzy (prefix, contains): keep only an equal value.
         for record in records:
             if _same(record.fields.get(field_name), value):
@@ -412,33 +434,123 @@ class RestConnector(Connector):
             existing = self._find_one(obj, request.match[0], request.match[1])
             if existing is not None:
                 # A retry after a lost answer (or a record made elsewhere): finish it.
-                done = self._update(obj, WriteRequest(request.key, existing.id, request.fields))
-                if not done.ok:
-                    return done
-                return WriteResult(
-                    WriteOutcome.CREATED,
-                    external_id=existing.id,
-                    record=done.record or existing,
-                    matched=True,
-                )
+                return self._finish_created(obj, request, existing, matched=True)
+        attempts = self._rest.retry.attempts
+        for _ in range(attempts):
+            try:
+                return self._send_create(obj, request)
+            except AnswerLostError as lost:
+                try:
+                    check = self._check_created(obj, request)
+                except AuthError:
+                    raise
+                except ConnectorError as exc:
+                    return self._maybe_created(
+                        obj, lost, f"looking it up failed ({exc})", retriable=True
+                    )
+                if check.record is not None:
+                    return self._finish_created(obj, request, check.record)
+                if not check.safe:
+                    assert check.reason is not None
+                    return self._maybe_created(obj, lost, check.reason, retriable=False)
+                # Looked and not there: the API did not make it, so sending again is safe.
+        return self._failure(
+            f"the create's answer was lost {attempts} times (retry.attempts) and the record "
+            "was not there each time it was looked up; it is tried again later",
+            True,
+        )
+
+    def _send_create(self, obj: ObjectOptions, request: WriteRequest) -> WriteResult:
+        """One create request; AnswerLostError when the API may have made it unseen."""
         endpoint = obj.create_endpoint()
+        fields = dict(request.fields)
+        if obj.create_key_field is not None:
+            fields[obj.create_key_field] = request.key
+        headers = {obj.idempotency_header: request.key} if obj.idempotency_header else {}
         answer = self._client.call(
             endpoint.method,
             endpoint.path,
-            body=self._wrap(obj, dict(request.fields)),
-            headers={"Idempotency-Key": request.key},
+            body=self._wrap(obj, fields),
+            headers=headers,
+            idempotent=obj.idempotency_header is not None,
         )
         if not answer.ok:
             return self._failed(answer, None)
         record = self._answer_record(obj, answer)
         if record is None:
-            # The API may have made it: the same Idempotency-Key finds it on a retry.
-            return WriteResult(
-                WriteOutcome.FAILED,
-                error=f"{answer.what} answered {answer.status} without a record with an id",
-                retriable=True,
+            # The API may have made it: look before sending it again.
+            raise AnswerLostError(
+                f"connector {self.name}: {answer.what} answered {answer.status} without a "
+                "record with an id"
             )
         return WriteResult(WriteOutcome.CREATED, external_id=record.id, record=record)
+
+    def _finish_created(
+        self,
+        obj: ObjectOptions,
+        request: WriteRequest,
+        existing: ExternalRecord,
+        *,
+        matched: bool = False,
+    ) -> WriteResult:
+        """A create that found its record: write the request's fields into it.
+
+        ``matched``: found by the match key before creating (a record made elsewhere, so
+        the engine reports a link); otherwise it is the record this create made.
+        """
+        done = self._update(obj, WriteRequest(request.key, existing.id, request.fields))
+        if not done.ok:
+            return done
+        return WriteResult(
+            WriteOutcome.CREATED,
+            external_id=existing.id,
+            record=done.record or existing,
+            matched=matched,
+        )
+
+    def _lookup_way(self, obj: ObjectOptions, request: WriteRequest) -> tuple[str, str, Any] | None:
+        """How a create's record is found: (query parameter, field, value), or None."""
+        param = obj.key_param()
+        if obj.create_key_field is not None and param is not None:
+            return param, obj.create_key_field, request.key
+        if self._searches(obj, request):
+            assert request.match is not None and obj.find_param is not None
+            return obj.find_param, request.match[0], request.match[1]
+        return None
+
+    def _check_created(self, obj: ObjectOptions, request: WriteRequest) -> CreateCheck:
+        way = self._lookup_way(obj, request)
+        if way is not None:
+            return CreateCheck(record=self._search(obj, *way), safe=True)
+        if obj.idempotency_header is not None:
+            return CreateCheck(safe=True)  # the API recognises the create by its key
+        return CreateCheck(
+            reason=(
+                "syncd cannot look it up (no find_param for a match value, no "
+                "create_key_field, no idempotency_header)"
+            )
+        )
+
+    def _maybe_created(
+        self, obj: ObjectOptions, lost: AnswerLostError, why: str, *, retriable: bool
+    ) -> WriteResult:
+        path = obj.create_endpoint().path
+        if retriable:
+            advice = "the next try looks it up again before creating"
+        else:
+            advice = (
+                f"check {path} in {self.name} (delete a copy if two exist), then run "
+                "`syncd errors retry`"
+            )
+        return WriteResult(
+            WriteOutcome.FAILED,
+            error=(
+                f"the create's answer was lost ({lost.message.removeprefix(f'connector {self.name}: ')}); "
+                f"the record may exist in {self.name} though {why}: {advice}"
+            ),
+            retriable=retriable,
+            maybe_created=True,
+        )
 
     def _update(self, obj: ObjectOptions, request: WriteRequest) -> WriteResult:
         assert request.external_id is not None
@@ -481,23 +593,33 @@ class RestConnector(Connector):
                 continue
             inputs: list[dict[str, Any]] = []
             for _, request in chunk:
-                item = self._wrap(obj, dict(request.fields))
+                fields = dict(request.fields)
+                if create and obj.create_key_field is not None:
+                    fields[obj.create_key_field] = request.key
+                item = self._wrap(obj, fields)
                 if request.external_id is not None:
                     item[obj.id_field] = request.external_id
                 inputs.append(item)
             headers: dict[str, str] = {}
-            if create:
+            if create and obj.idempotency_header:
                 keys = "\n".join(r.key for _, r in chunk).encode()
-                headers["Idempotency-Key"] = "batch-" + hashlib.sha256(keys).hexdigest()[:40]
+                key = "batch-" + hashlib.sha256(keys).hexdigest()[:40]
+                headers[obj.idempotency_header] = key
             try:
                 answer = self._client.call(
                     batch.method,
                     batch.path,
                     body=_nest(batch.request_path, inputs),
                     headers=headers,
+                    idempotent=not create or obj.idempotency_header is not None,
                 )
             except AuthError:
                 raise
+            except AnswerLostError as lost:
+                # The API may have made some or all of them: each is looked up first.
+                for index, request in chunk:
+                    results[index] = self._guard(halt, partial(self._recover, obj, request, lost))
+                continue
             except ConnectorError as exc:
                 for index, _ in chunk:
                     results[index] = self._failure(str(exc), exc.retriable)
@@ -519,12 +641,30 @@ class RestConnector(Connector):
                     )
                 records = [self._record(obj, self._unwrap(obj, item)) for item in out]
             except ConnectorError as exc:
-                for index, _ in chunk:
-                    results[index] = self._failure(str(exc), True)
+                for index, request in chunk:
+                    if create:
+                        # Answered 2xx: they were probably made; look before sending again.
+                        unread = AnswerLostError(str(exc))
+                        work = partial(self._recover, obj, request, unread)
+                        results[index] = self._guard(halt, work)
+                    else:
+                        results[index] = self._failure(str(exc), True)
                 continue
             outcome = WriteOutcome.CREATED if create else WriteOutcome.UPDATED
             for (index, _), record in zip(chunk, records, strict=True):
                 results[index] = WriteResult(outcome, external_id=record.id, record=record)
+
+    def _recover(
+        self, obj: ObjectOptions, request: WriteRequest, lost: AnswerLostError
+    ) -> WriteResult:
+        """A create of a batch whose answer was lost: found, made alone, or left to a person."""
+        check = self._check_created(obj, request)
+        if check.record is not None:
+            return self._finish_created(obj, request, check.record)
+        if not check.safe:
+            assert check.reason is not None
+            return self._maybe_created(obj, lost, check.reason, retriable=False)
+        return self._create(obj, request)
 
     def _guard(self, halt: list[ConnectorError], work: Callable[[], WriteResult]) -> WriteResult:
         """One request's result; a failure of the whole call becomes this record's failure.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors import base
 
-__all__ = ["AuthError", "QuotaExhaustedError", "WebhookPayloadError"]
+__all__ = ["AnswerLostError", "AuthError", "QuotaExhaustedError", "WebhookPayloadError"]
 
 
 # The engine acts on these types (pause, wait for the quota window, answer 400): they are
@@ -12,3 +12,15 @@ __all__ = ["AuthError", "QuotaExhaustedError", "WebhookPayloadError"]
 AuthError = base.AuthError
 QuotaExhaustedError = base.QuotaExhaustedError
 WebhookPayloadError = base.WebhookPayloadError
+
+
+class AnswerLostError(base.ConnectorError):
+    """A request that is not safe to repeat was sent, and its answer never came back whole.
+
+    A timeout after sending, a dropped connection, a 5xx from a gateway: the API may have
+    done the work. The client does not send such a request again; the caller must first ask
+    the API whether it happened (a create looks its record up).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retriable=True)

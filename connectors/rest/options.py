@@ -215,6 +215,25 @@ class ObjectOptions(ConnectorOptions):
     batch_read: BatchReadOptions | None = None
     find_param: str | None = None
     lookback_seconds: float = Field(5.0, ge=0)
+    #: A field of the record the API keeps as given, where syncd writes its key on create
+    #: (e.g. ``syncd_id``), so a create whose answer was lost is found again by it.
+    create_key_field: str | None = Field(None, min_length=1)
+    #: The list endpoint's query parameter that filters by ``create_key_field`` (default:
+    #: the field's name).
+    create_key_param: str | None = Field(None, min_length=1)
+    #: The header the API dedupes creates by (e.g. ``Idempotency-Key``): the engine's key
+    #: is sent in it, and a create whose answer was lost is sent again with the same key.
+    idempotency_header: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _key_param_needs_field(self) -> ObjectOptions:
+        if self.create_key_param is not None and self.create_key_field is None:
+            raise ValueError("create_key_param filters by create_key_field; set that too")
+        return self
+
+    def key_param(self) -> str | None:
+        """The query parameter that finds a record by the key syncd wrote on it."""
+        return self.create_key_param or self.create_key_field
 
     @field_validator("update", "delete")
     @classmethod
@@ -256,3 +275,19 @@ class RestOptions(_Secretive):
     #: Dotted path to the list of events in a webhook body ("" = the body itself).
     webhook_events_path: str = ""
     objects: dict[str, ObjectOptions]
+
+    def lost_create_risk(self, external_object: str, match_field: str | None) -> str | None:
+        obj = self.objects.get(external_object)
+        if obj is None or obj.create_key_field or obj.idempotency_header:
+            return None
+        if match_field is not None and obj.find_param == match_field:
+            return None
+        field = match_field or "<the match field>"
+        return (
+            f"object {external_object} has no way to find a record by its match key: a "
+            "create whose answer is lost (timeout, dropped connection, 502) cannot be looked "
+            "up, so it is parked for an operator instead of sent again; set "
+            f"find_param: {field} if the API filters by it, create_key_field: <a field the "
+            "API keeps and filters by> for syncd's own key, or idempotency_header: "
+            "Idempotency-Key if the API dedupes creates by that header"
+        )

@@ -6,12 +6,14 @@ stdout, so an editor or ``grep`` can jump to each; the exit code is 1 when there
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from config import ConfigErrors, ConfigProblem, check_config, read_config, sort_problems
+from config.warnings import check_warnings
 from syncd.cli._context import DEFAULT_CONFIG, get_state
 from syncd.cli._output import emit_json, info
 
@@ -41,20 +43,30 @@ def check(
     if not any(p.key == "store" or p.key.startswith("store.") for p in problems):
         with state.open_store(state.db or config.store_url) as store:
             problems = [*problems, *check_config(config, store)]
+    warnings = sort_problems(check_warnings(config))
     if problems:
-        _finish(state.json, sort_problems(problems))
+        _finish(state.json, sort_problems(problems), warnings)
         return
     if state.json:
-        emit_json([])
+        emit_json([_warning(w) for w in warnings])
         return
-    info(f"config OK: {len(config.syncs)} syncs, {len(config.connectors)} connectors")
+    for warning in warnings:
+        info(str(warning))
+    told = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
+    info(f"config OK: {len(config.syncs)} syncs, {len(config.connectors)} connectors{told}")
 
 
-def _finish(as_json: bool, problems: list[ConfigProblem]) -> None:
+def _warning(warning: ConfigProblem) -> dict[str, object]:
+    return {**warning.as_dict(), "severity": "warning"}
+
+
+def _finish(
+    as_json: bool, problems: list[ConfigProblem], warnings: Sequence[ConfigProblem] = ()
+) -> None:
     if as_json:
-        emit_json([p.as_dict() for p in problems])
+        emit_json([p.as_dict() for p in problems] + [_warning(w) for w in warnings])
     else:
-        for problem in problems:
+        for problem in [*problems, *warnings]:
             info(str(problem))
         info(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}")
     raise typer.Exit(1)

@@ -2,7 +2,7 @@
 
 It keeps real customers in memory (ids, ``updated_at``, unique emails), filters by
 ``updated_since`` and ``email``, pages four ways (cursor, page, offset, ``Link``), creates
-with ``Idempotency-Key`` honoured, updates, deletes, reads many ids at once
+with ``Idempotency-Key`` honoured (``State.idempotent``), updates, deletes, reads many ids at once
 (``GET /api/customers/batch?ids=1,2`` or ``?ids=1&ids=2``, ``POST /api/customers/batch/read``
 with ``{"ids": [...]}`` or ``{"inputs": [{"id": ...}]}``; ``State.batch_read`` makes it
 misbehave on purpose), and checks credentials (bearer, basic, API key in a header or the
@@ -35,6 +35,8 @@ CLIENT_SECRET = "s3cret-client-secret"
 API_KEY = "s3cret-api-key"
 USER, PASSWORD = "syncd", "s3cret-password"
 FIELDS = ("email", "first_name", "last_name", "status")
+#: Kept only on records that were given one (syncd's create key), and filterable.
+KEY_FIELD = "syncd_id"
 
 
 @dataclass
@@ -58,6 +60,14 @@ class State:
     batch_reads: list[list[str]] = field(default_factory=list)
     last_time: datetime = field(default_factory=lambda: datetime(2000, 1, 1, tzinfo=UTC))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Whether a create's ``Idempotency-Key`` is honoured (a second create with it answers
+    #: the first record) or ignored, as most APIs do.
+    idempotent: bool = True
+    #: What the next ``create_faults`` creates do: "drop" (the record is made, then the
+    #: connection is cut mid-answer), "502" (the record is made, then a gateway's error
+    #: comes instead of the answer), "429" (refused before anything is made).
+    create_fault: str | None = None
+    create_faults: int = 0
 
     def stamp(self) -> str:
         now = max(datetime.now(UTC), self.last_time + timedelta(microseconds=1))
@@ -88,6 +98,8 @@ class State:
         record_id = str(self.next_id)
         self.next_id += 1
         record = {"id": int(record_id), **{k: values.get(k) for k in FIELDS}}
+        if values.get(KEY_FIELD) is not None:
+            record[KEY_FIELD] = values[KEY_FIELD]
         record["updated_at"] = values.get("updated_at") or self.stamp()
         self.customers[record_id] = record
         return dict(record)
@@ -159,12 +171,15 @@ class Server:
     def _matching(self, request: Request) -> list[dict[str, Any]]:
         since = request.query_params.get("updated_since")
         email = request.query_params.get("email")
+        key = request.query_params.get(KEY_FIELD)
         rows = sorted(self.state.customers.values(), key=lambda c: (c["updated_at"], c["id"]))
         if since:
             bound = datetime.fromisoformat(since)
             rows = [c for c in rows if datetime.fromisoformat(c["updated_at"]) >= bound]
         if email:
             rows = [c for c in rows if (c["email"] or "").lower() == email.lower()]
+        if key:
+            rows = [c for c in rows if c.get(KEY_FIELD) == key]
         return [dict(c) for c in rows]
 
     async def list_customers(self, request: Request) -> Response:
@@ -254,7 +269,7 @@ class Server:
             data = data["customer"]
         if not isinstance(data, dict):
             return JSONResponse({"message": "body must be an object"}, status_code=400)
-        unknown = sorted(set(data) - set(FIELDS) - {"id", "updated_at"})
+        unknown = sorted(set(data) - set(FIELDS) - {"id", "updated_at", KEY_FIELD})
         if unknown:
             return JSONResponse({"message": f"unknown fields {unknown}"}, status_code=422)
         if data.get("first_name") == "REFUSED":
@@ -282,17 +297,31 @@ class Server:
         data = await self._body(request)
         if isinstance(data, Response):
             return data
-        key = request.headers.get("Idempotency-Key")
+        key = request.headers.get("Idempotency-Key") if self.state.idempotent else None
         with self.state.lock:
+            if self.state.create_fault == "429" and self.state.create_faults > 0:
+                self.state.create_faults -= 1
+                return JSONResponse({"message": "slow down"}, status_code=429)
             if key and key in self.state.idempotency:
                 known = self.state.customers.get(self.state.idempotency[key])
                 if known is not None:
                     return JSONResponse(dict(known), status_code=201)
             if self._taken(data.get("email"), None):
                 return JSONResponse({"message": "email already exists"}, status_code=409)
-            record = self.state._insert({k: v for k, v in data.items() if k in FIELDS})
+            record = self.state._insert(
+                {k: v for k, v in data.items() if k in (*FIELDS, KEY_FIELD)}
+            )
             if key:
                 self.state.idempotency[key] = str(record["id"])
+            fault = self.state.create_fault if self.state.create_faults > 0 else None
+            if fault is not None:
+                self.state.create_faults -= 1
+        if fault == "502":
+            return JSONResponse({"message": "bad gateway"}, status_code=502)
+        if fault == "drop":
+            # A Content-Length the body never reaches: the server cuts the connection.
+            body = json.dumps(record).encode()
+            return Response(body[:5], status_code=201, headers={"Content-Length": "4096"})
         return JSONResponse(record, status_code=201)
 
     async def item(self, request: Request) -> Response:
