@@ -18,7 +18,7 @@ from store.errors import (
     ValidationError,
 )
 from store.inbox_ops import InboxEntry, InboxEntrySpec
-from store.lease_ops import Fence, LeaseLostError
+from store.lease_ops import Fence, LeaseHolder, LeaseLostError
 from store.models import (
     Association,
     AssociationLabel,
@@ -69,6 +69,7 @@ __all__ = [
     "InboxEntry",
     "InboxEntrySpec",
     "JournalEntry",
+    "LeaseHolder",
     "LeaseLostError",
     "Link",
     "LinkConflictError",

@@ -6,6 +6,11 @@ first checks, under a row lock, that its holder still holds the lease with the s
 and that it has not expired: a process that was paused (SIGSTOP, a long GC, a partition)
 past its expiry wakes to find the token moved on and its transaction refused, so two
 processes can never both commit work for one sync.
+
+A pass that finds the lease held (``syncd sync`` beside the daemon) asks for it: ``want``
+names it in the row, and while that request is fresh (refreshed as the waiter polls, so a
+waiter that gave up or died stops counting after ``WANT_FRESH``) nobody else may take the
+lease when it frees, and the holder hands it over between passes (``wanted_from``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,21 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from store import tables as t
 from store.errors import StoreError
 
-__all__ = ["Fence", "LeaseLostError", "acquire", "check", "release"]
+__all__ = [
+    "WANT_FRESH",
+    "Fence",
+    "LeaseHolder",
+    "LeaseLostError",
+    "acquire",
+    "check",
+    "release",
+    "unwant",
+    "want",
+    "wanted_from",
+]
+
+#: How long a waiter's request for a lease counts after its last refresh.
+WANT_FRESH = timedelta(seconds=5)
 
 
 class LeaseLostError(StoreError):
@@ -39,6 +58,14 @@ class Fence:
     holder: str
     token: int
     ttl_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds a sync's lease now, as a waiter is told."""
+
+    holder: str
+    expires_at: datetime
 
 
 def _fresh(now: datetime) -> datetime:
@@ -84,8 +111,22 @@ def acquire(
         .where(
             leases.c.sync == sync,
             or_(leases.c.expires_at < now, leases.c.holder.is_(None)),
+            # A fresh request by another waiter keeps the freed lease for that waiter.
+            or_(
+                leases.c.wanted_by.is_(None),
+                leases.c.wanted_by == holder,
+                leases.c.wanted_at.is_(None),
+                leases.c.wanted_at < now - WANT_FRESH,
+            ),
         )
-        .values(holder=holder, token=leases.c.token + 1, expires_at=now + ttl, acquired_at=now)
+        .values(
+            holder=holder,
+            token=leases.c.token + 1,
+            expires_at=now + ttl,
+            acquired_at=now,
+            wanted_by=None,
+            wanted_at=None,
+        )
         .returning(leases.c.token)
     ).first()
     if taken is not None:
@@ -143,3 +184,57 @@ def release(conn: Connection, fence: Fence) -> None:
         )
         .values(holder=None)
     )
+
+
+def want(conn: Connection, sync: str, holder: str, now: datetime) -> LeaseHolder | None:
+    """Ask for ``sync``'s lease as ``holder`` (refreshing an earlier ask); who holds it now.
+
+    A fresher request by another waiter is left alone: the first to ask is served first.
+    None when nobody holds a live lease (the waiter should simply try to take it).
+    """
+    leases = t.sync_leases
+    now = _fresh(now)
+    conn.execute(
+        update(leases)
+        .where(
+            leases.c.sync == sync,
+            or_(
+                leases.c.wanted_by.is_(None),
+                leases.c.wanted_by == holder,
+                leases.c.wanted_at.is_(None),
+                leases.c.wanted_at < now - WANT_FRESH,
+            ),
+        )
+        .values(wanted_by=holder, wanted_at=now)
+    )
+    row = conn.execute(
+        select(leases.c.holder, leases.c.expires_at).where(leases.c.sync == sync)
+    ).first()
+    if row is None or row.holder is None or row.expires_at < now:
+        return None
+    return LeaseHolder(row.holder, row.expires_at)
+
+
+def unwant(conn: Connection, sync: str, holder: str) -> None:
+    """Withdraw ``holder``'s request for the lease (it gave up waiting)."""
+    leases = t.sync_leases
+    conn.execute(
+        update(leases)
+        .where(leases.c.sync == sync, leases.c.wanted_by == holder)
+        .values(wanted_by=None, wanted_at=None)
+    )
+
+
+def wanted_from(conn: Connection, holder: str, now: datetime) -> set[str]:
+    """The syncs ``holder`` holds that another pass waits for: to hand over between passes."""
+    leases = t.sync_leases
+    now = _fresh(now)
+    rows = conn.execute(
+        select(leases.c.sync).where(
+            leases.c.holder == holder,
+            leases.c.wanted_by.is_not(None),
+            leases.c.wanted_by != holder,
+            leases.c.wanted_at >= now - WANT_FRESH,
+        )
+    )
+    return {row[0] for row in rows}

@@ -52,6 +52,20 @@ class SyncApi(FacadePart):
     def release_lease(self, fence: Fence) -> None:
         self._write(ChangeSource.cli(), lambda tx: lease_ops.release(tx.connection, fence))
 
+    def want_lease(self, sync: str, holder: str) -> lease_ops.LeaseHolder | None:
+        """Ask for ``sync``'s lease while waiting for it; who holds it now (None: nobody)."""
+        return self._write(
+            ChangeSource.cli(), lambda tx: lease_ops.want(tx.connection, sync, holder, tx.now)
+        )
+
+    def unwant_lease(self, sync: str, holder: str) -> None:
+        """Withdraw a request for ``sync``'s lease (the waiter gave up)."""
+        self._write(ChangeSource.cli(), lambda tx: lease_ops.unwant(tx.connection, sync, holder))
+
+    def leases_wanted_from(self, holder: str) -> set[str]:
+        """The syncs ``holder`` holds that another pass is waiting for."""
+        return self._read(lambda conn: lease_ops.wanted_from(conn, holder, utcnow()))
+
     def sync_write(self, sync: str, work: Callable[[SyncTx], T], *, run_id: int | None = None) -> T:
         """Run ``work`` in one transaction with source INTEGRATION/``sync``.
 

@@ -309,6 +309,8 @@ sync_states = Table(
     # The fields the sync carried at its last pass: a field added since is backfilled.
     Column("fields", JSONType),
     Column("updated_at", UTCDateTime, nullable=False),
+    # When delete reconciliation is next due (null: at the daemon's first look).
+    Column("reconcile_due_at", UTCDateTime),
 )
 
 sync_runs = Table(
@@ -434,6 +436,24 @@ sync_leases = Table(
     Column("token", BigInteger, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
+    # A pass waiting for the lease (``syncd sync`` beside the daemon), refreshed while it
+    # waits: the holder hands the lease over between passes and nobody else takes it.
+    Column("wanted_by", String(200)),
+    Column("wanted_at", UTCDateTime),
+)
+
+# One row per daemon process: its renew job stamps ``seen_at``, so `syncd status` can tell a
+# daemon that is running from one that stopped or died.
+daemon_heartbeats = Table(
+    "daemon_heartbeats",
+    metadata,
+    Column("holder", String(200), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
+    Index("ix_daemon_heartbeats_seen_at", "seen_at"),
 )
 
 # External records a sync could not apply (a value the CRM refuses, an unmapped option):

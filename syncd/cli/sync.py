@@ -20,6 +20,7 @@ from config.models import Config
 from connectors.base import Connector
 from store import ConflictRecord, LogSpec, Store
 from syncd.cli._context import DEFAULT_CONFIG, CliState, get_state
+from syncd.cli._lease import DEFAULT_WAIT_SECONDS, sync_lease
 from syncd.cli._output import emit_json, info, print_table, shorten
 from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
 from syncd.engine.conflicts import resolve_conflict
@@ -46,7 +47,11 @@ def _config(state: CliState) -> Config:
 
 
 @contextmanager
-def _sync_parts(state: CliState, name: str) -> Iterator[tuple[SyncSpec, Connector, Store]]:
+def _sync_parts(
+    state: CliState, name: str, *, lease_wait: float | None = None
+) -> Iterator[tuple[SyncSpec, Connector, Store]]:
+    """The sync's spec, connector and store; with ``lease_wait``, the store is a view that
+    holds the sync's lease (waiting that long for another pass to end, see ``_lease``)."""
     config = _config(state)
     sync_config = config.syncs.get(name)
     if sync_config is None:
@@ -54,11 +59,22 @@ def _sync_parts(state: CliState, name: str) -> Iterator[tuple[SyncSpec, Connecto
         raise UsageError(f"no sync named {name!r} in the config; syncs: {known}")
     spec = build_spec(config, sync_config)
     connector = build_connector(config, sync_config.connector)
+    url = state.db or config.store_url
     try:
-        with state.open_store(state.db or config.store_url) as store:
-            yield spec, connector, store
+        with state.open_store(url) as store:
+            if lease_wait is None:
+                yield spec, connector, store
+            else:
+                with sync_lease(store, url, spec.name, wait=lease_wait) as leased:
+                    yield spec, connector, leased
     finally:
         connector.close()
+
+
+_WAIT_HELP = (
+    "When another process (the daemon) is running this sync: wait this many seconds for its"
+    " pass to end, then refuse."
+)
 
 
 def sync(
@@ -74,10 +90,19 @@ def sync(
         bool,
         typer.Option("--allow-deletes", help="Confirm the deletes the mass-delete brake stopped."),
     ] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0.0, metavar="SECONDS", help=_WAIT_HELP)
+    ] = DEFAULT_WAIT_SECONDS,
 ) -> None:
-    """Run one pass of a sync now and print what it did."""
+    """Run one pass of a sync now and print what it did.
+
+    The pass holds the sync's lease: it never runs beside the daemon's (or another
+    command's) pass of the same sync, but waits for it up to --wait seconds, then refuses.
+    A --dry-run writes nothing and takes no lease.
+    """
     state = get_state(ctx)
-    with _sync_parts(state, name) as (spec, connector, store):
+    lease_wait = None if dry_run else wait
+    with _sync_parts(state, name, lease_wait=lease_wait) as (spec, connector, store):
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), transient=True, disable=state.json
         ) as bar:
@@ -279,15 +304,22 @@ def conflicts_resolve(
         str | None, typer.Option("--take", help="crm or external: whose value both sides keep.")
     ] = None,
     value: Annotated[str | None, typer.Option("--value", help="A value of your own.")] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0.0, metavar="SECONDS", help=_WAIT_HELP)
+    ] = DEFAULT_WAIT_SECONDS,
 ) -> None:
-    """Decide a conflict; the next pass carries the value to the other side."""
+    """Decide a conflict; the next pass carries the value to the other side.
+
+    The decision writes the record and its link's base under the sync's lease, so it never
+    lands in the middle of a pass of that sync (it waits up to --wait seconds for one).
+    """
     if take not in (None, "crm", "external"):
         raise UsageError("--take must be crm or external")
     state = get_state(ctx)
     with state.open_store() as peek:
         sync_name = peek.get_conflict(conflict_id).sync
     side: Literal["crm", "external"] | None = take  # type: ignore[assignment]
-    with _sync_parts(state, sync_name) as (spec, _connector, store):
+    with _sync_parts(state, sync_name, lease_wait=wait) as (spec, _connector, store):
         resolved = resolve_conflict(store, spec, conflict_id, take=side, value=value)
     if state.json:
         emit_json(asdict(resolved))

@@ -229,6 +229,9 @@ class Daemon:
             fence = self._lease(sync)
             if fence is None:
                 return None
+            if name in self._wanted():
+                self._hand_over(sync)  # a `syncd sync` waits for it: its turn first
+                return None
             started = time.perf_counter()
             try:
                 summary = run_sync(
@@ -285,7 +288,33 @@ class Daemon:
                 self.log.warning("lease_lost", sync=sync.spec.name)
                 sync.fence = None
 
+    def _wanted(self) -> set[str]:
+        try:
+            return self.store.leases_wanted_from(self.options.holder)
+        except Exception:
+            return set()
+
+    def _hand_over(self, sync: _Sync) -> None:
+        """Give the lease up between passes to the command waiting for it (the caller holds
+        the sync's lock, so no pass of ours is in hand); the next tick takes it back."""
+        fence, sync.fence = sync.fence, None
+        if fence is None:
+            return
+        try:
+            self.store.release_lease(fence)
+        except Exception:
+            self.log.warning("lease_release_failed", sync=sync.spec.name)
+            return
+        self.log.info("lease_handed_over", sync=sync.spec.name)
+
     def _drain_all(self) -> None:
+        for name in self._wanted():
+            wanted = self._syncs.get(name)
+            if wanted is not None and wanted.lock.acquire(blocking=False):
+                try:
+                    self._hand_over(wanted)
+                finally:
+                    wanted.lock.release()
         for name, sync in list(self._syncs.items()):
             connector = self._connectors.get(sync.config.connector)
             if connector is None or self._stopping.is_set():

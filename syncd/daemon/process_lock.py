@@ -15,7 +15,30 @@ from typing import IO
 
 from syncd.errors import UsageError
 
-__all__ = ["ProcessLock"]
+__all__ = ["ProcessLock", "daemon_pid"]
+
+
+def _lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".daemon.lock")
+
+
+def daemon_pid(database: Path) -> int | None:
+    """The pid of the live ``syncd run`` serving ``database``, if one does.
+
+    Read without taking the lock (a CLI command holding it, even for a moment, would refuse
+    a daemon starting then): the pid the daemon wrote, when that process is alive.
+    """
+    try:
+        pid = int(_lock_path(database).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
 
 
 class ProcessLock:
@@ -27,7 +50,7 @@ class ProcessLock:
 
     @classmethod
     def acquire(cls, database: Path) -> ProcessLock:
-        path = database.with_name(database.name + ".daemon.lock")
+        path = _lock_path(database)
         handle = path.open("a+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

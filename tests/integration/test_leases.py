@@ -71,3 +71,40 @@ def test_release_lets_another_process_take_over_at_once(store: Store) -> None:
     store.release_lease(fence)
     taken = store.acquire_lease("shop", "daemon-b", TTL)
     assert taken is not None and taken.token == fence.token + 1
+
+
+def test_a_waiting_pass_is_served_before_anyone_else_takes_the_freed_lease(store: Store) -> None:
+    daemon = store.acquire_lease("shop", "daemon-a", TTL)
+    assert daemon is not None
+    holder = store.want_lease("shop", "cli:host:1")
+    assert holder is not None and holder.holder == "daemon-a"
+    assert store.leases_wanted_from("daemon-a") == {"shop"}
+    assert store.leases_wanted_from("daemon-b") == set()
+    # The daemon hands over between passes: neither it nor another daemon takes it back.
+    store.release_lease(daemon)
+    assert store.acquire_lease("shop", "daemon-a", TTL) is None
+    assert store.acquire_lease("shop", "daemon-b", TTL) is None
+    taken = store.acquire_lease("shop", "cli:host:1", TTL)
+    assert taken is not None and taken.token == daemon.token + 1
+    # Taking it ends the request: after the command releases, the daemon takes it again.
+    assert store.leases_wanted_from("cli:host:1") == set()
+    store.release_lease(taken)
+    assert store.acquire_lease("shop", "daemon-a", TTL) is not None
+
+
+def test_a_withdrawn_request_no_longer_holds_the_lease_back(store: Store) -> None:
+    daemon = store.acquire_lease("shop", "daemon-a", TTL)
+    assert daemon is not None
+    store.want_lease("shop", "cli:host:1")
+    store.unwant_lease("shop", "cli:host:1")
+    assert store.leases_wanted_from("daemon-a") == set()
+    store.release_lease(daemon)
+    assert store.acquire_lease("shop", "daemon-b", TTL) is not None
+
+
+def test_a_free_lease_is_reported_as_nobodys(store: Store) -> None:
+    assert store.want_lease("never-ran", "cli:host:1") is None
+    fence = store.acquire_lease("shop", "daemon-a", TTL)
+    assert fence is not None
+    store.release_lease(fence)
+    assert store.want_lease("shop", "cli:host:1") is None
