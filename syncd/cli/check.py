@@ -2,6 +2,8 @@
 
 Problems are printed like a compiler's (``file:line:col: key: message``), one per line on
 stdout, so an editor or ``grep`` can jump to each; the exit code is 1 when there is any.
+Warnings (a risk such as a secret written in plain text instead of ``${VAR}``) are printed
+the same way, their message starting ``warning:``, and leave the exit code at 0.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated
 import typer
 
 from config import ConfigErrors, ConfigProblem, check_config, read_config, sort_problems
+from config.secrets import plain_secret_warnings
 from config.warnings import check_warnings
 from syncd.cli._context import DEFAULT_CONFIG, get_state
 from syncd.cli._output import emit_json, info
@@ -43,7 +46,8 @@ def check(
     if not any(p.key == "store" or p.key.startswith("store.") for p in problems):
         with state.open_store(state.db or config.store_url) as store:
             problems = [*problems, *check_config(config, store)]
-    warnings = sort_problems(check_warnings(config))
+    secrets = plain_secret_warnings(config._document) if config._document else []
+    warnings = sort_problems([*check_warnings(config), *secrets])
     if problems:
         _finish(state.json, sort_problems(problems), warnings)
         return

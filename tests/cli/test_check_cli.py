@@ -7,8 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
+from config.loader import YamlDocument
+from config.secrets import plain_secret_warnings
 from syncd.cli import app
 from tests.config._fakes import register_fake
 
@@ -91,3 +94,82 @@ def test_yaml_syntax_error_is_one_located_error(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert len(lines) == 2 and lines[1] == "1 problem"
     assert LOCATED.match(lines[0]) and "invalid YAML" in lines[0]
+
+
+PLAIN_SECRETS = """\
+connectors:
+  shop:
+    type: rest
+    base_url: https://shop.example.com
+    auth: {type: bearer, token: "sk_live_51Habc"}
+    webhook: {secret: whsec_plain, signature: stripe}
+    objects:
+      customers: {path: /customers}
+  erp:
+    type: fake
+    url: "postgresql://erp:hunter2@db/erp"
+    objects:
+      customers: {table: customers}
+syncs:
+  shop-customers:
+    connector: shop
+    external_object: customers
+    crm_object: contacts
+    direction: to_crm
+    fields:
+      - {crm: email, external: email}
+"""
+
+
+def test_a_plain_text_secret_is_a_located_warning_naming_the_fix(
+    db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "syncd.yaml"
+    path.write_text(PLAIN_SECRETS)
+    result = runner.invoke(app, ["--db", db_url, "check", "--config", str(path)])
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "config OK: 1 syncs, 2 connectors (3 warnings)"
+    found = {}
+    for line in lines[:-1]:
+        match = LOCATED.match(line)
+        assert match is not None, line
+        assert match["file"] == str(path)
+        assert match["msg"].startswith("warning: ") and "${VAR}" in match["msg"], line
+        found[match["key"]] = int(match["line"])
+    assert found == {
+        "connectors.shop.auth.token": 5,
+        "connectors.shop.webhook.secret": 6,
+        "connectors.erp.url": 11,
+    }
+    # The warning names the field, never the value.
+    for secret in ("sk_live_51Habc", "whsec_plain", "hunter2"):
+        assert secret not in result.output
+
+    as_json = runner.invoke(app, ["--db", db_url, "--json", "check", "--config", str(path)])
+    assert as_json.exit_code == 0
+    warnings = json.loads(as_json.stdout)
+    assert [w["severity"] for w in warnings] == ["warning"] * 3
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "warned"),
+    [
+        ("password", "hunter2", True),
+        ("api_key", "abc123", True),
+        ("client_secret", "abc123", True),
+        ("Access-Token", "abc123", True),
+        ("password", "${ERP_PASSWORD}", False),
+        ("token", "Bearer ${SHOP_TOKEN}", False),
+        ("password", "", False),
+        ("token_url", "https://auth.example.com/token", False),
+        ("token", "$${NOT_A_REFERENCE}", True),
+    ],
+)
+def test_which_values_are_plain_text_secrets(key: str, value: str, warned: bool) -> None:
+    text = f"connectors:\n  x:\n    {key}: {json.dumps(value)}\n"
+    document = YamlDocument(Path("s.yaml"), yaml.safe_load(text), yaml.compose(text))
+    found = plain_secret_warnings(document)
+    assert bool(found) == warned, found
+    if warned:
+        assert found[0].line == 3 and found[0].key == f"connectors.x.{key}"
