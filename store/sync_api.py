@@ -222,8 +222,11 @@ class SyncApi(FacadePart):
         return self._read(lambda conn: sync_queue_ops.list_inbound_errors(conn, sync))
 
     def inbound_retry_due(self, sync: str, *, limit: int = 5000) -> list[str]:
-        """External ids an operator asked to retry."""
-        return self._read(lambda conn: sync_queue_ops.inbound_retry_due(conn, sync, limit))
+        """External ids an operator asked to retry, or refused for a reason the CRM may have
+        cleared by now (their back-off is over)."""
+        return self._read(
+            lambda conn: sync_queue_ops.inbound_retry_due(conn, sync, utcnow(), limit)
+        )
 
     # ------------------------------------------------------------ links
 

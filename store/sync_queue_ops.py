@@ -8,11 +8,11 @@ after ``MAX_ATTEMPTS``, are parked for an operator: never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from store import tables as t
 from store.record_ops import chunks
@@ -256,10 +256,28 @@ class InboundError:
     retry_requested: bool
     first_failed_at: datetime
     last_failed_at: datetime
+    #: When the sync retries it by itself (a refusal the CRM can clear), else None.
+    retry_at: datetime | None = None
 
 
-def inbound_failed(conn: Connection, sync: str, failures: Mapping[str, str], now: datetime) -> None:
-    """Record (or count again) the records that failed; an operator sees them parked."""
+def _retry_at(attempts: int, now: datetime) -> datetime:
+    wait: timedelta = min(_FIRST_RETRY * (2 ** (attempts - 1)), _LONGEST_WAIT)
+    return now + wait
+
+
+def inbound_failed(
+    conn: Connection,
+    sync: str,
+    failures: Mapping[str, str],
+    now: datetime,
+    retry_later: Collection[str] = (),
+) -> None:
+    """Record (or count again) the records that failed; an operator sees them parked.
+
+    Those in ``retry_later`` were refused for a reason the CRM can clear (a value another
+    record holds, a match already linked): the sync fetches them again by itself after a
+    back-off (30 s, doubling, at most 6 h), since the cursor has moved past them.
+    """
     table = t.sync_inbound_errors
     known: dict[str, int] = {}
     for part in chunks(sorted(failures), 500):
@@ -278,6 +296,7 @@ def inbound_failed(conn: Connection, sync: str, failures: Mapping[str, str], now
             "retry_requested": False,
             "first_failed_at": now,
             "last_failed_at": now,
+            "retry_at": _retry_at(1, now) if external_id in retry_later else None,
         }
         for external_id, error in failures.items()
         if external_id not in known
@@ -293,6 +312,7 @@ def inbound_failed(conn: Connection, sync: str, failures: Mapping[str, str], now
                 attempts=attempts + 1,
                 retry_requested=False,
                 last_failed_at=now,
+                retry_at=_retry_at(attempts + 1, now) if external_id in retry_later else None,
             )
         )
 
@@ -303,11 +323,15 @@ def inbound_done(conn: Connection, sync: str, external_ids: Sequence[str]) -> No
         conn.execute(delete(table).where(table.c.sync == sync, table.c.external_id.in_(part)))
 
 
-def inbound_retry_due(conn: Connection, sync: str, limit: int) -> list[str]:
+def inbound_retry_due(conn: Connection, sync: str, now: datetime, limit: int) -> list[str]:
+    """Asked for by an operator, or refused for a reason the CRM may have cleared by now."""
     table = t.sync_inbound_errors
     rows = conn.execute(
         select(table.c.external_id)
-        .where(table.c.sync == sync, table.c.retry_requested.is_(True))
+        .where(
+            table.c.sync == sync,
+            or_(table.c.retry_requested.is_(True), table.c.retry_at <= now),
+        )
         .order_by(table.c.external_id)
         .limit(limit)
     )
@@ -328,6 +352,7 @@ def list_inbound_errors(conn: Connection, sync: str | None) -> list[InboundError
             retry_requested=bool(r.retry_requested),
             first_failed_at=r.first_failed_at,
             last_failed_at=r.last_failed_at,
+            retry_at=r.retry_at,
         )
         for r in conn.execute(query)
     ]

@@ -13,7 +13,7 @@ slot and leaves the transaction and the other inputs as they were.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -273,9 +273,13 @@ class SyncTx:
         """Count a failed attempt; after ``inbox_ops.MAX_ATTEMPTS`` the event is set aside."""
         inbox_ops.fail(self._conn, entry_id, error)
 
-    def inbound_failed(self, failures: Mapping[str, str]) -> None:
-        """External records this transaction could not apply: parked for an operator."""
-        sync_queue_ops.inbound_failed(self._conn, self.sync, failures, self.now)
+    def inbound_failed(
+        self, failures: Mapping[str, str], *, retry_later: Collection[str] = ()
+    ) -> None:
+        """External records this transaction could not apply: parked for an operator;
+        those in ``retry_later`` (refused for a reason the CRM can clear) are also fetched
+        again by the sync itself after a back-off."""
+        sync_queue_ops.inbound_failed(self._conn, self.sync, failures, self.now, retry_later)
 
     def inbound_done(self, external_ids: Sequence[str]) -> None:
         """These applied: any error parked for them is over."""

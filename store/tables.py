@@ -468,6 +468,9 @@ sync_inbound_errors = Table(
     Column("retry_requested", Boolean, nullable=False),
     Column("first_failed_at", UTCDateTime, nullable=False),
     Column("last_failed_at", UTCDateTime, nullable=False),
+    # A refusal the CRM can clear (a duplicate value, a match already linked) is retried by
+    # the sync itself from this time on, with back-off; None: an operator or a change outside.
+    Column("retry_at", UTCDateTime),
 )
 
 # Bearer tokens of the HTTP API. Only the SHA-256 of the secret is kept (the secret is shown

@@ -17,7 +17,7 @@ from conflict import NO_BASE, Rule, Side
 from connectors.base import Cursor, ExternalRecord
 from mapping import MappingError
 from store import ConflictSpec, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
-from store.errors import RecordWriteError
+from store.errors import DuplicateError, RecordWriteError
 from syncd.engine import associations
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -61,6 +61,9 @@ class _PageWork:
     links: list[LinkWrite] = field(default_factory=list)
     conflicts: list[ConflictSpec] = field(default_factory=list)
     push: set[int] = field(default_factory=set)
+    # External ids refused for a reason the CRM can clear (a unique value another record
+    # holds, a match already linked): parked, and retried by the sync itself after a back-off.
+    retry_later: set[str] = field(default_factory=set)
 
 
 def most_recent_needed(ctx: RunContext) -> bool:
@@ -123,16 +126,26 @@ def apply_page(
             item.seen_at = link.external_updated_at
         pending.append(item)
 
-    _match(ctx, tx, [p for p in pending if p.crm_id is None], work)
-    existing = [p for p in pending if p.crm_id is not None]
-    crm = tx.get_records(
-        spec.crm_object, [p.crm_id for p in existing if p.crm_id is not None], include_archived=True
-    )
-    _plan_existing(ctx, tx, existing, crm, work)
-    _create(ctx, tx, [p for p in pending if p.crm_id is None and not p.refused], work)
+    # Linked records first, then matching: a value a linked record gives up on this page
+    # (an email changed outside) is free by the time a new record of the page asks for it.
+    linked = [p for p in pending if p.crm_id is not None]
+    unlinked = [p for p in pending if p.crm_id is None]
+    _plan_existing(ctx, tx, linked, _crm_records(ctx, tx, linked), work)
+    _match(ctx, tx, unlinked, work)
+    matched = [p for p in unlinked if p.crm_id is not None]
+    if matched:
+        _plan_existing(ctx, tx, matched, _crm_records(ctx, tx, matched), work)
+    _create(ctx, tx, [p for p in unlinked if p.crm_id is None and not p.refused], work)
 
     _finish_page(ctx, tx, work, cursor, list(latest))
     return deletes
+
+
+def _crm_records(ctx: RunContext, tx: SyncTx, items: list[_Pending]) -> dict[int, Record]:
+    ids = [p.crm_id for p in items if p.crm_id is not None]
+    if not ids:
+        return {}
+    return tx.get_records(ctx.spec.crm_object, ids, include_archived=True)
 
 
 def _finish_page(
@@ -148,7 +161,7 @@ def _finish_page(
         if entry.action is LogAction.ERROR and entry.external_id
     }
     if failed:
-        tx.inbound_failed(failed)
+        tx.inbound_failed(failed, retry_later=work.retry_later & failed.keys())
     applied = [i for i in page_ids if i not in failed]
     if applied:
         tx.inbound_done(applied)
@@ -248,6 +261,7 @@ def _match(ctx: RunContext, tx: SyncTx, unlinked: list[_Pending], work: _PageWor
             )
             ctx.summary.add("inbound.errors")
             item.refused = True
+            work.retry_later.add(item.record.id)
             continue
         claimed.add(record.id)
         item.crm_id, item.base, item.matched = record.id, {}, True
@@ -316,6 +330,8 @@ def _plan_existing(
         if isinstance(outcome, RecordWriteError):
             work.logs.append(_error(item.crm_id, item.record.id, str(outcome)))
             ctx.summary.add("inbound.errors")
+            if isinstance(outcome, DuplicateError):
+                work.retry_later.add(item.record.id)
             continue
         associations.apply_crm_writes(
             ctx, tx, item.crm_id, item.plan, work.logs, external_id=item.record.id
@@ -404,6 +420,8 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
         if isinstance(outcome, RecordWriteError):
             work.logs.append(_error(None, item.record.id, f"create in the CRM: {outcome}"))
             ctx.summary.add("inbound.errors")
+            if isinstance(outcome, DuplicateError):
+                work.retry_later.add(item.record.id)
             continue
         item.crm_id = outcome.id
         plan = plan_record(

@@ -187,8 +187,11 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
 
 
 def _retry_inbound(ctx: RunContext) -> None:
-    """External records an operator asked to retry (``syncd errors retry``): fetched again
-    by id and applied through the page path, before the cursor's changes."""
+    """Parked external records that are due again: those an operator asked to retry
+    (``syncd errors retry``), and those refused for a reason the CRM can clear (a value
+    another record held, a match already linked) whose back-off is over. The cursor has
+    moved past them, so they are fetched by id and applied through the page path, before
+    the cursor's changes."""
     spec = ctx.spec
     due = ctx.store.inbound_retry_due(spec.name)
     for start in range(0, len(due), spec.batch_size):
