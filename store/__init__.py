@@ -35,7 +35,7 @@ from store.models import (
     Record,
     SourceType,
 )
-from store.ops_ops import SyncOverview
+from store.ops_ops import DaemonSeen, SyncOverview
 from store.sync_models import (
     ConflictRecord,
     ConflictSpec,
@@ -62,6 +62,7 @@ __all__ = [
     "ChangeSource",
     "ConflictRecord",
     "ConflictSpec",
+    "DaemonSeen",
     "DuplicateError",
     "Fence",
     "GroupSpec",

@@ -46,6 +46,28 @@ class OpsApi(FacadePart):
         found = self._read(lambda conn: ops_ops.overview(conn, names, now, activity=activity))
         return {name: found[name] for name in names}
 
+    def daemon_beat(self, holder: str, *, pid: int, host: str, stopped: bool = False) -> None:
+        """Stamp this daemon's heartbeat (``stopped`` at a clean exit): what `syncd status`
+        reads to tell a running daemon from one that stopped or died."""
+        self._write(
+            ChangeSource(SourceType.INTEGRATION),
+            lambda tx: ops_ops.daemon_beat(
+                tx.connection, holder, tx.now, pid=pid, host=host, stopped=stopped
+            ),
+        )
+
+    def daemons_seen(self, limit: int = 20) -> list[ops_ops.DaemonSeen]:
+        """The daemons whose heartbeats are newest, newest first."""
+        return self._read(lambda conn: ops_ops.daemons_seen(conn, limit))
+
+    def purge_daemons(self, older_than: datetime) -> int:
+        """Forget the heartbeat rows of daemons not seen since ``older_than``."""
+        _aware(older_than, "older_than")
+        return self._write(
+            ChangeSource(SourceType.INTEGRATION),
+            lambda tx: ops_ops.purge_daemons(tx.connection, older_than),
+        )
+
     def purge_sync_log(self, older_than: datetime, *, batch: int = 5000) -> int:
         """Delete sync log rows written before ``older_than``, then the finished runs that
         ended before it and have no log rows left; returns how many log rows went.

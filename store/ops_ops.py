@@ -25,8 +25,10 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     or_,
     select,
+    update,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -37,8 +39,12 @@ from store.sync_ops import CHUNK, run_from_row
 
 __all__ = [
     "ACTIVITY_ACTIONS",
+    "DaemonSeen",
     "SyncOverview",
+    "daemon_beat",
+    "daemons_seen",
     "overview",
+    "purge_daemons",
     "purge_log_batch",
     "purge_runs_batch",
 ]
@@ -61,7 +67,8 @@ class SyncOverview:
     newest run still marked running and newer than ``last_run`` (a process that died leaves
     one behind: only a live lease makes it a real one). ``synced_1h`` / ``synced_24h`` count
     log rows whose action changed a record (``ACTIVITY_ACTIONS``), per direction.
-    ``outbound_lag`` is the journal entries written since the sync's journal position.
+    ``parked`` counts outbound records parked in the outbox, ``parked_inbound`` external
+    records refused and kept for an operator. ``outbound_lag`` is the journal entries written since the sync's journal position.
     ``last_inbound_at`` is the later of the newest inbound log row of the last day and the
     end of the last successful run: when the sync last heard from the other side.
     ``activity`` False (the metrics scrape) leaves the log counts at zero and
@@ -81,6 +88,8 @@ class SyncOverview:
     synced_1h: dict[str, int] = field(default_factory=_zero)
     synced_24h: dict[str, int] = field(default_factory=_zero)
     parked: int = 0
+    #: External records the sync could not apply, not yet asked to retry (`syncd errors`).
+    parked_inbound: int = 0
     due: int = 0
     open_conflicts: int = 0
     inbox_depth: int = 0
@@ -197,6 +206,11 @@ def _queues(
     ):
         found[row[0]]["parked"] = int(row[1] or 0)
         found[row[0]]["due"] = int(row[2] or 0)
+    refused = t.sync_inbound_errors
+    for name, count in _count_by_sync(
+        conn, refused, names, refused.c.retry_requested.is_(False)
+    ).items():
+        found[name]["parked_inbound"] = count
     conflicts = t.sync_conflicts
     for name, count in _count_by_sync(conn, conflicts, names, conflicts.c.open.is_(True)).items():
         found[name]["open_conflicts"] = count
@@ -230,6 +244,55 @@ def _activity(
         if direction == "inbound" and newest is not None:
             seen = item.get("last_inbound_at")
             item["last_inbound_at"] = newest if seen is None else max(seen, newest)
+
+
+# ---------------------------------------------------------------- daemon heartbeats
+
+
+@dataclass(frozen=True)
+class DaemonSeen:
+    """One ``syncd run`` process as its heartbeat row left it."""
+
+    holder: str
+    pid: int
+    host: str
+    started_at: datetime
+    seen_at: datetime
+    stopped_at: datetime | None
+
+
+def daemon_beat(
+    conn: Connection,
+    holder: str,
+    now: datetime,
+    *,
+    pid: int,
+    host: str,
+    stopped: bool = False,
+) -> None:
+    """Stamp ``holder``'s heartbeat (created at its first beat); ``stopped`` at a clean exit."""
+    beats = t.daemon_heartbeats
+    values: dict[str, Any] = {"seen_at": now, "stopped_at": now if stopped else None}
+    done = conn.execute(update(beats).where(beats.c.holder == holder).values(**values))
+    if done.rowcount:
+        return
+    conn.execute(insert(beats).values(holder=holder, pid=pid, host=host, started_at=now, **values))
+
+
+def daemons_seen(conn: Connection, limit: int = 20) -> list[DaemonSeen]:
+    """The daemons that beat most recently, newest first."""
+    beats = t.daemon_heartbeats
+    rows = conn.execute(select(beats).order_by(beats.c.seen_at.desc()).limit(limit))
+    return [
+        DaemonSeen(r.holder, int(r.pid), r.host, r.started_at, r.seen_at, r.stopped_at)
+        for r in rows
+    ]
+
+
+def purge_daemons(conn: Connection, older_than: datetime) -> int:
+    """Forget daemons not seen since ``older_than`` (every restart leaves a row)."""
+    beats = t.daemon_heartbeats
+    return int(conn.execute(delete(beats).where(beats.c.seen_at < older_than)).rowcount or 0)
 
 
 # ---------------------------------------------------------------- retention

@@ -23,9 +23,23 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from config.models import Schedule, SyncConfig
-from store.ops_ops import SyncOverview
+from store.ops_ops import DaemonSeen, SyncOverview
 
-__all__ = ["STATES", "SyncStatus", "ago", "build_status", "next_run", "schedule_text"]
+__all__ = [
+    "DAEMON_ALIVE_SECONDS",
+    "STATES",
+    "DaemonStatus",
+    "SyncStatus",
+    "ago",
+    "build_status",
+    "daemon_status",
+    "next_run",
+    "schedule_text",
+]
+
+#: A daemon whose heartbeat (stamped every ``syncd.daemon.BEAT_SECONDS``) is older than this
+#: is taken for dead: three beats missed.
+DAEMON_ALIVE_SECONDS = 45.0
 
 STATES = ("paused", "running", "failing", "idle")
 
@@ -57,7 +71,10 @@ class SyncStatus:
     inbound_last_seen_text: str
     synced_1h: dict[str, int] = field(default_factory=dict)
     synced_24h: dict[str, int] = field(default_factory=dict)
+    #: Records given up on: ``parked_outbound`` + ``parked_inbound``.
     parked_errors: int = 0
+    parked_outbound: int = 0
+    parked_inbound: int = 0
     outbox_due: int = 0
     open_conflicts: int = 0
     inbox_depth: int = 0
@@ -77,8 +94,19 @@ class SyncStatus:
                 f" {self.quota_resume_at:%Y-%m-%d %H:%M} UTC"
             )
         if self.parked_errors:
+            parts = [
+                f"{count} {direction}"
+                for count, direction in (
+                    (self.parked_inbound, "inbound"),
+                    (self.parked_outbound, "outbound"),
+                )
+                if count
+            ]
             plural = "s" if self.parked_errors != 1 else ""
-            return f"{self.parked_errors} record{plural} parked: `syncd errors --sync {self.name}`"
+            return (
+                f"{self.parked_errors} record{plural} parked ({', '.join(parts)}):"
+                f" `syncd errors --sync {self.name}`"
+            )
         return ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -152,7 +180,8 @@ def _state(overview: SyncOverview, now: datetime) -> str:
     if overview.running is not None and lease_live:
         return "running"
     last = overview.last_run
-    if (last is not None and last.status == "failed") or overview.parked > 0:
+    parked = overview.parked + overview.parked_inbound
+    if (last is not None and last.status == "failed") or parked > 0:
         return "failing"
     return "idle"
 
@@ -198,11 +227,60 @@ def build_status(config_sync: SyncConfig, overview: SyncOverview, now: datetime)
         inbound_last_seen_text=ago(seen, now) if pulls else "n/a (to_external)",
         synced_1h=dict(overview.synced_1h),
         synced_24h=dict(overview.synced_24h),
-        parked_errors=overview.parked,
+        parked_errors=overview.parked + overview.parked_inbound,
+        parked_outbound=overview.parked,
+        parked_inbound=overview.parked_inbound,
         outbox_due=overview.due,
         open_conflicts=overview.open_conflicts,
         inbox_depth=overview.inbox_depth,
         quota_resume_at=_quota_resume_at(last.summary if last else {}, now),
+    )
+
+
+@dataclass(frozen=True)
+class DaemonStatus:
+    """Whether a ``syncd run`` serves the store, judged from the heartbeats it stamps.
+
+    Without one nothing runs on schedule: a sync "due now" is not about to run, and status
+    says so rather than count down to a pass that will never start.
+    """
+
+    running: bool
+    holders: list[str]
+    last_seen: datetime | None
+    stopped_at: datetime | None
+
+    def text(self, now: datetime) -> str:
+        if self.running:
+            return f"daemon running ({', '.join(self.holders)})"
+        if self.last_seen is None:
+            return "daemon not running (never seen on this store): start it with `syncd run`"
+        how = "stopped" if self.stopped_at is not None else "last seen"
+        return f"daemon not running ({how} {ago(self.last_seen, now)})"
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "holders": list(self.holders),
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
+            "text": self.text(now),
+        }
+
+
+def daemon_status(seen: list[DaemonSeen], now: datetime) -> DaemonStatus:
+    """Live: a daemon that beat within ``DAEMON_ALIVE_SECONDS`` and did not stop."""
+    alive = [
+        d
+        for d in seen
+        if d.stopped_at is None and (now - d.seen_at).total_seconds() <= DAEMON_ALIVE_SECONDS
+    ]
+    newest = max(seen, key=lambda d: d.seen_at, default=None)
+    return DaemonStatus(
+        running=bool(alive),
+        holders=sorted(d.holder for d in alive),
+        last_seen=newest.seen_at if newest else None,
+        stopped_at=newest.stopped_at if newest else None,
     )
 
 

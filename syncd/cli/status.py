@@ -16,7 +16,7 @@ from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
 from syncd.cli.sync import _config
 from syncd.errors import UsageError
-from syncd.status import SyncStatus, ago, build_status
+from syncd.status import DaemonStatus, SyncStatus, ago, build_status, daemon_status
 
 __all__ = ["status"]
 
@@ -29,7 +29,7 @@ _COLUMNS = [
     "seen in",
     "1h in/out",
     "24h in/out",
-    "parked",
+    "parked in/out",
     "conflicts",
     "inbox",
 ]
@@ -39,15 +39,17 @@ def _synced(counts: dict[str, int]) -> str:
     return f"{counts.get('inbound', 0)}/{counts.get('outbound', 0)}"
 
 
-def _next(s: SyncStatus, now: datetime) -> str:
+def _next(s: SyncStatus, now: datetime, daemon: DaemonStatus) -> str:
     if s.state == "paused":
         return "paused"
     if s.next_run is None:
         return "manual"
+    if not daemon.running:
+        return "no daemon"  # nothing runs on schedule: "due now" would be a promise
     return "due now" if s.next_run <= now else ago(s.next_run, now)
 
 
-def _row(s: SyncStatus, now: datetime) -> tuple[object, ...]:
+def _row(s: SyncStatus, now: datetime, daemon: DaemonStatus) -> tuple[object, ...]:
     last = "never"
     if s.last_run_started_at is not None:
         last = f"{s.last_run_status} {ago(s.last_run_finished_at or s.last_run_started_at, now)}"
@@ -57,12 +59,12 @@ def _row(s: SyncStatus, now: datetime) -> tuple[object, ...]:
         s.name,
         s.state,
         last,
-        _next(s, now),
+        _next(s, now, daemon),
         "n/a" if s.outbound_lag is None else s.outbound_lag,
         "n/a" if s.inbound_last_seen_text.startswith("n/a") else s.inbound_last_seen_text,
         _synced(s.synced_1h),
         _synced(s.synced_24h),
-        s.parked_errors,
+        f"{s.parked_inbound}/{s.parked_outbound}",
         s.open_conflicts,
         s.inbox_depth,
     )
@@ -87,11 +89,19 @@ def status(
     now = datetime.now(UTC)
     with state.open_store(state.db or config.store_url) as store:
         found = store.sync_overview([s.name for s in wanted], now)
+        daemon = daemon_status(store.daemons_seen(), now)
     statuses = [build_status(s, found[s.name], now) for s in wanted]
     if state.json or json_output:
-        emit_json({"now": now.isoformat(), "syncs": [s.as_dict() for s in statuses]})
+        emit_json(
+            {
+                "now": now.isoformat(),
+                "daemon": daemon.as_dict(now),
+                "syncs": [s.as_dict() for s in statuses],
+            }
+        )
         return
-    print_table(_COLUMNS, (_row(s, now) for s in statuses), title="syncs")
+    print_table(_COLUMNS, (_row(s, now, daemon) for s in statuses), title="syncs")
+    info(daemon.text(now))
     # Reasons are sentences: under the table they stay whole instead of wrapping a column.
     for s in statuses:
         if s.note:

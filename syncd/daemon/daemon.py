@@ -59,6 +59,8 @@ log = structlog.get_logger("syncd.daemon")
 
 STOP_SECONDS = 10.0
 WORKERS = 64
+#: How often the daemon stamps its heartbeat row (``syncd status`` reads it).
+BEAT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class Daemon:
             IntervalTrigger(seconds=max(1.0, every.lease_seconds / 3)),
             id="heartbeat",
         )
+        self._beat()
+        self._scheduler.add_job(self._beat, IntervalTrigger(seconds=BEAT_SECONDS), id="beat")
         self._scheduler.add_job(
             self._reconcile_all,
             IntervalTrigger(seconds=every.reconcile_every_seconds),
@@ -186,6 +190,7 @@ class Daemon:
                     self.store.release_lease(sync.fence)
                 except Exception:
                     self.log.warning("lease_release_failed", sync=sync.spec.name)
+        self._beat(stopped=True)
         self.close()
         self._stopped.set()
         self.log.info("daemon_stopped", seconds=round(time.monotonic() - started, 2))
@@ -307,6 +312,16 @@ class Daemon:
             return
         self.log.info("lease_handed_over", sync=sync.spec.name)
 
+    def _beat(self, *, stopped: bool = False) -> None:
+        """Stamp this process's heartbeat row: `syncd status` tells a running daemon from a
+        stopped or dead one by it (a dead one's row simply ages)."""
+        try:
+            self.store.daemon_beat(
+                self.options.holder, pid=os.getpid(), host=socket.gethostname(), stopped=stopped
+            )
+        except Exception as exc:  # the store is down: the passes will say so too
+            self.log.warning("heartbeat_failed", error=str(exc).splitlines()[0])
+
     def _drain_all(self) -> None:
         for name in self._wanted():
             wanted = self._syncs.get(name)
@@ -378,6 +393,7 @@ class Daemon:
         cutoff = datetime.now(UTC) - timedelta(days=self.config.log_retention_days)
         removed = purge(cutoff)
         self.log.info("sync_log_retention", removed=removed, older_than=cutoff.isoformat())
+        self.store.purge_daemons(cutoff)
 
     # ------------------------------------------------------------ configuration
 

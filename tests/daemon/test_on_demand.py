@@ -95,3 +95,24 @@ def test_a_sync_without_a_schedule_is_not_polled_but_its_webhooks_are_applied(
             assert "od1@x.io" in emails
     finally:
         daemon.stop()
+
+
+def test_the_daemon_stamps_its_heartbeat_and_marks_a_clean_stop(
+    tmp_path: Path,
+    sqlite_store_url: str,
+    sqlite_shop: tuple[str, Engine],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _register_hook_connector(monkeypatch)
+    config = _manual_config(tmp_path, sqlite_store_url, sqlite_shop[0])
+    daemon = Daemon(config, options=DaemonOptions(holder="beating", lease_seconds=3, http=False))
+    daemon.start()
+    try:
+        with Store.open(sqlite_store_url) as store:
+            seen = store.daemons_seen()
+            assert [(d.holder, d.stopped_at) for d in seen] == [("beating", None)]
+    finally:
+        daemon.stop()
+    with Store.open(sqlite_store_url) as store:
+        (seen_row,) = store.daemons_seen()
+        assert seen_row.stopped_at is not None

@@ -453,3 +453,50 @@ def test_status_names_an_unknown_sync(config: Path) -> None:
     code, _, err = _status(config, "--sync", "nope")
     assert code == 1
     assert "no sync named 'nope'" in err and "shop-customers" in err
+
+
+def test_status_counts_parked_inbound_failures_and_calls_the_sync_failing(
+    store: Store, config: Path
+) -> None:
+    ok = store.start_sync_run(SYNC)
+    store.finish_sync_run(ok.id, "ok", {"inbound.created": 1})
+    failures = {f"x-{n}": f"email x{n}@shop.io is already used by contact {n}" for n in range(3)}
+    store.sync_write(SYNC, lambda tx: tx.inbound_failed(failures))
+    store.sync_write(SYNC, lambda tx: tx.outbound_failed(12, "HTTP 422", retriable=False))
+
+    assert store.sync_overview([SYNC], datetime.now(UTC))[SYNC].parked_inbound == 3
+    code, out, _ = _status(config, "--json")
+    assert code == 0
+    customers = {s["name"]: s for s in json.loads(out)["syncs"]}["shop-customers"]
+    assert customers["state"] == "failing"
+    assert (customers["parked_errors"], customers["parked_inbound"]) == (4, 3)
+    assert customers["parked_outbound"] == 1
+    assert "3 inbound, 1 outbound" in customers["note"]
+    code, out, _ = _status(config)
+    assert "3/1" in out and "failing" in out
+
+
+def test_status_says_no_daemon_runs_instead_of_due_now(store: Store, config: Path) -> None:
+    code, out, _ = _status(config, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["daemon"]["running"] is False and data["daemon"]["last_seen"] is None
+    out = _status(config)[1]
+    assert "due now" not in out
+    assert "no daemon" in out
+    assert "daemon not running (never seen on this store)" in out
+
+    # A daemon beating now is running; once it stops (or its beat ages) it is not.
+    store.daemon_beat("host-a:1:abc", pid=1, host="host-a")
+    data = json.loads(_status(config, "--json")[1])
+    assert data["daemon"]["running"] is True and data["daemon"]["holders"] == ["host-a:1:abc"]
+    assert "due now" in _status(config)[1]
+    with store._engine.begin() as conn:
+        conn.execute(
+            update(t.daemon_heartbeats).values(seen_at=datetime.now(UTC) - timedelta(hours=2))
+        )
+    out = _status(config)[1]
+    assert "daemon not running (last seen 2h00m ago)" in out
+    assert "due now" not in out
+    store.daemon_beat("host-a:1:abc", pid=1, host="host-a", stopped=True)
+    assert "daemon not running (stopped 0s ago)" in _status(config)[1]
