@@ -226,7 +226,12 @@ class Connector(ABC):
         self.options = options
 
     def check_object(self, external_object: str) -> str | None:
-        """A problem with ``external_object`` in this connector's config, or None if fine."""
+        """What stops this connector from working with ``external_object`` now, or None.
+
+        Contacts the system (once, no retries): reachable, credentials accepted, the object
+        there. ``syncd check --connect`` and ``syncd run`` at start ask it for every sync, so
+        a wrong URL or token is named before a sync reports "nothing to do".
+        """
         return None
 
     @abstractmethod

@@ -171,8 +171,11 @@ class HubSpotClient:
         search: bool = False,
         idempotent: bool = True,
         accept: frozenset[int] = frozenset(),
+        attempts: int | None = None,
     ) -> tuple[int, Any]:
         """The status and parsed body of a 2xx answer (or one listed in ``accept``).
+
+        ``attempts`` overrides ``retry.attempts`` (a connection check asks once).
 
         ``idempotent=False`` (a create) retries only what HubSpot certainly did not process
         (429, 423, 477, a refused connection): a timeout or 5xx after sending may have
@@ -199,7 +202,7 @@ class HubSpotClient:
             return base / 2 + random.uniform(0, base / 2)
 
         retrying = Retrying(
-            stop=stop_after_attempt(retry.attempts),
+            stop=stop_after_attempt(attempts or retry.attempts),
             wait=wait,
             retry=retry_if_exception(retriable),
             sleep=self._sleep,

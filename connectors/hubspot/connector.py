@@ -185,10 +185,31 @@ class HubSpotConnector(Connector):
     # -- the contract -----------------------------------------------------------------
 
     def check_object(self, external_object: str) -> str | None:
-        if external_object in self._hs.objects:
-            return None
-        known = ", ".join(sorted(self._hs.objects)) or "(none)"
-        return f"connector {self.name} configures no object {external_object!r}; objects: {known}"
+        """The object is configured, HubSpot answers, accepts the token and has the object.
+
+        One GET of one record of the object type, asked once without retries.
+        """
+        obj = self._hs.objects.get(external_object)
+        if obj is None:
+            known = ", ".join(sorted(self._hs.objects)) or "(none)"
+            return (
+                f"connector {self.name} configures no object {external_object!r}; objects: {known}"
+            )
+        path = f"/crm/v3/objects/{obj.object_type}"
+        try:
+            self._http.request("GET", path, params={"limit": 1}, attempts=1)
+        except AuthError as exc:
+            return f"connector {self.name}: HubSpot refused the access token: {exc}"
+        except HubSpotError as exc:
+            if exc.status_code is None:
+                return f"connector {self.name}: cannot reach {self._hs.base_url}: {exc}"
+            if exc.status_code in (400, 404):
+                return (
+                    f"connector {self.name}: object {external_object}: HubSpot has no object"
+                    f" type {obj.object_type!r} ({exc})"
+                )
+            return f"connector {self.name}: {exc}"
+        return None
 
     def fetch_changes(
         self, external_object: str, cursor: Cursor | None, *, limit: int, resume: bool

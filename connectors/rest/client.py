@@ -153,21 +153,25 @@ class HttpClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
+        attempts: int | None = None,
     ) -> Answer:
         """Send until an answer that is not transient, or raise a typed ConnectorError.
 
         ``idempotent=False`` marks a request the API may not recognise when sent twice (a
         create): it is sent again only after failures that prove it was not acted on, and
-        any other transient failure raises :class:`AnswerLostError` at once.
+        any other transient failure raises :class:`AnswerLostError` at once. ``attempts``
+        overrides ``retry.attempts`` (a connection check asks once: an operator waiting for
+        ``syncd check --connect`` wants the reason, not the back-off).
         """
         what = f"{method} {urlsplit(target).path or target}"
         retry = self._options.retry
+        tries = attempts or retry.attempts
 
         def again(exc: BaseException) -> bool:
             return isinstance(exc, _Transient) and (idempotent or not exc.sent)
 
         retrying = Retrying(
-            stop=stop_after_attempt(retry.attempts),
+            stop=stop_after_attempt(tries),
             wait=self._backoff,
             retry=retry_if_exception(again),
             sleep=self._sleep,
@@ -184,8 +188,7 @@ class HttpClient:
                     "the API may have acted on it"
                 ) from None
             raise ConnectorError(
-                f"connector {self._name}: {what} failed {retry.attempts} times; last: "
-                f"{exc.message}",
+                f"connector {self._name}: {what} failed {tries} times; last: {exc.message}",
                 retriable=True,
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover

@@ -99,8 +99,29 @@ class RestConnector(Connector):
     # -- the contract -----------------------------------------------------------------
 
     def check_object(self, external_object: str) -> str | None:
+        """The object is configured, the API answers, takes our credentials and lists it.
+
+        One GET of the object's first page (one record), asked once without retries.
+        """
         if external_object not in self._rest.objects:
             return self._unknown_object(external_object)
+        obj = self._rest.objects[external_object]
+        target, query = page_request(obj, None, {}, 1)
+        try:
+            answer = self._client.call("GET", target, params=query, attempts=1)
+        except AuthError as exc:
+            return f"{exc}; the API refused the credentials"
+        except ConnectorError as exc:
+            if not exc.retriable:
+                return str(exc)
+            return f"connector {self.name}: cannot reach {self._rest.base_url}: {exc}"
+        if answer.status == 404:
+            return (
+                f"connector {self.name}: object {external_object}: {answer.what} answered 404;"
+                " no such endpoint at this base_url (check the object's path:)"
+            )
+        if not answer.ok:
+            return str(self._refused(answer))
         return None
 
     def fetch_changes(

@@ -4,6 +4,8 @@ Problems are printed like a compiler's (``file:line:col: key: message``), one pe
 stdout, so an editor or ``grep`` can jump to each; the exit code is 1 when there is any.
 Warnings (a risk such as a secret written in plain text instead of ``${VAR}``) are printed
 the same way, their message starting ``warning:``, and leave the exit code at 0.
+``--connect`` also asks every connector whether it can do its syncs' work (reachable,
+credentials accepted, the object there), once the configuration itself is sound.
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ from typing import Annotated
 
 import typer
 
-from config import ConfigErrors, ConfigProblem, check_config, read_config, sort_problems
+from config import (
+    Config,
+    ConfigErrors,
+    ConfigProblem,
+    check_config,
+    read_config,
+    sort_problems,
+)
+from config.connect import check_connections
 from config.secrets import plain_secret_warnings
 from config.warnings import check_warnings
+from connectors.base import Connector
 from syncd.cli._context import DEFAULT_CONFIG, get_state
 from syncd.cli._output import emit_json, info
+from syncd.engine import build_connector
 
 __all__ = ["check"]
 
@@ -34,6 +46,13 @@ def check(
             help="Config file (default: the global --config, else ./syncd.yaml).",
         ),
     ] = None,
+    connect: Annotated[
+        bool,
+        typer.Option(
+            "--connect",
+            help="Also contact each connector: reachable, credentials accepted, object there.",
+        ),
+    ] = False,
 ) -> None:
     """Validate the YAML config against the store's objects and properties."""
     state = get_state(ctx)
@@ -48,6 +67,8 @@ def check(
             problems = [*problems, *check_config(config, store)]
     secrets = plain_secret_warnings(config._document) if config._document else []
     warnings = sort_problems([*check_warnings(config), *secrets])
+    if connect and not problems:
+        problems = _connect(config)
     if problems:
         _finish(state.json, sort_problems(problems), warnings)
         return
@@ -57,7 +78,23 @@ def check(
     for warning in warnings:
         info(str(warning))
     told = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
-    info(f"config OK: {len(config.syncs)} syncs, {len(config.connectors)} connectors{told}")
+    checked = ", connections OK" if connect else ""
+    info(
+        f"config OK: {len(config.syncs)} syncs, {len(config.connectors)} connectors"
+        f"{checked}{told}"
+    )
+
+
+def _connect(config: Config) -> list[ConfigProblem]:
+    connectors: dict[str, Connector] = {}
+    try:
+        for sync in config.syncs.values():
+            if sync.connector not in connectors:
+                connectors[sync.connector] = build_connector(config, sync.connector)
+        return check_connections(config, connectors)
+    finally:
+        for connector in connectors.values():
+            connector.close()
 
 
 def _warning(warning: ConfigProblem) -> dict[str, object]:

@@ -11,6 +11,11 @@ commit work for one sync and one that lost its lease (paused, partitioned) commi
 Leases are sticky — the holder keeps a sync while it lives — and move to another process
 within the lease time when the holder dies. On SQLite a second daemon is refused.
 
+At start (and on reload) each connector is asked whether it can do its syncs' work
+(``Connector.check_object``: reachable, credentials accepted, the object there). A sync that
+cannot is marked failing with the reason (a failed run, shown by ``syncd status``) and its
+passes wait; each scheduled tick asks again and the sync runs once the answer is yes.
+
 SIGTERM/SIGINT stop taking work; a pass in hand ends after the page or batch it is writing
 (committed, or rolled back whole) and the process exits within ``STOP_SECONDS``. SIGHUP
 re-reads the YAML and applies it when valid, keeping the old one otherwise.
@@ -42,6 +47,7 @@ from sqlalchemy.engine import make_url
 
 from config import ConfigErrors, load_config
 from config.check import check_config
+from config.connect import connection_problem
 from config.models import Config, SyncConfig
 from connectors.base import Connector
 from store import Fence, LeaseLostError, Store
@@ -113,6 +119,8 @@ class Daemon:
         self._lock = threading.RLock()
         self._connectors: dict[str, Connector] = {}
         self._syncs: dict[str, _Sync] = {}
+        #: Syncs whose connector said it cannot do their work, with the reason.
+        self._unfit: dict[str, str] = {}
         # One thread per busy sync: a slow external system holds only its own sync's thread.
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -129,6 +137,7 @@ class Daemon:
     def start(self) -> None:
         """Build the syncs, start the scheduler, the HTTP server and the heartbeat."""
         self._apply_config(self.config)
+        self._check_connections()
         every = self.options
         self._scheduler.add_job(
             self._drain_all, IntervalTrigger(seconds=every.inbox_every_seconds), id="inbox"
@@ -214,6 +223,8 @@ class Daemon:
         with self._lock:
             self._apply_config(config)
             self.config = config
+            self._unfit.clear()
+            self._check_connections()
         if self.metrics is not None:
             self.metrics.configure(list(config.syncs.values()), connectors=list(config.connectors))
         self.log.info("reloaded", syncs=sorted(self._syncs))
@@ -231,6 +242,8 @@ class Daemon:
         if not sync.lock.acquire(blocking=False):
             return None  # still running from the last tick (a slow system slows only itself)
         try:
+            if name in self._unfit and not self._fit_again(name, sync, connector):
+                return None
             fence = self._lease(sync)
             if fence is None:
                 return None
@@ -271,6 +284,41 @@ class Daemon:
             return summary
         finally:
             sync.lock.release()
+
+    def _check_connections(self) -> None:
+        """Ask each connector once per external object; mark the syncs that cannot run."""
+        asked: dict[tuple[str, str], str | None] = {}
+        for name, sync in sorted(self._syncs.items()):
+            connector = self._connectors.get(sync.config.connector)
+            if connector is None:
+                continue
+            key = (sync.config.connector, sync.config.external_object)
+            if key not in asked:
+                asked[key] = connection_problem(connector, sync.config.external_object)
+            problem = asked[key]
+            if problem is not None:
+                self._mark_unfit(name, problem)
+
+    def _fit_again(self, name: str, sync: _Sync, connector: Connector) -> bool:
+        """A sync marked unfit asks again before a pass: True once the problem is gone."""
+        problem = connection_problem(connector, sync.config.external_object)
+        if problem is None:
+            self._unfit.pop(name, None)
+            self.log.info("sync_check_passed", sync=name)
+            return True
+        if problem != self._unfit.get(name):
+            self._mark_unfit(name, problem)
+        return False
+
+    def _mark_unfit(self, name: str, problem: str) -> None:
+        self._unfit[name] = problem
+        reason = f"cannot run: {problem}"
+        self.log.error("sync_check_failed", sync=name, reason=reason)
+        try:
+            run = self.store.start_sync_run(name)
+            self.store.finish_sync_run(run.id, "failed", {"error": reason})
+        except Exception as exc:  # the log line above already says it
+            self.log.warning("sync_check_not_recorded", sync=name, error=str(exc))
 
     def _lease(self, sync: _Sync) -> Fence | None:
         ttl = timedelta(seconds=self.options.lease_seconds)

@@ -341,7 +341,10 @@ def test_oversized_answer_is_refused(
         make().fetch_changes("people", None, limit=10, resume=True)
 
 
-def test_unknown_object_names_the_configured_ones(make: Factory) -> None:
+def test_unknown_object_names_the_configured_ones(router: respx.MockRouter, make: Factory) -> None:
+    router.get("/crm/v3/objects/contacts").mock(
+        return_value=httpx.Response(200, json={"results": []})
+    )
     connector = make()
     assert connector.check_object("people") is None
     problem = connector.check_object("leads")
