@@ -80,8 +80,7 @@ def check(
     told = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
     checked = ", connections OK" if connect else ""
     info(
-        f"config OK: {len(config.syncs)} syncs, {len(config.connectors)} connectors"
-        f"{checked}{told}"
+        f"config OK: {len(config.syncs)} syncs, {len(config.connectors)} connectors{checked}{told}"
     )
 
 

@@ -57,6 +57,7 @@ connectors:
         paging: {type: cursor, param: cursor, next_path: meta.next, limit_param: limit}
         create: {method: POST, path: /api/customers}
         update: {method: PATCH, path: "/api/customers/{id}"}
+        find_param: email
 """
 
 
