@@ -48,7 +48,7 @@ connectors:
   peer:
     type: rest
     base_url: "%(url)s"
-    auth: {type: bearer, token: "%(token)s"}
+    auth: {type: bearer, token: "${PEER_SECRET}"}
     retry: {attempts: 3, max_wait_seconds: 1}
     objects:
       customers:
@@ -67,14 +67,23 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])  # nobody listens once the socket is closed
 
 
-def _write(tmp_path: Path, connector: str, external_object: str, email: str = "email") -> Path:
+def _write(
+    tmp_path: Path, connector: str, external_object: str, email: str = "email", secret: str = ""
+) -> Path:
+    """The YAML, with its secret in ``${PEER_SECRET}`` (a file beside it holds the value)."""
     path = tmp_path / "syncd.yaml"
     path.write_text(connector + SYNC % {"object": external_object, "email": email})
+    (tmp_path / "secret").write_text(secret)
     return path
 
 
 def _check(db_url: str, path: Path, *extra: str) -> tuple[int, list[str]]:
-    result = runner.invoke(app, ["--db", db_url, "check", "--config", str(path), *extra])
+    secret = (path.parent / "secret").read_text()
+    result = runner.invoke(
+        app,
+        ["--db", db_url, "check", "--config", str(path), *extra],
+        env={"PEER_SECRET": secret},
+    )
     assert "Traceback" not in result.output
     return result.exit_code, result.stdout.splitlines()
 
@@ -82,7 +91,7 @@ def _check(db_url: str, path: Path, *extra: str) -> tuple[int, list[str]]:
 def _rest(
     tmp_path: Path, url: str, token: str = TOKEN, path: str = "/api/cursor/customers"
 ) -> Path:
-    return _write(tmp_path, REST % {"url": url, "token": token, "path": path}, "customers")
+    return _write(tmp_path, REST % {"url": url, "path": path}, "customers", secret=token)
 
 
 def _one_problem(db_url: str, path: Path) -> str:
@@ -137,18 +146,14 @@ connectors:
     type: carddav
     url: "%(url)s"
     username: %(user)s
-    password: "%(password)s"
+    password: "${PEER_SECRET}"
     objects:
       contacts: {}
 """
-    good = _write(
-        tmp_path, connector % {"url": book, "user": USER, "password": PASSWORD}, "contacts", "email"
-    )
+    good = _write(tmp_path, connector % {"url": book, "user": USER}, "contacts", "email", PASSWORD)
     assert _check(db_url, good, "--connect")[0] == 0
     home = f"{radicale.base}/{USER}/"  # the user's home: a collection of books, not a book
-    path = _write(
-        tmp_path, connector % {"url": home, "user": USER, "password": PASSWORD}, "contacts", "email"
-    )
+    path = _write(tmp_path, connector % {"url": home, "user": USER}, "contacts", "email", PASSWORD)
     line = _one_problem(db_url, path)
     assert f"{home} is not an address book" in line
 
@@ -199,7 +204,7 @@ connectors:
   peer:
     type: hubspot
     base_url: "%(url)s"
-    access_token: "%(token)s"
+    access_token: "${PEER_SECRET}"
     retry: {attempts: 3, max_wait_seconds: 1}
     objects:
       people: {object_type: %(type)s, properties: [email]}
@@ -210,23 +215,24 @@ def test_hubspot_wrong_token_and_missing_object_are_named(
     db_url: str, tmp_path: Path, remote_hubspot: tuple[str, str]
 ) -> None:
     url, token = remote_hubspot
-    good = _write(tmp_path, HUBSPOT % {"url": url, "token": token, "type": "contacts"}, "people")
+    good = _write(tmp_path, HUBSPOT % {"url": url, "type": "contacts"}, "people", secret=token)
     assert _check(db_url, good, "--connect")[0] == 0
 
     wrong = _write(
-        tmp_path, HUBSPOT % {"url": url, "token": "pat-wrong", "type": "contacts"}, "people"
+        tmp_path, HUBSPOT % {"url": url, "type": "contacts"}, "people", secret="pat-wrong"
     )
     line = _one_problem(db_url, wrong)
     assert "HubSpot refused the access token" in line and "401" in line
 
-    missing = _write(tmp_path, HUBSPOT % {"url": url, "token": token, "type": "2-999"}, "people")
+    missing = _write(tmp_path, HUBSPOT % {"url": url, "type": "2-999"}, "people", secret=token)
     line = _one_problem(db_url, missing)
     assert "HubSpot has no object type '2-999'" in line
 
 
 def test_syncd_run_marks_a_sync_that_cannot_connect_failing_with_the_reason(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PEER_SECRET", TOKEN)
     url = f"http://127.0.0.1:{_closed_port()}"
     path = _rest(tmp_path, url)
     daemon = Daemon(path, db_url=db_url, options=DaemonOptions(http=False, run_at_start=False))
