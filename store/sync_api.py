@@ -66,8 +66,19 @@ class SyncApi(FacadePart):
         """The syncs ``holder`` holds that another pass is waiting for."""
         return self._read(lambda conn: lease_ops.wanted_from(conn, holder, utcnow()))
 
-    def sync_write(self, sync: str, work: Callable[[SyncTx], T], *, run_id: int | None = None) -> T:
+    def sync_write(
+        self,
+        sync: str,
+        work: Callable[[SyncTx], T],
+        *,
+        run_id: int | None = None,
+        source: ChangeSource | None = None,
+    ) -> T:
         """Run ``work`` in one transaction with source INTEGRATION/``sync``.
+
+        ``source`` names another writer for the CRM writes (an operator resolving a
+        conflict through the CLI): history then shows who decided, and the sync's outbound
+        side carries the change out as anyone's, not skip it as its own echo.
 
         An exception from ``work`` rolls back everything it wrote, CRM records included.
         ``work`` may run twice: a write that lost a race for a unique value is retried once
@@ -76,7 +87,7 @@ class SyncApi(FacadePart):
         """
         sync_ops.check_sync_name(sync)
         return self._write(
-            ChangeSource(SourceType.INTEGRATION, sync),
+            source or ChangeSource(SourceType.INTEGRATION, sync),
             lambda tx: work(SyncTx(tx, sync, run_id)),
         )
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from store import SyncLogEntry
+from syncd.causes import cause_of
 from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
 from syncd.cli.sync import changes_text
@@ -124,19 +125,24 @@ def errors(
     ctx: typer.Context,
     sync: Annotated[str | None, typer.Option("--sync", help="Only this sync.")] = None,
 ) -> None:
-    """Parked failures grouped by cause, with a count and an example record each."""
+    """Parked failures grouped by cause (ids, e-mails and numbers taken out of the message),
+    with a count, an example record and its message each."""
     if ctx.invoked_subcommand is not None:
         return
     state = get_state(ctx)
     with state.open_store() as store:
         parked = store.outbox(sync, parked=True)
         refused = [e for e in store.inbound_errors(sync) if not e.retry_requested]
-    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    # By cause, not by message: messages name their record (an id, an e-mail), which made
+    # one group per record; one real message per group stays as the example.
+    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
     for entry in parked:
-        cause = entry.last_error or "(no message)"
-        groups[(entry.sync, "outbound", cause)].append(f"crm {entry.crm_id}")
+        message = entry.last_error or "(no message)"
+        groups[(entry.sync, "outbound", cause_of(message))].append((f"crm {entry.crm_id}", message))
     for failure in refused:
-        groups[(failure.sync, "inbound", failure.error)].append(f"external {failure.external_id}")
+        groups[(failure.sync, "inbound", cause_of(failure.error))].append(
+            (f"external {failure.external_id}", failure.error)
+        )
     ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
     if state.json:
         emit_json(
@@ -145,10 +151,11 @@ def errors(
                     "sync": key[0],
                     "direction": key[1],
                     "cause": key[2],
-                    "count": len(ids),
-                    "example": ids[0],
+                    "count": len(found),
+                    "example": found[0][0],
+                    "example_message": found[0][1],
                 }
-                for key, ids in ordered
+                for key, found in ordered
             ]
         )
         return
@@ -157,9 +164,12 @@ def errors(
         return
     print_table(
         ["sync", "direction", "count", "example", "cause"],
-        ((key[0], key[1], len(ids), ids[0], shorten(key[2], 90)) for key, ids in ordered),
+        ((key[0], key[1], len(found), found[0][0], shorten(key[2], 90)) for key, found in ordered),
         title="parked errors",
     )
+    for key, found in ordered:
+        if found[0][1] != key[2]:
+            info(f"{key[0]} {key[1]}, e.g. {found[0][0]}: {shorten(found[0][1], 160)}")
 
 
 @errors_app.command("retry")
@@ -232,6 +242,18 @@ def trace(
                 + (f"; resolved {c.resolution}" if c.resolved_at else ""),
             )
         )
+    for c in conflicts:
+        if c.resolved_at is not None:
+            # An operator's decision (`syncd conflicts resolve`): they are its writer.
+            events.append(
+                (
+                    c.resolved_at,
+                    "conflict resolved",
+                    "operator (CLI)",
+                    "-",
+                    f"{c.field} = {c.resolved_value!r} ({c.resolution})",
+                )
+            )
     events.sort(key=lambda e: e[0])
     if state.json:
         emit_json(

@@ -19,7 +19,7 @@ from config import ConfigErrors, load_config
 from config.models import Config
 from connectors.base import Connector
 from store import ConflictRecord, LogSpec, Store
-from syncd.cli._context import DEFAULT_CONFIG, CliState, get_state
+from syncd.cli._context import CLI_SOURCE, DEFAULT_CONFIG, CliState, get_state
 from syncd.cli._lease import DEFAULT_WAIT_SECONDS, sync_lease
 from syncd.cli._output import emit_json, info, print_table, shorten
 from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
@@ -320,7 +320,9 @@ def conflicts_resolve(
         sync_name = peek.get_conflict(conflict_id).sync
     side: Literal["crm", "external"] | None = take  # type: ignore[assignment]
     with _sync_parts(state, sync_name, lease_wait=wait) as (spec, _connector, store):
-        resolved = resolve_conflict(store, spec, conflict_id, take=side, value=value)
+        resolved = resolve_conflict(
+            store, spec, conflict_id, take=side, value=value, source=CLI_SOURCE
+        )
     if state.json:
         emit_json(asdict(resolved))
         return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from store import ConflictRecord, Store, SyncTx
+from store import ChangeSource, ConflictRecord, Store, SyncTx
 from store.errors import RecordWriteError
 from syncd.engine import associations
 from syncd.engine.spec import SyncSpec
@@ -26,8 +26,13 @@ def resolve_conflict(
     *,
     take: Literal["crm", "external"] | None = None,
     value: str | None = None,
+    source: ChangeSource | None = None,
 ) -> ConflictRecord:
-    """Settle ``conflict_id`` with one side's value or an explicit ``value``."""
+    """Settle ``conflict_id`` with one side's value or an explicit ``value``.
+
+    ``source`` is who decided (the CLI passes the operator's): the record's history names
+    them as the writer of the chosen value, not the sync.
+    """
     if (take is None) == (value is None):
         raise UsageError("give exactly one of --take crm|external or --value V")
     conflict = store.get_conflict(conflict_id)
@@ -62,4 +67,4 @@ def resolve_conflict(
         resolution = f"take {take}" if take else "value"
         return tx.resolve_conflict(conflict_id, resolution, chosen)
 
-    return store.sync_write(spec.name, work)
+    return store.sync_write(spec.name, work, source=source)

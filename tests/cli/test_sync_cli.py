@@ -261,3 +261,54 @@ def test_trace_tells_a_records_story(db_url: str, config: Path, store: Store, sh
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
     code, _, err = _syncd(db_url, config, "trace", "contacts", "999999")
     assert code == 1 and "no contacts record 999999" in err
+
+
+def test_errors_group_refusals_naming_their_records_by_cause(
+    db_url: str, config: Path, store: Store, shop: Engine
+) -> None:
+    failures = {
+        f"{n}": f"email c{n}@x.io is already used by contact {100 + n}" for n in range(1, 135)
+    }
+    store.sync_write("shop-customers", lambda tx: tx.inbound_failed(failures))
+    store.sync_write(
+        "shop-customers", lambda tx: tx.inbound_failed({"900": "HTTP 409 from shop: row 900"})
+    )
+
+    code, out, _ = _syncd(db_url, config, "--json", "errors")
+    assert code == 0
+    groups = json.loads(out)
+    assert [(g["count"], g["direction"]) for g in groups] == [(134, "inbound"), (1, "inbound")]
+    assert groups[0]["cause"] == "email <email> is already used by contact <n>"
+    assert groups[0]["example_message"] in failures.values()
+    assert groups[1]["cause"] == "HTTP 409 from shop: row <n>"
+    code, out, _ = _syncd(db_url, config, "errors")
+    assert code == 0 and "134" in out and "already used by contact" in out
+
+
+def test_trace_names_the_operator_as_the_writer_of_a_resolution(
+    db_url: str, config: Path, store: Store, shop: Engine
+) -> None:
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    ada = store.find_record("contacts", "email", "ada@x.io")
+    store.update_record("contacts", ada.id, {"firstname": "CRM"}, UI)
+    with shop.begin() as conn:
+        conn.execute(update(customers).values(first_name="Shop", updated_at=_now()))
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    (held,) = json.loads(_syncd(db_url, config, "--json", "conflicts", "list", "--open")[1])
+    code, out, _ = _syncd(
+        db_url, config, "conflicts", "resolve", str(held["id"]), "--value", "Decided"
+    )
+    assert code == 0, out
+
+    code, out, _ = _syncd(
+        db_url, config, "--json", "trace", "contacts", str(ada.id), "--property", "firstname"
+    )
+    assert code == 0
+    events = json.loads(out)
+    writers = [e["by"] for e in events if e["event"] == "value" and "'Decided'" in e["detail"]]
+    assert writers == ["CRM_UI cli"]
+    assert any(e["event"] == "conflict resolved" and "Decided" in e["detail"] for e in events)
+    # The decision still reaches the shop with the next pass.
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    with shop.connect() as conn:
+        assert conn.execute(select(customers.c.first_name)).scalar_one() == "Decided"
