@@ -45,7 +45,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import make_url
 
-from config import ConfigErrors, load_config
+from config import load_config
 from config.check import check_config
 from config.connect import connection_problem
 from config.models import Config, SyncConfig
@@ -213,22 +213,46 @@ class Daemon:
         self.store.close()
 
     def reload(self) -> bool:
-        """Re-read the YAML; apply it when valid, keep running the old one otherwise."""
+        """Re-read the YAML and apply all of it, or none of it.
+
+        Everything is checked and every new or changed connector built before anything
+        changes; then jobs, connectors and the configuration the HTTP server reads are
+        swapped under one lock, so a webhook sees the old set or the new, never a mix. A
+        file that is invalid, a connector that cannot be built, or a change only a restart
+        can make (store, listen address, ``api:``) refuses the reload whole: the old
+        configuration keeps running and ``reload_refused`` says why.
+        """
+        built: dict[str, Connector] = {}
         try:
             config = load_config(self.config_path)
             _refuse_problems(config, self.store)
-        except (ConfigError, ConfigErrors) as exc:
-            self.log.error("reload_refused", error=str(exc).splitlines()[0])
+            _refuse_restart_only(self.config, config, listen_given=bool(self.options.listen))
+            for sync in config.syncs.values():
+                build_spec(config, sync)
+            for name, options in config.connectors.items():
+                if options != self.config.connectors.get(name):
+                    built[name] = build_connector(config, name)
+        except Exception as exc:  # whatever it is, the running configuration stays whole
+            for connector in built.values():
+                connector.close()
+            self.log.error(
+                "reload_refused", error=str(exc).splitlines()[0], error_type=type(exc).__name__
+            )
             return False
         with self._lock:
-            self._apply_config(config)
+            self._apply_config(config, built)
             self.config = config
             self._unfit.clear()
             self._check_connections()
         if self.metrics is not None:
             self.metrics.configure(list(config.syncs.values()), connectors=list(config.connectors))
-        self.log.info("reloaded", syncs=sorted(self._syncs))
+        self.log.info("reloaded", syncs=sorted(self._syncs), connectors_rebuilt=sorted(built))
         return True
+
+    def _http_state(self) -> tuple[Config, dict[str, Connector]]:
+        """The configuration and connectors in force, read by each webhook request."""
+        with self._lock:
+            return self.config, dict(self._connectors)
 
     # ------------------------------------------------------------ work
 
@@ -445,8 +469,10 @@ class Daemon:
 
     # ------------------------------------------------------------ configuration
 
-    def _apply_config(self, config: Config) -> None:
-        """Bring jobs and connectors in line with ``config`` (added, changed, removed)."""
+    def _apply_config(self, config: Config, built: dict[str, Connector] | None = None) -> None:
+        """Bring jobs and connectors in line with ``config`` (added, changed, removed);
+        ``built`` holds the new or changed connectors a reload made beforehand."""
+        built = built or {}
         wanted = {name: build_spec(config, sync) for name, sync in config.syncs.items()}
         for name in [n for n in self._syncs if n not in wanted]:
             self._remove_job(name)
@@ -460,7 +486,7 @@ class Daemon:
             self._connectors.pop(name).close()
         for name in config.connectors:
             if name not in self._connectors:
-                self._connectors[name] = build_connector(config, name)
+                self._connectors[name] = built.get(name) or build_connector(config, name)
         for name, spec in wanted.items():
             existing = self._syncs.get(name)
             if existing is None:
@@ -510,6 +536,7 @@ class Daemon:
             observe_webhook=self.metrics.observe_webhook if self.metrics is not None else None,
             metrics=self.metrics.render if self.metrics is not None else None,
             not_ready=self._not_ready,
+            current=self._http_state,
         )
         server = uvicorn.Server(
             uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
@@ -550,6 +577,25 @@ def _refuse_problems(config: Config, store: Store) -> None:
     if problems:
         more = f" (and {len(problems) - 1} more; run `syncd check`)" if len(problems) > 1 else ""
         raise ConfigError(f"{problems[0]}{more}")
+
+
+def _refuse_restart_only(old: Config, new: Config, *, listen_given: bool) -> None:
+    """A change the running process cannot make: refuse the reload rather than half-apply."""
+    changed = [
+        key
+        for key, before, after in (
+            ("store.url", old.store_url, new.store_url),
+            ("server.listen", None if listen_given else old.server_listen,
+             None if listen_given else new.server_listen),
+            ("api", old.api, new.api),
+        )
+        if before != after
+    ]  # fmt: skip
+    if changed:
+        raise ConfigError(
+            f"{', '.join(changed)} changed: only a restart applies that (the running "
+            "configuration is kept; restart the daemon, or undo the change and reload)"
+        )
 
 
 def _metrics_for(store: Store, config: Config) -> Any:

@@ -26,7 +26,7 @@ from connectors.base import Connector
 from store import Store
 from store.types import utcnow
 from syncd.api import API_PREFIXES, ApiSettings, create_api
-from syncd.http.webhooks import WebhookReceiver
+from syncd.http.webhooks import CurrentState, WebhookReceiver
 
 __all__ = ["api_settings", "create_app"]
 
@@ -66,6 +66,7 @@ def create_app(
     observe_webhook: Callable[[str, float, int], None] | None = None,
     metrics: Callable[[], tuple[bytes, str]] | None = None,
     not_ready: Callable[[], str | None] | None = None,
+    current: CurrentState | None = None,
 ) -> Starlette:
     """``POST /webhooks/{connector}``, ``GET /healthz``, and for the daemon ``/readyz`` and
     ``/metrics``.
@@ -74,9 +75,10 @@ def create_app(
     ``clock`` is what signature timestamps are checked against (tests move it);
     ``observe_webhook(connector, seconds, status)`` times each webhook to its answer;
     ``metrics()`` renders the Prometheus exposition; ``not_ready()`` says why the daemon
-    cannot serve (None when it can).
+    cannot serve (None when it can); ``current()`` returns the configuration and connectors
+    in force now (the daemon's, replaced by a reload), read by every webhook request.
     """
-    receiver = WebhookReceiver(config, store, connectors=connectors, clock=clock)
+    receiver = WebhookReceiver(config, store, connectors=connectors, clock=clock, current=current)
 
     async def webhook(request: Request) -> Response:
         started = time.perf_counter()

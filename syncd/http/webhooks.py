@@ -6,6 +6,11 @@ time out and retry. Nothing is stored unless the raw body is signed by the conne
 secret and parses; a body larger than the connector allows is refused before it is read
 whole. Log lines name the connector, the status, the counts and the delivery ids: never
 the secret, never the body, which carries people's personal data.
+
+In the daemon each request reads the configuration and connectors the daemon runs *now*
+(``current``), never a copy taken at start: after a SIGHUP that rotated a secret, the old
+secret is refused and the new one accepted from the next request on, and an object or sync
+added by the reload receives its events.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from store import InboxEntrySpec, Store, StoreError
 from syncd.engine.build import build_connector
 from syncd.engine.events import event_to_data
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "WebhookReceiver"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "CurrentState", "WebhookReceiver"]
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 _MAX_ID = 400
@@ -52,8 +57,24 @@ class _Refused(Exception):
         self.data = data
 
 
+CurrentState = Callable[[], tuple[Config, Mapping[str, Connector]]]
+
+
+def _syncs_by_object(config: Config) -> dict[tuple[str, str], list[str]]:
+    """Which syncs read each (connector, external object)."""
+    syncs: dict[tuple[str, str], list[str]] = {}
+    for sync in config.syncs.values():
+        syncs.setdefault((sync.connector, sync.external_object), []).append(sync.name)
+    return syncs
+
+
 class WebhookReceiver:
-    """The webhook route's state: configuration, store, and the connectors it verifies with."""
+    """The webhook route's state: configuration, store, and the connectors it verifies with.
+
+    ``current``, when given, is asked on every request for the configuration and the
+    connectors in force (the daemon's, which a reload replaces together); ``config`` and
+    ``connectors`` then only serve until it is asked.
+    """
 
     def __init__(
         self,
@@ -62,6 +83,7 @@ class WebhookReceiver:
         *,
         connectors: Mapping[str, Connector] | None,
         clock: Callable[[], datetime],
+        current: CurrentState | None = None,
     ) -> None:
         self._config = config
         self._store = store
@@ -69,9 +91,23 @@ class WebhookReceiver:
         self._built: dict[str, Connector] = {}
         self._lock = threading.Lock()
         self._clock = clock
-        self._syncs: dict[tuple[str, str], list[str]] = {}
-        for sync in config.syncs.values():
-            self._syncs.setdefault((sync.connector, sync.external_object), []).append(sync.name)
+        self._current = current
+        self._syncs_of: tuple[Config, dict[tuple[str, str], list[str]]] = (
+            config,
+            _syncs_by_object(config),
+        )
+
+    def _state(self) -> tuple[Config, Mapping[str, Connector]]:
+        if self._current is not None:
+            return self._current()
+        return self._config, self._given
+
+    def _syncs(self, config: Config) -> dict[tuple[str, str], list[str]]:
+        seen, syncs = self._syncs_of
+        if seen is not config:
+            syncs = _syncs_by_object(config)
+            self._syncs_of = (config, syncs)
+        return syncs
 
     def close(self) -> None:
         """Close the connectors built here; those handed in belong to the caller."""
@@ -80,14 +116,16 @@ class WebhookReceiver:
         for connector in built.values():
             connector.close()
 
-    def _connector(self, name: str) -> Connector | None:
-        if name in self._given:
-            return self._given[name]
-        if name not in self._config.connectors:
-            return None
+    def _connector(
+        self, name: str, config: Config, given: Mapping[str, Connector]
+    ) -> Connector | None:
+        if name in given:
+            return given[name]
+        if self._current is not None or name not in config.connectors:
+            return None  # the daemon's connectors are all there is
         with self._lock:
             if name not in self._built:
-                self._built[name] = build_connector(self._config, name)
+                self._built[name] = build_connector(config, name)
             return self._built[name]
 
     async def receive(self, request: Request) -> JSONResponse:
@@ -105,7 +143,9 @@ class WebhookReceiver:
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
 
     async def _receive(self, request: Request, name: str) -> JSONResponse:
-        connector = self._connector(name)
+        # One snapshot per request: a reload meanwhile does not mix old and new.
+        config, given = self._state()
+        connector = self._connector(name, config, given)
         if connector is None:
             raise _Refused(404, "no connector by this name receives webhooks here")
         options = getattr(connector.options, "webhook", None)
@@ -144,7 +184,7 @@ class WebhookReceiver:
         header_id = None
         if webhook and webhook.delivery_id_header:
             header_id = request.headers.get(webhook.delivery_id_header)
-        entries, ignored = self._entries(name, events, header_id)
+        entries, ignored = self._entries(name, events, header_id, self._syncs(config))
         try:
             new = await run_in_threadpool(self._store.inbox_add, name, entries)
         except (StoreError, SQLAlchemyError) as exc:
@@ -167,7 +207,11 @@ class WebhookReceiver:
         return JSONResponse({"received": len(events), "new": new, "ignored": ignored})
 
     def _entries(
-        self, name: str, events: Sequence[WebhookEvent], header_id: str | None
+        self,
+        name: str,
+        events: Sequence[WebhookEvent],
+        header_id: str | None,
+        by_object: Mapping[tuple[str, str], list[str]],
     ) -> tuple[list[InboxEntrySpec], int]:
         """One inbox entry per event and sync it concerns; how many concerned none."""
         entries: list[InboxEntrySpec] = []
@@ -179,7 +223,7 @@ class WebhookReceiver:
                 delivery = f"{header_id}:{index}"
             if delivery is not None and len(delivery) > _MAX_ID:
                 raise _Refused(400, f"event {index}: the delivery id is over {_MAX_ID} characters")
-            syncs = self._syncs.get((name, event.external_object), [])
+            syncs = by_object.get((name, event.external_object), [])
             if not syncs:
                 ignored += 1
                 continue

@@ -257,3 +257,94 @@ def test_delete_reconciliation_runs_when_its_interval_is_a_multiple_of_the_sync_
     finally:
         daemon.stop()
     assert calls, "no reconcile ran in three ticks"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_store_url" if request.param == "sqlite" else "pg_store_url"
+    return str(request.getfixturevalue(name))
+
+
+def test_sighup_rotates_the_webhook_secret_and_adds_objects_everywhere_or_nowhere(
+    tmp_path: Path,
+    any_store_url: str,
+    sqlite_shop: tuple[str, Engine],
+    daemons: Callable[..., DaemonProcess],
+) -> None:
+    """A leaked secret is rotated by editing the file and sending SIGHUP: from then on the
+    receiver refuses the old secret, accepts the new one, and delivers events of an object
+    the same reload added. A reload that cannot be applied whole changes nothing."""
+    shop_url, shop_engine = sqlite_shop
+    shop = Shop.create(shop_engine, "customers")
+    shop.add_many(people("rot", 3))
+    leads = Shop.create(shop_engine, "leads")
+    leads.add_many(people("lead", 2))
+    old, new = "old-secret-leaked-1", "new-secret-rotated-2"
+    config = _config(
+        tmp_path, any_store_url, shop_url, every=60, connector_type=TYPE_NAME, secret=old
+    )
+    daemon = daemons(config, "solo")
+    daemon.start()
+    daemon.wait_started()
+    url = f"http://127.0.0.1:{daemon.port}/webhooks/shop"
+
+    def post(secret: str, obj: str, ident: str, delivery: str) -> httpx.Response:
+        body = webhook_body([(obj, ident, delivery)])
+        headers = sign(
+            WebhookOptions.model_validate({"secret": secret}),
+            method="POST",
+            url=url,
+            body=body,
+            now=datetime.now(UTC),
+        )
+        with httpx.Client(timeout=5) as client:
+            return client.post(url, content=body, headers=headers)
+
+    assert post(old, "customers", "1", "d-1").status_code == 200
+    assert post(new, "customers", "1", "d-2").status_code == 401
+
+    def rotated(*, api: bool) -> None:
+        write_config(
+            config,
+            store_url=any_store_url,
+            shop_url=shop_url,
+            tables=["customers", "leads"],
+            syncs=[
+                sync_yaml(SYNC, "customers", every=60),
+                sync_yaml("leads", "leads", every=60),
+            ],
+            connector_type=TYPE_NAME,
+            webhook_secret=new,
+        )
+        if api:
+            config.write_text(config.read_text() + "api: {rate_limit: {max: 5}}\n")
+
+    def reloads(event: str) -> int:
+        return sum(1 for e in daemon.events() if e["event"] == event)
+
+    # The new secret and object together with a change only a restart can make: refused
+    # whole, so the old secret still works and the new one and the new object do not.
+    rotated(api=True)
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for(lambda ev: reloads("reload_refused") == 1, 15, "reload_refused")
+    refused = next(e for e in daemon.events() if e["event"] == "reload_refused")
+    assert "api changed" in refused["error"] and "restart" in refused["error"]
+    assert post(old, "customers", "2", "d-3").status_code == 200
+    assert post(new, "customers", "2", "d-4").status_code == 401
+
+    # Without it: applied everywhere at once.
+    rotated(api=False)
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for(lambda ev: reloads("reloaded") == 1, 15, "reloaded")
+    stale = post(old, "customers", "3", "d-5")
+    assert stale.status_code == 401, stale.text
+    fresh = post(new, "leads", "1", "d-6")
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json() == {"received": 1, "new": 1, "ignored": 0}
+    with Store.open(any_store_url) as store:
+        _wait_for(
+            lambda: [e.external_id for e in store.inbox_list(sync="leads", state="done")] == ["1"],
+            "the added object's event to be applied",
+        )
+    code, _ = daemon.terminate()
+    assert code == 0
