@@ -16,9 +16,10 @@ from typing import Any
 from conflict import NO_BASE, Rule, Side
 from connectors.base import Cursor, ExternalRecord
 from mapping import MappingError
-from store import ConflictSpec, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
+from store import ConflictSpec, Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import DuplicateError, RecordWriteError
 from syncd.engine import associations
+from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
     RecordPlan,
@@ -53,6 +54,7 @@ class _Pending:
     matched: bool = False
     refused: bool = False  # matched a CRM record that is linked already: neither linked nor created
     seen_at: datetime | None = None
+    link: Link | None = None
 
 
 @dataclass
@@ -123,7 +125,7 @@ def apply_page(
         item = _Pending(record, values)
         if link is not None:
             item.crm_id, item.base = link.crm_id, dict(link.base)
-            item.seen_at = link.external_updated_at
+            item.seen_at, item.link = link.external_updated_at, link
         pending.append(item)
 
     # Linked records first, then matching: a value a linked record gives up on this page
@@ -312,7 +314,9 @@ def _plan_existing(
             crm=current,
             external=item.values,
             crm_changed_at=changed_at.get(item.crm_id, {}),
-            external_changed_at=item.record.updated_at,
+            external_changed_at=external_changed_at(
+                item.record.updated_at, item.link, item.base, item.values, tx.now
+            ),
         )
         item.plan = plan
         planned.append(item)

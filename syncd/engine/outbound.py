@@ -21,7 +21,9 @@ from connectors.base import ExternalRecord, WriteRequest, WriteResult
 from mapping import MappingError
 from store import Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import RecordWriteError
+from store.types import utcnow
 from syncd.engine import associations
+from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
     RecordPlan,
@@ -72,6 +74,7 @@ class _Out:
     request: WriteRequest | None = None
     delete: bool = False
     unlink_reason: str | None = None
+    link: Link | None = None
 
 
 @dataclass
@@ -185,6 +188,7 @@ def _prepare(
         item = _Out(
             crm_id, record, link.external_id if link else None, dict(link.base) if link else None
         )
+        item.link = link
         if record is not None:
             known, unknown = assoc.get(crm_id, ({}, set()))
             props: dict[str, str | None] = {**record.properties, **known}
@@ -302,7 +306,9 @@ def _plan(
         crm=crm,
         external=ext_values,
         crm_changed_at=crm_changed.get(item.crm_id, {}),
-        external_changed_at=current.updated_at,
+        external_changed_at=external_changed_at(
+            current.updated_at, item.link, item.base, ext_values, utcnow()
+        ),
     )
     item.plan = plan
     props = {k: v for k, v in plan.crm_writes.items() if not associations.is_key(k)}

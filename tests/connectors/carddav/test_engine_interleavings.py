@@ -171,3 +171,57 @@ def test_tel_uris_map_to_e164_and_back_and_untouched_lines_stay(sync: Harness) -
     h.run()
     assert h.contact("ada@x.io")["phone"] == "+4599998888"
     _quiet(h)
+
+
+# -- defect 10: most_recent trusts a stale clock ----------------------------------------
+
+
+def _card(uid: str, email: str, title: str, rev: str | None) -> str:
+    lines = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"FN:{uid}", f"N:{uid};;;;"]
+    lines += [f"EMAIL:{email}", f"TITLE:{title}"]
+    lines += [f"REV:{rev}"] if rev else []
+    return "\r\n".join([*lines, "END:VCARD"]) + "\r\n"
+
+
+@pytest.fixture
+def most_recent(store: Store, radicale: Radicale, tmp_path: Path) -> Iterator[Harness]:
+    yield from _harness(store, radicale, tmp_path, conflict="most_recent")
+
+
+def test_most_recent_a_card_edited_without_a_new_rev_wins_over_an_older_crm_edit(
+    most_recent: Harness,
+) -> None:
+    h = most_recent
+    # One client keeps an old REV on every save; another writes no REV at all.
+    h.radicale.put(h.url("stale"), _card("stale", "stale@x.io", "Engineer", "20200101T000000Z"))
+    h.radicale.put(h.url("norev"), _card("norev", "norev@x.io", "Engineer", None))
+    # A third card was last written by syncd (its REV is syncd's write).
+    h.store.create_record("contacts", {"email": "ours@x.io", "jobtitle": "Engineer"}, UI)
+    h.run()
+    _quiet(h)
+    ours = next(
+        u
+        for u in h.radicale.hrefs(h.book)
+        if "ours" not in u and "stale" not in u and "norev" not in u
+    )
+    ours_name = ours.rsplit("/", 1)[-1].removesuffix(".vcf")
+
+    # The CRM edits first; the phones edit later, none moving REV.
+    for email in ("stale@x.io", "norev@x.io", "ours@x.io"):
+        crm_id = h.store.find_record("contacts", "email", email).id
+        h.store.update_record("contacts", crm_id, {"jobtitle": "Manager"}, UI)
+    for name in ("stale", "norev", ours_name):
+        h.edit(name, "TITLE:Engineer", "TITLE:Director")
+
+    h.run()
+
+    for email, name in (("stale@x.io", "stale"), ("norev@x.io", "norev"), ("ours@x.io", ours_name)):
+        assert h.contact(email)["jobtitle"] == "Director", email
+        assert "TITLE:Director" in h.radicale.get(h.url(name))[0]
+    # The CRM's overwritten values are kept in conflict rows.
+    lost = [
+        (c.field, c.crm_value, c.external_value, c.winner)
+        for c in h.store.list_conflicts(sync="phonebook-contacts")
+    ]
+    assert lost == [("jobtitle", "Manager", "Director", "external")] * 3
+    _quiet(h)
