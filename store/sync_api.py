@@ -8,7 +8,7 @@ that fails and rolls back its work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -340,6 +340,11 @@ class SyncApi(FacadePart):
 
     def get_link_by_crm(self, sync: str, crm_id: int) -> Link | None:
         return self._read(lambda conn: sync_ops.links_by_crm(conn, sync, [crm_id]).get(crm_id))
+
+    def links_by_external(self, sync: str, external_ids: Sequence[str]) -> dict[str, Link]:
+        """The sync's links of these external ids, in a short read (the webhook worker asks
+        which events are older than what their link saw before it fetches anything)."""
+        return self._read(lambda conn: sync_ops.links_by_external(conn, sync, external_ids))
 
     # ------------------------------------------------------------ conflicts
 

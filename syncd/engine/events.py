@@ -7,6 +7,15 @@ at them in a short read and fetches the records of thin events (ids only) with o
 then, in one ``sync_write``, it claims the rows again (on PostgreSQL skipping rows another
 worker holds), applies the records still pending with ``apply_page`` and marks them done.
 The CRM writes and the "done" marks commit together, so an event is applied exactly once.
+
+Events arrive late, out of order, or again (a sender's retry with a new delivery id, a
+replayed signed body: the github scheme signs no time). An event's record is applied only
+when it is not older than what the link last saw (``external_updated_at``); an older one,
+or one without an update time for a linked record, is only a hint that the record changed:
+the current record is fetched (``fetch_by_ids``, with the thin events) and applied instead.
+Among several events of one id in a batch, the newest record wins, whatever the arrival
+order. Just before applying, inside the transaction, a record older than its link (the
+poller moved on meanwhile) is dropped as stale.
 """
 
 from __future__ import annotations
@@ -77,10 +86,15 @@ def event_from_data(data: Mapping[str, Any]) -> WebhookEvent:
 
 @dataclass(frozen=True)
 class _Batch:
-    """What one round prepared outside any transaction: the rows and fetched records."""
+    """What one round prepared outside any transaction: the rows and fetched records.
+
+    ``hints`` are ids whose events carried a record older than the link (or of no known
+    age): the fetched record stands in for it.
+    """
 
     ids: list[int]
     fetched: dict[str, ExternalRecord]
+    hints: frozenset[str] = frozenset()
 
 
 def drain_inbox(
@@ -148,21 +162,74 @@ def drain_inbox(
 
 
 def _prepare(ctx: RunContext, entries: Sequence[InboxEntry]) -> _Batch:
-    """Fetch what thin events leave out: one call for the whole batch, before any lock."""
+    """Fetch what thin events leave out, and the current state of records whose events are
+    older than their link: one call for the whole batch, before any lock."""
     echoes = _own_writes_only(entries)
-    thin = sorted(
-        {
-            e.external_id
-            for e in entries
-            if _event(e).record is None and not _event(e).deleted and e.external_id not in echoes
-        }
-    )
+    thin = {
+        e.external_id
+        for e in entries
+        if _event(e).record is None and not _event(e).deleted and e.external_id not in echoes
+    }
+    carried = {
+        external_id: record
+        for external_id, record in _newest(entries).items()
+        if record is not None and not record.deleted and external_id not in echoes
+    }
+    hints: set[str] = set()
+    if carried:
+        links = ctx.store.links_by_external(ctx.spec.name, sorted(carried))
+        for external_id, record in carried.items():
+            link = links.get(external_id)
+            if link is not None and _older(record, link.external_updated_at):
+                hints.add(external_id)
+        ctx.summary.add("webhook.out_of_date", len(hints))
     fetched: dict[str, ExternalRecord] = {}
-    if thin:
-        for record in ctx.connector.fetch_by_ids(ctx.spec.external_object, thin):
+    wanted = sorted(thin | hints)
+    if wanted:
+        for record in ctx.connector.fetch_by_ids(ctx.spec.external_object, wanted):
             fetched[record.id] = record
         ctx.summary.add("webhook.fetched", len(fetched))
-    return _Batch([e.id for e in entries], fetched)
+    return _Batch([e.id for e in entries], fetched, frozenset(hints))
+
+
+def _older(record: ExternalRecord, seen: datetime | None) -> bool:
+    """Whether ``record`` may be older than what the link saw: a record of no known age
+    cannot show it is not, so it is fetched rather than trusted."""
+    if seen is None:
+        return False
+    return record.updated_at is None or record.updated_at < seen
+
+
+def _behind(record: ExternalRecord, seen: datetime | None) -> bool:
+    """Whether ``record`` is known to be older than what the link saw."""
+    return seen is not None and record.updated_at is not None and record.updated_at < seen
+
+
+def _newest(entries: Sequence[InboxEntry]) -> dict[str, ExternalRecord | None]:
+    """Per external id, the record its events leave: a delete or thin event after the
+    others wins by arrival (None for thin); among records carried, the newest by update
+    time (arrival order breaks ties and stands in where a time is missing)."""
+    latest: dict[str, ExternalRecord | None] = {}
+    for entry in entries:
+        event = _event(entry)
+        if event.deleted:
+            record: ExternalRecord | None = ExternalRecord(event.external_id, {}, deleted=True)
+        else:
+            record = event.record
+        held = latest.get(event.external_id)
+        if (
+            record is not None
+            and not record.deleted
+            and held is not None
+            and not held.deleted
+            and held.updated_at is not None
+            and record.updated_at is not None
+            and record.updated_at < held.updated_at
+        ):
+            continue  # arrived late: an older state than one already in hand
+        latest.pop(event.external_id, None)
+        latest[event.external_id] = record
+    return latest
 
 
 def _own_writes_only(entries: Sequence[InboxEntry]) -> set[str]:
@@ -181,30 +248,32 @@ def _event(entry: InboxEntry) -> WebhookEvent:
 
 
 def _records(
-    ctx: RunContext, entries: Sequence[InboxEntry], fetched: Mapping[str, ExternalRecord]
+    ctx: RunContext, tx: SyncTx, entries: Sequence[InboxEntry], batch: _Batch
 ) -> list[ExternalRecord]:
-    """One record per external id, the latest event's (entries come oldest first)."""
-    latest: dict[str, ExternalRecord | None] = {}
+    """One record per external id (see :func:`_newest`), none older than its link."""
     echoes = _own_writes_only(entries)
     ctx.summary.add("webhook.own_writes", len(echoes))
-    for entry in entries:
-        event = _event(entry)
-        if event.external_id in echoes:
+    latest: dict[str, ExternalRecord | None] = {}
+    for external_id, record in _newest(entries).items():
+        if external_id in echoes:
             continue
-        record: ExternalRecord | None
-        if event.deleted:
-            record = ExternalRecord(event.external_id, {}, deleted=True)
-        elif event.record is not None:
-            record = event.record
-        else:
-            # Gone by now without a word of deletion: nothing to apply, and no tombstone on
-            # the strength of a missing answer alone.
-            record = fetched.get(event.external_id)
-        latest.pop(event.external_id, None)
-        latest[event.external_id] = record
+        if record is None or (not record.deleted and external_id in batch.hints):
+            # Thin, or a hint: the current record. Gone by now without a word of deletion:
+            # nothing to apply, and no tombstone on the strength of a missing answer alone.
+            record = batch.fetched.get(external_id)
+        latest[external_id] = record
     gone = sum(1 for r in latest.values() if r is None)
     ctx.summary.add("webhook.gone", gone)
-    return [r for r in latest.values() if r is not None]
+    records = [r for r in latest.values() if r is not None]
+    # The link may have moved on since the peek (a poll applied a newer state): never back.
+    links = tx.links_by_external([r.id for r in records if not r.deleted])
+    fresh = [
+        r
+        for r in records
+        if r.deleted or r.id not in links or not _behind(r, links[r.id].external_updated_at)
+    ]
+    ctx.summary.add("webhook.stale", len(records) - len(fresh))
+    return fresh
 
 
 def _apply_work(ctx: RunContext, batch: _Batch, linked_total: int) -> Callable[[SyncTx], int]:
@@ -213,7 +282,7 @@ def _apply_work(ctx: RunContext, batch: _Batch, linked_total: int) -> Callable[[
         entries = tx.claim_inbox(len(batch.ids), ids=batch.ids)
         if not entries:
             return 0
-        records = _records(ctx, entries, batch.fetched)
+        records = _records(ctx, tx, entries, batch)
         if records:
             apply_page(
                 ctx,
