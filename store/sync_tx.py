@@ -235,6 +235,18 @@ class SyncTx:
         """Record conflicts once: one identical to an unresolved one is not recorded again
         (a held conflict is seen on every pass until an operator decides), and an open one
         whose values have since changed is superseded by the new one."""
+        return self._record_conflicts(crm_object, conflicts)[1]
+
+    def record_new_conflicts(
+        self, crm_object: str, conflicts: Sequence[ConflictSpec]
+    ) -> list[ConflictSpec]:
+        """As ``record_conflicts``; the conflicts that were new (opened, or whose values
+        changed): the ones worth a log row, where a held one seen again is not."""
+        return self._record_conflicts(crm_object, conflicts)[0]
+
+    def _record_conflicts(
+        self, crm_object: str, conflicts: Sequence[ConflictSpec]
+    ) -> tuple[list[ConflictSpec], list[int]]:
         known = sync_ops.conflicts_for(self._conn, self.sync, [c.crm_id for c in conflicts])
         fresh: list[ConflictSpec] = []
         stale: list[int] = []
@@ -249,7 +261,7 @@ class SyncTx:
             fresh.append(c)
         if stale:
             sync_ops.supersede_conflicts(self._conn, stale, self.now)
-        return self.add_conflicts(crm_object, fresh) if fresh else []
+        return fresh, (self.add_conflicts(crm_object, fresh) if fresh else [])
 
     def set_fields(self, fields: Sequence[str]) -> None:
         """Remember the fields this pass carried (a field added later is then backfilled)."""

@@ -62,6 +62,8 @@ class _PageWork:
     logs: list[LogSpec] = field(default_factory=list)
     links: list[LinkWrite] = field(default_factory=list)
     conflicts: list[ConflictSpec] = field(default_factory=list)
+    # One log row per conflict seen, logged only if the conflict is new (see _finish_page).
+    conflict_logs: list[LogSpec] = field(default_factory=list)
     push: set[int] = field(default_factory=set)
     # External ids refused for a reason the CRM can clear (a unique value another record
     # holds, a match already linked): parked, and retried by the sync itself after a back-off.
@@ -171,7 +173,16 @@ def _finish_page(
     if work.links:
         tx.save_links(spec.crm_object, work.links)
     if work.conflicts:
-        tx.record_conflicts(spec.crm_object, work.conflicts)
+        # A held (manual) conflict is seen again by every pass that reads the record (the
+        # lookback window): logged when it opens or its values change, not each time.
+        fresh = {
+            (c.crm_id, c.field) for c in tx.record_new_conflicts(spec.crm_object, work.conflicts)
+        }
+        work.logs.extend(
+            entry
+            for entry in work.conflict_logs
+            if (entry.crm_id, (entry.changes or {}).get("field")) in fresh
+        )
     if work.push:
         tx.queue_outbound(sorted(work.push))
     if work.logs:
@@ -376,7 +387,7 @@ def _finish(ctx: RunContext, item: _Pending, work: _PageWork, *, matched: bool) 
     else:
         ctx.summary.add("inbound.unchanged")
     for conflict in plan.conflicts():
-        work.logs.append(
+        work.conflict_logs.append(
             LogSpec(
                 LogDirection.INBOUND,
                 LogAction.CONFLICT,

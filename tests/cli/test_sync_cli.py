@@ -312,3 +312,32 @@ def test_trace_names_the_operator_as_the_writer_of_a_resolution(
     assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
     with shop.connect() as conn:
         assert conn.execute(select(customers.c.first_name)).scalar_one() == "Decided"
+
+
+def test_a_held_conflict_is_logged_once_while_passes_see_it_again(
+    db_url: str, config: Path, store: Store, shop: Engine
+) -> None:
+    # A long lookback: every pass reads the shop row again while the conflict is held.
+    config.write_text(config.read_text().replace("lookback_seconds: 1", "lookback_seconds: 3600"))
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    ada = store.find_record("contacts", "email", "ada@x.io")
+    store.update_record("contacts", ada.id, {"firstname": "CRM"}, UI)
+    with shop.begin() as conn:
+        conn.execute(update(customers).values(first_name="Shop", updated_at=_now()))
+    for _ in range(3):
+        assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+
+    def conflict_rows() -> list[dict[str, object]]:
+        code, out, _ = _syncd(db_url, config, "--json", "logs", "--action", "conflict")
+        assert code == 0
+        rows: list[dict[str, object]] = json.loads(out)
+        return rows
+
+    assert len(conflict_rows()) == 1
+    assert len(json.loads(_syncd(db_url, config, "--json", "conflicts", "list", "--open")[1])) == 1
+    # New values on one side: the conflict changed, so it is logged (once) again.
+    with shop.begin() as conn:
+        conn.execute(update(customers).values(first_name="Shop 2", updated_at=_now()))
+    for _ in range(2):
+        assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    assert len(conflict_rows()) == 2
