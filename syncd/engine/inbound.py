@@ -31,7 +31,7 @@ from syncd.engine.diff import (
 from syncd.engine.filters import matches
 from syncd.engine.log_rows import LogRows
 
-__all__ = ["apply_page", "conflict_specs", "most_recent_needed"]
+__all__ = ["apply_external_deletes", "apply_page", "conflict_specs", "most_recent_needed"]
 
 
 class MassDeleteBrake(Exception):
@@ -205,13 +205,15 @@ def _apply_deletes(
     work: _PageWork,
     so_far: int,
     linked_total: int,
+    *,
+    brake: bool = True,
 ) -> int:
     spec = ctx.spec
     linked = [r for r in gone if r.id in links]
     rule = spec.delete_from_external
     writes = len(linked) if rule in ("archive", "delete") else 0
     total = so_far + writes
-    if writes and spec.brake_trips(total, linked_total):
+    if brake and writes and spec.brake_trips(total, linked_total):
         raise MassDeleteBrake(
             f"this run would {rule} {total} CRM records of {linked_total} linked"
             f" (limit {spec.brake_count} records or {spec.brake_share:.0%});"
@@ -241,6 +243,19 @@ def _apply_deletes(
         tx.delete_links([r.id for r in linked])
     ctx.summary.add("inbound.ignored_deletes", len(gone) - len(linked))
     return writes
+
+
+def apply_external_deletes(
+    ctx: RunContext, tx: SyncTx, external_ids: Sequence[str]
+) -> list[LogSpec]:
+    """Linked external records found gone outside a page (their id came back for another
+    record): ``deletes.from_external`` applies as for a tombstone. One record at a time,
+    found by a write, so the mass-delete brake does not judge it. Returns the log rows."""
+    links = tx.links_by_external(list(external_ids))
+    gone = [ExternalRecord(i, {}, deleted=True) for i in dict.fromkeys(external_ids)]
+    work = _PageWork()
+    _apply_deletes(ctx, tx, gone, links, work, 0, 0, brake=False)
+    return work.logs
 
 
 def _match(ctx: RunContext, tx: SyncTx, unlinked: list[_Pending], work: _PageWork) -> None:

@@ -22,7 +22,7 @@ from mapping import MappingError
 from store import Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import RecordWriteError
 from store.types import utcnow
-from syncd.engine import associations
+from syncd.engine import associations, identity
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -35,7 +35,7 @@ from syncd.engine.diff import (
     read_external,
 )
 from syncd.engine.filters import matches
-from syncd.engine.inbound import conflict_specs, most_recent_needed
+from syncd.engine.inbound import apply_external_deletes, conflict_specs, most_recent_needed
 from syncd.engine.log_rows import LogRows
 
 __all__ = ["collect_journal", "push_records"]
@@ -85,6 +85,9 @@ class _Batch:
     failed: list[tuple[int, str, bool]] = field(default_factory=list)
     unlink: list[str] = field(default_factory=list)
     crm_updates: list[tuple[int, dict[str, str | None]]] = field(default_factory=list)
+    # Linked external ids found gone because a create got the same id back (a reused id):
+    # their CRM records get the sync's deletes.from_external rule in the commit.
+    gone: list[str] = field(default_factory=list)
 
 
 def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | None) -> None:
@@ -119,6 +122,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     _write_outside(ctx, items, batch)
 
     def commit(tx: SyncTx) -> None:
+        if batch.gone:  # before the links: the new record takes the reused id's link
+            batch.logs.extend(apply_external_deletes(ctx, tx, batch.gone))
         if batch.crm_updates:
             outcomes = tx.update_records(spec.crm_object, batch.crm_updates)
             for (crm_id, _), outcome in zip(batch.crm_updates, outcomes, strict=True):
@@ -340,6 +345,8 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
             )
             ctx.summary.add("outbound.unlinked")
     if ctx.dry_run:
+        doomed = {i.external_id for i in deletes if i.external_id}
+        writes = identity.refuse_taken(ctx, writes, batch, deleted=doomed)
         found = _would_find(ctx, writes)
         for item in writes:
             assert item.request is not None
@@ -362,12 +369,26 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
             batch.logs.append(_log(LogAction.DELETED, item.crm_id, item.external_id))
         ctx.summary.add("outbound.deleted", len(deletes))
         return
+    # Deletes first: a create never adopts the record this batch deletes (its match value,
+    # an email the archived record gave up, would find it), and an id a delete freed that a
+    # create gets back is the new record's.
+    deleted = _delete_outside(ctx, deletes, batch)
+    writes = identity.refuse_taken(ctx, writes, batch, deleted=deleted)
     for start in range(0, len(writes), spec.batch_size):
         chunk = writes[start : start + spec.batch_size]
         requests = [i.request for i in chunk if i.request is not None]
         results = ctx.connector.write(spec.external_object, requests)
+        claimed = identity.claimed_elsewhere(ctx, chunk, results, deleted=deleted)
         for item, result in zip(chunk, results, strict=True):
-            _confirm(ctx, item, result, batch)
+            claim = claimed.get(item.crm_id)
+            if claim is None or identity.settle_claim(ctx, item, result, claim, batch):
+                _confirm(ctx, item, result, batch)
+
+
+def _delete_outside(ctx: RunContext, deletes: list[_Out], batch: _Batch) -> set[str]:
+    """Delete outside what ``deletes.from_crm`` asks; the external ids deleted."""
+    spec = ctx.spec
+    deleted: set[str] = set()
     if deletes:
         results = ctx.connector.delete(
             spec.external_object, [i.external_id for i in deletes if i.external_id]
@@ -375,6 +396,7 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
         for item, result in zip(deletes, results, strict=True):
             assert item.external_id is not None
             if result.ok:
+                deleted.add(item.external_id)
                 batch.unlink.append(item.external_id)
                 batch.done.append(item.crm_id)
                 batch.logs.append(
@@ -388,6 +410,7 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
                 ctx.summary.add("outbound.deleted")
             else:
                 _failed(ctx, item, result, batch)
+    return deleted
 
 
 def _would_find(ctx: RunContext, writes: list[_Out]) -> dict[int, str]:

@@ -8,9 +8,12 @@ database (SQLite, MariaDB, PostgreSQL), asserting what a user sees on both sides
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from store import Store
 from tests.integration import test_engine_e2e as e2e
 from tests.integration.test_engine_e2e import UI, Harness, _now, _quiet
 
@@ -67,4 +70,94 @@ def test_a_refused_row_is_retried_by_itself_once_its_value_is_freed(
     assert h.contact("ann.old@x.io")["firstname"] == "Ann"
     assert h.shop.by_email("ann.old@x.io")["first_name"] == "Ann"
     assert h.store.count_links("shop-customers") == 3
+    _quiet(h)
+
+
+def test_a_new_crm_contact_never_takes_the_row_the_same_pass_deletes(sync: Harness) -> None:
+    h = sync  # deletes.from_crm: delete
+    h.shop.add(h.shop.customers, email="ann@x.io", first_name="Ann", last_name="Lee")
+    h.cycle()
+    ann = h.store.find_record("contacts", "email", "ann@x.io")
+    # Ann leaves; Bea, new, takes her address before the next pass.
+    h.store.archive_records("contacts", [ann.id], UI)
+    bea = h.store.create_record("contacts", {"email": "ann@x.io", "firstname": "Bea"}, UI)
+
+    _, summary = h.cycle()
+
+    assert summary.get("outbound.errors") == 0, summary.line()
+    row = h.shop.by_email("ann@x.io")  # one row: Bea's own, nothing of Ann's left in it
+    assert (row["first_name"], row["last_name"]) == ("Bea", None)
+    link = h.store.get_link_by_crm("shop-customers", bea.id)
+    assert link is not None and link.external_id == str(row["id"])
+    assert h.store.get_link_by_crm("shop-customers", ann.id) is None
+    h.run(full=True)
+    assert not h.store.get_record("contacts", bea.id).archived
+    assert h.shop.by_email("ann@x.io")["first_name"] == "Bea"
+    _quiet(h)
+
+
+def test_from_crm_ignore_a_create_never_takes_the_kept_row(
+    store: Store, shop: e2e.Shop, tmp_path: Path
+) -> None:
+    for h in e2e._harness(store, shop, tmp_path, from_crm="ignore"):
+        ann_row = h.shop.add(h.shop.customers, email="ann@x.io", first_name="Ann", last_name="Lee")
+        h.cycle()
+        ann = h.store.find_record("contacts", "email", "ann@x.io")
+        h.store.archive_records("contacts", [ann.id], UI)  # her shop row stays, linked
+        h.shop.edit(h.shop.customers, ann_row, last_name="Lee-Shop")  # the shop's own edit
+        bea = h.store.create_record("contacts", {"email": "ann@x.io", "firstname": "Bea"}, UI)
+
+        _, summary = h.cycle()
+
+        assert summary.get("outbound.errors") == 1, summary.line()
+        (row,) = h.shop.rows(h.shop.customers)  # Ann's row, untouched
+        assert (str(row["id"]), row["first_name"], row["last_name"]) == (ann_row, "Ann", "Lee-Shop")
+        link = h.store.get_link_by_crm("shop-customers", ann.id)
+        assert link is not None and link.external_id == ann_row
+        assert h.store.get_link_by_crm("shop-customers", bea.id) is None
+        (error,) = h.store.sync_log(sync="shop-customers", action="error")
+        assert error.crm_id == bea.id
+        assert f"linked to CRM record {ann.id}" in (error.message or "")
+        (waiting,) = h.store.outbox("shop-customers")
+        assert waiting.crm_id == bea.id and not waiting.parked  # retried once the value is free
+
+
+def _hand_out_the_deleted_id_again(shop: e2e.Shop) -> None:
+    """As SQLite does for a deleted last row (INTEGER PRIMARY KEY): the next insert gets it."""
+    name = shop.customers.name
+    with shop.engine.begin() as conn:
+        if shop.engine.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'),"
+                    f" (SELECT max(id) FROM {name}))"
+                )
+            )
+        elif shop.engine.dialect.name in ("mysql", "mariadb"):
+            conn.execute(text(f"ALTER TABLE {name} AUTO_INCREMENT = 1"))  # max(id) + 1
+
+
+def test_a_reused_external_id_does_not_hijack_a_link(sync: Harness) -> None:
+    h = sync  # deletes.from_external: archive
+    h.shop.add(h.shop.customers, email="ann@x.io", first_name="Ann")
+    xen_row = h.shop.add(h.shop.customers, email="xen@x.io", first_name="Xen")
+    h.cycle()
+    xen = h.store.find_record("contacts", "email", "xen@x.io")
+    # The shop deletes Xen's row (the last one); no pass has noticed yet. A new CRM contact
+    # goes out and the shop hands it Xen's old id.
+    h.shop.remove(h.shop.customers, xen_row)
+    _hand_out_the_deleted_id_again(h.shop)
+    yan = h.store.create_record("contacts", {"email": "yan@x.io", "firstname": "Yan"}, UI)
+
+    _, summary = h.cycle()
+
+    assert str(h.shop.by_email("yan@x.io")["id"]) == xen_row  # the id was reused
+    link = h.store.get_link_by_crm("shop-customers", yan.id)
+    assert link is not None and link.external_id == xen_row
+    # Xen's row is gone: the delete rule applied to Xen, not a silent relink.
+    assert h.store.get_link_by_crm("shop-customers", xen.id) is None
+    assert h.store.get_record("contacts", xen.id, include_archived=True).archived
+    (conflict,) = h.store.sync_log(sync="shop-customers", action="conflict")
+    assert conflict.crm_id == yan.id and "reused" in (conflict.message or "")
+    assert summary.get("outbound.reused_ids") == 1
     _quiet(h)
