@@ -30,6 +30,7 @@ from mapping import EnumMap, FieldMapping, Identity, Transform, build_transform
 
 __all__ = [
     "DEFAULT_LISTEN",
+    "DEFAULT_RECONCILE_SECONDS",
     "DEFAULT_STORE_URL",
     "ApiConfig",
     "AssociationConfig",
@@ -124,11 +125,43 @@ class MatchConfig(_Model):
     external: str
 
 
+def _duration_seconds(value: object) -> object:
+    """``60s``, ``5m``, ``1h``, ``1d`` or a number: seconds (anything else is left to fail)."""
+    # bool is an int to Python; ``every: yes`` is a mistake, not one second.
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 60s, 5m, 1h or a number of seconds")
+    if isinstance(value, str):
+        found = _DURATION.match(value)
+        if found is None:
+            raise ValueError("expected a duration such as 60s, 5m, 1h or a number of seconds")
+        return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    return value
+
+
+#: How often the daemon looks for external deletes that left no tombstone, by default.
+DEFAULT_RECONCILE_SECONDS = 15 * 60.0
+
+
 class DeleteRules(_Model):
-    """What a delete on one side does to the other side's linked record."""
+    """What a delete on one side does to the other side's linked record, and how often the
+    daemon compares the links with every live external id to find deletes no change feed
+    shows (``reconcile_every``; its next due time is kept in the store across restarts)."""
 
     from_external: DeleteAction = "ignore"
     from_crm: DeleteAction = "ignore"
+    reconcile_every: float = DEFAULT_RECONCILE_SECONDS
+
+    @field_validator("reconcile_every", mode="before")
+    @classmethod
+    def _reconcile_duration(cls, value: object) -> object:
+        return _duration_seconds(value)
+
+    @field_validator("reconcile_every")
+    @classmethod
+    def _reconcile_positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return value
 
 
 class DeleteBrake(_Model):

@@ -112,6 +112,33 @@ class SyncApi(FacadePart):
             ),
         )
 
+    def reconcile_due(self, syncs: Sequence[str]) -> dict[str, tuple[datetime | None, bool]]:
+        """Each named sync's next delete-reconciliation time and whether it is paused, as
+        stored; a sync the store never saw is ``(None, False)``. One statement for all."""
+        st = t.sync_states
+        names = list(dict.fromkeys(syncs))
+        found: dict[str, tuple[datetime | None, bool]] = dict.fromkeys(names, (None, False))
+
+        def read(conn: Connection) -> None:
+            for part in range(0, len(names), 500):
+                rows = conn.execute(
+                    select(st.c.sync, st.c.reconcile_due_at, st.c.paused).where(
+                        st.c.sync.in_(names[part : part + 500])
+                    )
+                )
+                for row in rows:
+                    found[row.sync] = (row.reconcile_due_at, bool(row.paused))
+
+        self._read(read)
+        return found
+
+    def set_reconcile_due(self, sync: str, at: datetime) -> None:
+        """When delete reconciliation of ``sync`` is next due (kept across restarts)."""
+        self._sync_state_write(
+            sync,
+            lambda tx: sync_ops.upsert_state(tx.connection, sync, tx.now, {"reconcile_due_at": at}),
+        )
+
     def start_sync_run(self, sync: str, status: str = "running") -> SyncRun:
         """A run row, committed at once so that a run whose work fails is still on record.
 

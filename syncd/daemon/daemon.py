@@ -80,7 +80,8 @@ class DaemonOptions:
     http: bool = True
     listen: str | None = None  # overrides the config's server.listen
     inbox_every_seconds: float = 1.0
-    reconcile_every_seconds: float = 6 * 3600.0
+    #: How often the syncs' reconcile due times (``deletes.reconcile_every``) are looked at.
+    reconcile_check_seconds: float = 5.0
     retention_every_seconds: float = 24 * 3600.0
     run_at_start: bool = True
 
@@ -150,9 +151,10 @@ class Daemon:
         self._beat()
         self._scheduler.add_job(self._beat, IntervalTrigger(seconds=BEAT_SECONDS), id="beat")
         self._scheduler.add_job(
-            self._reconcile_all,
-            IntervalTrigger(seconds=every.reconcile_every_seconds),
+            self._reconcile_due,
+            IntervalTrigger(seconds=every.reconcile_check_seconds),
             id="reconcile",
+            next_run_time=datetime.now(UTC),
         )
         self._scheduler.add_job(
             self._retention, IntervalTrigger(seconds=every.retention_every_seconds), id="retention"
@@ -442,21 +444,60 @@ class Daemon:
         except Exception as exc:  # rows stay pending; the next tick retries
             self.log.error("inbox_drain_failed", sync=name, error=str(exc))
 
-    def _reconcile_all(self) -> None:
-        for name, sync in list(self._syncs.items()):
-            connector = self._connectors.get(sync.config.connector)
-            if connector is None or sync.fence is None or self._stopping.is_set():
+    def _reconcile_due(self) -> None:
+        """Reconcile deletes of each sync whose due time (in the store, so a restart neither
+        resets nor skips it) has come, then set the next one ``deletes.reconcile_every``
+        later. A sync seen for the first time is first due one interval from now."""
+        names = list(self._syncs)
+        if not names or self._stopping.is_set():
+            return
+        try:
+            due = self.store.reconcile_due(names)
+        except Exception as exc:
+            self.log.error("reconcile_check_failed", error=str(exc).splitlines()[0])
+            return
+        for name in names:
+            sync = self._syncs.get(name)
+            connector = self._connectors.get(sync.config.connector) if sync else None
+            if sync is None or connector is None or self._stopping.is_set():
                 continue
-            # Rare and never urgent: wait for a pass in hand to end rather than skip (a
-            # schedule that divides the reconcile interval would otherwise always collide).
-            if not sync.lock.acquire(timeout=STOP_SECONDS * 6):
+            at, paused = due.get(name, (None, False))
+            every = timedelta(seconds=sync.config.deletes.reconcile_every)
+            now = datetime.now(UTC)
+            if paused or (at is not None and at > now):
                 continue
+            if at is None:
+                self.store.set_reconcile_due(name, now + every)
+                continue
+            self._reconcile(name, sync, connector, every)
+
+    def _reconcile(self, name: str, sync: _Sync, connector: Connector, every: timedelta) -> None:
+        # Rare and never urgent: wait for a pass in hand to end rather than skip (a
+        # schedule that divides the reconcile interval would otherwise always collide).
+        deadline = time.monotonic() + STOP_SECONDS * 6
+        while not sync.lock.acquire(timeout=0.5):
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                return
+        try:
+            fence = self._lease(sync)
+            if fence is None:
+                return  # another process runs this sync: it reconciles it
+            if name in self._wanted():
+                self._hand_over(sync)
+                return
             try:
-                reconcile_deletes(sync.spec, connector, self.store.fenced(sync.fence))
-            except Exception as exc:
+                summary = reconcile_deletes(sync.spec, connector, self.store.fenced(fence))
+            except LeaseLostError as exc:
+                sync.fence = None
+                self.log.warning("lease_lost", sync=name, error=str(exc))
+                return
+            except Exception as exc:  # tried again one interval later, not at every check
                 self.log.error("reconcile_failed", sync=name, error=str(exc))
-            finally:
-                sync.lock.release()
+            else:
+                self.log.info("reconcile_finished", sync=name, **summary.as_dict())
+            self.store.set_reconcile_due(name, datetime.now(UTC) + every)
+        finally:
+            sync.lock.release()
 
     def _retention(self) -> None:
         purge = getattr(self.store, "purge_sync_log", None)

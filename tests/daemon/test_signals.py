@@ -229,7 +229,7 @@ def test_delete_reconciliation_runs_when_its_interval_is_a_multiple_of_the_sync_
     sqlite_shop: tuple[str, Engine],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # In process: the 6 h interval is no CLI option; a 2 s one with a 1 s sync is the same grid.
+    # In process: a 2 s reconcile interval with a 1 s sync is the grid that collided.
     import syncd.daemon.daemon as daemon_module
     from syncd.daemon import Daemon, DaemonOptions
 
@@ -237,6 +237,12 @@ def test_delete_reconciliation_runs_when_its_interval_is_a_multiple_of_the_sync_
     Shop.create(shop_engine, "customers").add_many(people("rec", 5))
     # (With every: 0.7, off the grid, the same test passes: the lock collision is the cause.)
     config = _config(tmp_path, sqlite_store_url, shop_url, every=1.0)
+    config.write_text(
+        config.read_text().replace(
+            "    batch_size: 50\n", "    batch_size: 50\n    deletes: {reconcile_every: 2s}\n"
+        )
+    )
+    assert "reconcile_every" in config.read_text()
     calls: list[str] = []
     original = daemon_module.reconcile_deletes  # type: ignore[attr-defined]
 
@@ -248,7 +254,7 @@ def test_delete_reconciliation_runs_when_its_interval_is_a_multiple_of_the_sync_
     daemon = Daemon(
         config,
         options=DaemonOptions(
-            holder="inproc", lease_seconds=3, http=False, reconcile_every_seconds=2.0
+            holder="inproc", lease_seconds=3, http=False, reconcile_check_seconds=0.5
         ),
     )
     daemon.start()

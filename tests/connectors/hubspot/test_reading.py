@@ -283,6 +283,9 @@ def test_iter_ids_streams_list_pages(router: respx.MockRouter, make: Factory) ->
     assert len([c for c in fake.calls if c[1] == "list"]) == 1  # one page so far
     assert [first, *stream] == made
     assert len([c for c in fake.calls if c[1] == "list"]) == 3
+    # Delete reconciliation lists every id: it asks for ids, not the default properties.
+    listed = [c.request for c in router.calls if c.request.method == "GET"]
+    assert listed and all(r.url.params.get("properties") == "hs_object_id" for r in listed)
 
 
 # ------------------------------------------------------------------ hostile bodies
