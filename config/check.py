@@ -15,6 +15,8 @@ from config.loader import format_key_path
 from config.models import Config, FieldConfig, SyncConfig
 from config.problems import ConfigProblem, nearest
 from conflict.model import Rule
+from connectors.base import ConnectorError
+from connectors.registry import connector_class
 
 if TYPE_CHECKING:
     from store import PropertyDef, Store
@@ -175,6 +177,7 @@ def _check_writers(report: _Report, sync: SyncConfig, path: Path) -> None:
 def _check_association_syncs(report: _Report, config: Config, sync: SyncConfig, path: Path) -> None:
     for index, association in enumerate(sync.associations):
         where = (*path, "associations", index)
+        _check_carried(report, config, sync, association.external, where)
         if association.sync is not None:
             target = config.syncs.get(association.sync)
             if target is None:
@@ -207,6 +210,22 @@ def _check_association_syncs(report: _Report, config: Config, sync: SyncConfig, 
                 f"no sync on connector {sync.connector} links {association.crm_object}, so its"
                 " ids cannot be resolved; add that sync or name one with sync:",
             )
+
+
+def _check_carried(
+    report: _Report, config: Config, sync: SyncConfig, field_name: str, where: Path
+) -> None:
+    """The connector can carry this association field (asked of its class: no I/O)."""
+    connector = config.connectors.get(sync.connector)
+    if connector is None:
+        return  # _check_connector reports it
+    try:
+        cls = connector_class(connector.type)
+    except ConnectorError:
+        return  # the loader reports an unknown type
+    problem = cls.association_problem(connector.options, sync.external_object, field_name)
+    if problem is not None:
+        report.add((*where, "external"), problem)
 
 
 # --- against the store -------------------------------------------------------------------

@@ -256,6 +256,19 @@ class Connector(ABC):
     ) -> dict[Any, ExternalRecord]:
         """Records whose ``field_name`` equals one of ``values``, keyed by that value."""
 
+    @classmethod
+    def association_problem(
+        cls, options: ConnectorOptions, external_object: str, field_name: str
+    ) -> str | None:
+        """Why ``field_name`` of ``external_object`` cannot carry an association, or None.
+
+        A sync's ``associations: [{external: field}]`` reads the other record's external id
+        from that field and writes it back there. A plain field (a REST body, a column) can
+        hold it; a connector whose system keeps associations apart says so here, and
+        ``syncd check`` refuses the entry on its line. Static: options only, no I/O.
+        """
+        return None
+
     def finds_before_create(self, external_object: str, field_name: str) -> bool:
         """Whether a create carrying ``match=(field_name, value)`` first looks for a record
         holding that value and adopts it (``WriteResult.matched``).

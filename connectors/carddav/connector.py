@@ -181,6 +181,16 @@ class CardDavConnector(Connector):
         found = {r.id: r for r in self._multiget(book, wanted) if not r.deleted}
         return [found[h] for h in wanted if h in found]
 
+    @classmethod
+    def association_problem(
+        cls, options: ConnectorOptions, external_object: str, field_name: str
+    ) -> str | None:
+        """A vCard holds no other record's id: CardDAV carries no associations."""
+        return (
+            f"CardDAV cannot carry associations: a vCard field ({field_name!r}) holds no id of"
+            " another synced record; remove this association"
+        )
+
     def finds_before_create(self, external_object: str, field_name: str) -> bool:
         """Only with ``match_before_create`` (a search lists the whole address book)."""
         return self._opts.match_before_create and field_name in FIELDS

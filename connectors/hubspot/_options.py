@@ -10,6 +10,7 @@ from connectors.base import ConnectorOptions
 from connectors.webhooks import Scheme, WebhookOptions
 
 __all__ = [
+    "HubSpotAssociationOptions",
     "HubSpotObjectOptions",
     "HubSpotOptions",
     "HubSpotWebhookOptions",
@@ -21,6 +22,28 @@ __all__ = [
 # type ids (``0-1``, ``2-123``) and custom fully qualified names (``p123_cars``).
 _OBJECT_TYPE = re.compile(r"^(?:[a-z][a-z_]{0,63}|\d-\d{1,12}|p\d{1,12}_[A-Za-z0-9_]{1,100})$")
 _PROPERTY = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
+
+
+class HubSpotAssociationOptions(ConnectorOptions):
+    """One association field of an object: the id of the record associated through v4.
+
+    HubSpot keeps associations apart from properties (the properties that mirror them, such
+    as ``associatedcompanyid``, are read-only): the field is read from and written to the v4
+    associations API, never sent as a property.
+    """
+
+    #: The other side: a configured object's name, or a HubSpot object type.
+    to: str
+    #: The association label in HubSpot (``Employer``); none means any association when
+    #: reading and HubSpot's default (unlabelled) association when writing.
+    label: str | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, value: str) -> str:
+        if not _OBJECT_TYPE.match(value):
+            raise ValueError("expected an object name or a HubSpot object type such as companies")
+        return value
 
 
 class HubSpotObjectOptions(ConnectorOptions):
@@ -39,6 +62,10 @@ class HubSpotObjectOptions(ConnectorOptions):
     #: How far back a resumed run re-reads: HubSpot's search index shows a write only
     #: "after a few moments", so a record written just before the last run may be missed.
     lookback_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    #: Association fields: field name -> the association it carries (read and written
+    #: through the v4 associations API). A sync's ``associations: [{external: <field>}]``
+    #: names one of these.
+    associations: dict[str, HubSpotAssociationOptions] = Field(default_factory=dict)
 
     @field_validator("object_type")
     @classmethod

@@ -60,8 +60,10 @@ def parse_events(
 ) -> list[WebhookEvent]:
     """The events of a verified body; ``objects_for`` maps a HubSpot type to our object names.
 
-    Events for object types no configured object reads, and association changes (not
-    synced through this connector yet), are left out.
+    Events for object types no configured object reads are left out. An association
+    change (``contact.associationChange``) is a change of its ``fromObjectId`` record: the
+    engine fetches it, with its association fields read through v4 (HubSpot does not move a
+    record's last-modified date for an association, so a search never finds it).
     """
     if len(body) > max_bytes:
         raise WebhookPayloadError(
@@ -99,7 +101,7 @@ def _event(
     else:
         hubspot_type = EVENT_OBJECTS.get(prefix, "")
     names = objects_for(hubspot_type) if hubspot_type else []
-    if not names or action not in _CHANGED | _DELETED | {"merge"}:
+    if not names or action not in _CHANGED | _DELETED | {"merge", "associationChange"}:
         return []
     change_source = _text(raw.get("changeSource"))
     source_id = _text(raw.get("sourceId"))
@@ -129,6 +131,8 @@ def _event(
         changes.extend(
             (m, True) for m in (_id(v, "mergedObjectId") for v in merged) if m != primary
         )
+    elif action == "associationChange":
+        changes.append((_id(raw.get("fromObjectId"), "fromObjectId"), False))
     else:
         changes.append((_id(raw.get("objectId"), "objectId"), action in _DELETED))
     return [

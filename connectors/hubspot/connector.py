@@ -33,6 +33,7 @@ from connectors.base import (
 )
 from connectors.webhooks import verify_signature
 
+from ._carry import fill_associations, read_only, split_fields, write_associations
 from ._http import AuthError, HubSpotClient, HubSpotError
 from ._options import HubSpotObjectOptions, HubSpotOptions
 from ._parse import (
@@ -172,6 +173,7 @@ class HubSpotConnector(Connector):
         self._http = HubSpotClient(options, client=client, clock=clock, sleep=sleep)
         self._search_cap = search_cap
         self._labels: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+        self._read_only: dict[str, frozenset[str]] = {}
 
     @property
     def requests_sent(self) -> int:
@@ -261,6 +263,7 @@ class HubSpotConnector(Connector):
             if not has_more:
                 state.query_time = state.after_time
             if records or not has_more:
+                records = fill_associations(self, external_object, obj, records)
                 return ChangePage(records=records, cursor=state.dump(), has_more=has_more)
 
     def fetch_by_ids(self, external_object: str, ids: Sequence[str]) -> list[ExternalRecord]:
@@ -280,7 +283,9 @@ class HubSpotConnector(Connector):
             for item in results(body, path):
                 record = parse_object(item, obj.modified, path)
                 found[record.id] = record
-        return [found[i] for i in wanted if i in found]
+        return fill_associations(
+            self, external_object, obj, [found[i] for i in wanted if i in found]
+        )
 
     def find_by(
         self, external_object: str, field_name: str, values: Sequence[Any]
@@ -308,6 +313,25 @@ class HubSpotConnector(Connector):
             if key not in best or int(record.id) < int(best[key].id):
                 best[key] = record
         return {value: best[key] for key, given in asked.items() if key in best for value in given}
+
+    @classmethod
+    def association_problem(
+        cls, options: ConnectorOptions, external_object: str, field_name: str
+    ) -> str | None:
+        """An association field must be one of the object's ``associations:`` (v4)."""
+        if not isinstance(options, HubSpotOptions):
+            return None
+        obj = options.objects.get(external_object)
+        if obj is None or field_name in obj.associations:
+            return None
+        known = ", ".join(sorted(obj.associations)) or "none"
+        return (
+            f"HubSpot object {external_object} has no association field {field_name!r}"
+            f" (its associations: {known}); HubSpot keeps associations apart from properties"
+            f" (those that mirror one, such as associatedcompanyid, are read-only), so declare"
+            f" it as objects.{external_object}.associations.{field_name}: {{to: <object>}}"
+            " and syncd reads and writes it through the v4 associations API"
+        )
 
     def finds_before_create(self, external_object: str, field_name: str) -> bool:
         """Every create with a match value searches for it first (and a 409 adopts too)."""
@@ -340,9 +364,15 @@ class HubSpotConnector(Connector):
         obj = self._object(external_object)
         out: list[WriteResult | None] = [None] * len(requests)
         props: dict[int, dict[str, str]] = {}
+        links: dict[int, dict[str, str | None]] = {}
+        fixed = self._read_only_of(external_object, requests)
         for pos, request in enumerate(requests):
+            fields, links[pos] = split_fields(obj, request.fields)
             try:
-                props[pos] = {str(k): _to_hubspot(str(k), v) for k, v in request.fields.items()}
+                # A read-only property is never sent: HubSpot refuses the whole write for it.
+                props[pos] = {
+                    str(k): _to_hubspot(str(k), v) for k, v in fields.items() if k not in fixed
+                }
             except _RequestError as exc:
                 out[pos] = _failed(str(exc), request.external_id)
         updates: list[tuple[int, str, bool]] = []  # (position, id, reported as created)
@@ -382,6 +412,13 @@ class HubSpotConnector(Connector):
         updates.extend((pos, eid, True) for pos, eid in conflicts)
         for chunk_updates in self._update_chunks(updates):
             self._update(obj, [(p, i, c, props[p]) for p, i, c in chunk_updates], out)
+        wanted = [
+            (pos, str(result.external_id), links[pos])
+            for pos, result in enumerate(out)
+            if links[pos] and result is not None and result.ok and result.external_id
+        ]
+        if wanted:
+            write_associations(self, external_object, obj, wanted, out)
         return [
             r if r is not None else _failed("HubSpot did not confirm this write", retriable=True)
             for r in out
@@ -532,6 +569,82 @@ class HubSpotConnector(Connector):
             ]
             self._associate(f"{base}/batch/create", [p for p, _ in part], inputs, links, out)
         return [r if r is not None else _failed("HubSpot did not confirm this link") for r in out]
+
+    def _read_only_of(
+        self, external_object: str, requests: Sequence[WriteRequest]
+    ) -> frozenset[str]:
+        """The object's read-only properties, read once per connector (only when a write
+        carries properties at all)."""
+        if external_object not in self._read_only:
+            obj = self._object(external_object)
+            if not any(set(r.fields) - set(obj.associations) for r in requests):
+                return frozenset()
+            try:
+                definitions = self.property_definitions(external_object)
+            except AuthError as exc:
+                if exc.status_code != 403:
+                    raise
+                # The token may not read schemas (a missing scope): write as before, and
+                # HubSpot names a read-only property in its refusal of that record.
+                definitions = []
+            self._read_only[external_object] = read_only(definitions)
+        return self._read_only[external_object]
+
+    def remove_associations(
+        self,
+        from_object: str,
+        to_object: str,
+        links: Sequence[tuple[str, str, Sequence[str]]],
+    ) -> list[WriteResult]:
+        """Remove ``(from_id, to_id, label names)``: no labels removes every association of
+        the pair (``batch/archive``), labels remove only those (``batch/labels/archive``).
+
+        A pair that is not associated counts as removed; an unknown label fails that link.
+        """
+        from_type, to_type = self._type_of(from_object), self._type_of(to_object)
+        out: list[WriteResult | None] = [None] * len(links)
+        whole: list[int] = []
+        labelled: list[tuple[int, list[dict[str, Any]]]] = []
+        labels = self._label_types(from_type, to_type) if any(lb for *_, lb in links) else {}
+        for pos, (from_id, to_id, names) in enumerate(links):
+            if not (str(from_id).isdigit() and str(to_id).isdigit()):
+                out[pos] = _failed(f"association {from_id} -> {to_id}: ids must be numbers")
+            elif not names:
+                whole.append(pos)
+            elif unknown := [n for n in names if n.lower() not in labels]:
+                known = ", ".join(sorted(labels)) or "(none)"
+                out[pos] = _failed(
+                    f"no association label {', '.join(unknown)} from {from_type} to "
+                    f"{to_type}; labels: {known}"
+                )
+            else:
+                types = [
+                    {
+                        "associationCategory": labels[n.lower()][0],
+                        "associationTypeId": labels[n.lower()][1],
+                    }
+                    for n in names
+                ]
+                labelled.append((pos, types))
+        base = f"/crm/v4/associations/{from_type}/{to_type}"
+        for start in range(0, len(whole), ASSOCIATION_WRITE_BATCH):
+            chunk = whole[start : start + ASSOCIATION_WRITE_BATCH]
+            inputs: list[dict[str, Any]] = [
+                {"from": {"id": links[p][0]}, "to": [{"id": links[p][1]}]} for p in chunk
+            ]
+            self._associate(f"{base}/batch/archive", chunk, inputs, links, out)
+        for start in range(0, len(labelled), ASSOCIATION_WRITE_BATCH):
+            part = labelled[start : start + ASSOCIATION_WRITE_BATCH]
+            inputs = [
+                {"from": {"id": links[p][0]}, "to": {"id": links[p][1]}, "types": types}
+                for p, types in part
+            ]
+            self._associate(
+                f"{base}/batch/labels/archive", [p for p, _ in part], inputs, links, out
+            )
+        return [
+            r if r is not None else _failed("HubSpot did not confirm this removal") for r in out
+        ]
 
     # -- reading helpers --------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -13,6 +14,13 @@ from connectors.hubspot import HubSpotConnector, HubSpotOptions
 from .fake import BASE
 
 TOKEN = "pat-na1-00000000-SECRET-TOKEN"
+#: A definition HubSpot marks read-only: a write carrying it must leave it out.
+READ_ONLY_PROPERTY = {
+    "name": "associatedcompanyid",
+    "type": "number",
+    "fieldType": "number",
+    "modificationMetadata": {"archivable": True, "readOnlyDefinition": True, "readOnlyValue": True},
+}
 
 
 class Clock:
@@ -38,6 +46,10 @@ def clock() -> Clock:
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        # Writes read the object's property definitions once (read-only ones are never sent).
+        mock.get(url__regex=r"/crm/v3/properties/[^/]+$", name="properties").mock(
+            return_value=httpx.Response(200, json={"results": [READ_ONLY_PROPERTY]})
+        )
         yield mock
 
 

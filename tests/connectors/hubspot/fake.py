@@ -129,6 +129,9 @@ class FakeHubSpot:
         router.post(f"{base}/batch/update").mock(side_effect=self._batch_update)
         router.post(f"{base}/batch/archive").mock(side_effect=self._batch_archive)
         router.get(base).mock(side_effect=self._list)
+        router.get(f"{BASE}/crm/v3/properties/contacts").mock(
+            return_value=httpx.Response(200, json={"results": []})
+        )
 
     def _body(self, request: httpx.Request, name: str) -> Any:
         body = json.loads(request.content) if request.content else None

@@ -231,7 +231,15 @@ def test_events_become_thin_webhook_events_for_configured_objects(make: Factory)
                 primaryObjectId=20,
                 mergedObjectIds=[20, 21],
             ),
-            event(eventId=7, subscriptionType="contact.associationChange", objectId=22),
+            # HubSpot's shape: no objectId, the pair and its type instead.
+            event(
+                eventId=7,
+                subscriptionType="contact.associationChange",
+                fromObjectId=22,
+                toObjectId=99,
+                associationType="CONTACT_TO_COMPANY",
+                associationRemoved=False,
+            ),
             event(eventId=8, subscriptionType="contact.privacyDeletion", objectId=23),
         ]
     ).encode()
@@ -246,6 +254,7 @@ def test_events_become_thin_webhook_events_for_configured_objects(make: Factory)
         ("cars", "14", False, "5"),
         ("people", "20", False, "6"),
         ("people", "21", True, "6"),
+        ("people", "22", False, "7"),  # an association change re-reads the record
         ("people", "23", True, "8"),
     ]
     assert all(e.record is None for e in events)
@@ -412,6 +421,7 @@ def test_write_associations_looks_labels_up_once(router: respx.MockRouter, make:
 
 
 def test_property_definitions(router: respx.MockRouter, make: Factory) -> None:
+    router.pop("properties")  # the fixture's stand-in: this test answers on its own
     router.get(f"{BASE}/crm/v3/properties/contacts").mock(
         return_value=httpx.Response(
             200,

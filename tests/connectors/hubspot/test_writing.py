@@ -518,3 +518,24 @@ def test_5xx_and_timeouts_are_retried_a_bounded_number_of_times(
     assert route.call_count == 3
     assert caught.value.retriable is True and caught.value.status_code == 524
     assert len(clock.sleeps) == 2 and all(0 < s <= 30 for s in clock.sleeps)
+
+
+def test_a_read_only_property_is_never_sent(router: respx.MockRouter, make: Factory) -> None:
+    # The router fixture's definitions mark associatedcompanyid read-only, as HubSpot does:
+    # sent even as "" it failed every contact create (issue 13, defect 7).
+    fake = FakeHubSpot()
+    fake.install(router)
+    old = fake.add({"email": "old@x.io", "firstname": "Old"})
+
+    results = make().write(
+        "people",
+        [
+            create("k1", "ada@x.io", match=False, firstname="Ada", associatedcompanyid=""),
+            WriteRequest("k2", old, {"firstname": "New", "associatedcompanyid": "42"}),
+        ],
+    )
+
+    assert [r.outcome for r in results] == [WriteOutcome.CREATED, WriteOutcome.UPDATED]
+    sent = [i["properties"] for _, _, body in fake.calls for i in body.get("inputs", [])]
+    assert sent and all("associatedcompanyid" not in p for p in sent), sent
+    assert {"firstname": "New"} in sent
