@@ -248,50 +248,50 @@ def test_a_contact_with_its_company_goes_out_and_association_changes_flow_both_w
     h.quiet()
 
 
+CARDDAV = """
+store: {url: "sqlite:///unused.db"}
+connectors:
+  hubspot:
+    type: carddav
+    url: https://dav.example.com/ada/book/
+    username: ada
+    password: "${HUBSPOT_TOKEN}"
+    objects:
+      contacts: {}
+      companies: {}
+syncs:
+  hs-companies:
+    connector: hubspot
+    external_object: companies
+    crm_object: companies
+    fields:
+      - {crm: name, external: fn}
+  hs-contacts:
+    connector: hubspot
+    external_object: contacts
+    crm_object: contacts
+    fields:
+      - {crm: email, external: email}
+    associations:
+      - {external: associatedcompanyid, crm_object: companies}
+"""
+
+
 @pytest.mark.parametrize(
-    ("connector", "said"),
+    ("text", "said"),
     [
         (
-            "hubspot",
+            CONFIG.replace("{external: company,", "{external: associatedcompanyid,"),
             "HubSpot object contacts has no association field 'associatedcompanyid'"
             " (its associations: company)",
         ),
-        ("carddav", "CardDAV cannot carry associations"),
+        (CARDDAV, "CardDAV cannot carry associations"),
     ],
     ids=["hubspot-read-only-property", "carddav"],
 )
 def test_check_refuses_an_association_the_connector_cannot_carry(
-    db_url: str, tmp_path: Path, connector: str, said: str
+    db_url: str, tmp_path: Path, text: str, said: str
 ) -> None:
-    text = CONFIG.replace("{external: company,", "{external: associatedcompanyid,")
-    if connector == "carddav":
-        text = text.replace(
-            "    type: hubspot\n",
-            "    type: carddav\n    url: https://dav.example.com/ada/book/\n"
-            '    username: ada\n    password: "${HUBSPOT_TOKEN}"\n',
-        ).replace("        associations:\n          company: {to: companies}\n", "")
-        text = (
-            "\n".join(
-                line
-                for line in text.splitlines()
-                if not line.strip().startswith(
-                    (
-                        "base_url",
-                        "access_token",
-                        "webhook",
-                        "app_id",
-                        "rate_limit",
-                        "retry",
-                        "object_type",
-                        "properties",
-                        "id_property",
-                        "lookback_seconds",
-                    )
-                )
-            )
-            .replace("      contacts:\n", "      contacts: {}\n")
-            .replace("      companies:\n", "      companies: {}\n")
-        )
     path = tmp_path / "syncd.yaml"
     path.write_text(text)
     env = {"HUBSPOT_URL": "http://127.0.0.1:9", "HUBSPOT_TOKEN": "t0ken", "HUBSPOT_SECRET": "s"}
