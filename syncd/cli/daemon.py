@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +53,12 @@ def run(
         code = daemon.run_forever()
     finally:
         pid_file.unlink(missing_ok=True)
+    if daemon.abandoned:
+        # A pass stuck in a slow peer's request outlived the stop deadline: exit now rather
+        # than let the interpreter wait for its thread (its transaction dies uncommitted).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     raise typer.Exit(code)
 
 

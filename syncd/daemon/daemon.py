@@ -17,7 +17,9 @@ cannot is marked failing with the reason (a failed run, shown by ``syncd status`
 passes wait; each scheduled tick asks again and the sync runs once the answer is yes.
 
 SIGTERM/SIGINT stop taking work; a pass in hand ends after the page or batch it is writing
-(committed, or rolled back whole) and the process exits within ``STOP_SECONDS``. SIGHUP
+(committed, or rolled back whole) and the process exits within ``STOP_SECONDS``; a pass stuck
+on a slow peer past the deadline is abandoned (its transaction dies with the process, its
+lease expires) rather than waited for. SIGHUP
 re-reads the YAML and applies it when valid, keeping the old one otherwise.
 """
 
@@ -64,6 +66,9 @@ __all__ = ["Daemon", "DaemonOptions"]
 log = structlog.get_logger("syncd.daemon")
 
 STOP_SECONDS = 10.0
+#: Of ``STOP_SECONDS``, what is kept for the HTTP server, lease release and exit after the
+#: passes in hand were waited for.
+STOP_RESERVE_SECONDS = 2.0
 WORKERS = 64
 #: How often the daemon stamps its heartbeat row (``syncd status`` reads it).
 BEAT_SECONDS = 10.0
@@ -128,6 +133,9 @@ class Daemon:
             executors={"default": ThreadPoolExecutor(max_workers=WORKERS)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
         )
+        #: The syncs whose pass was still in hand when ``stop`` gave up waiting: the process
+        #: must exit without waiting for their threads (``syncd run`` uses ``os._exit``).
+        self.abandoned: list[str] = []
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
         self.metrics: Any = _metrics_for(self.store, self.config)
@@ -186,23 +194,49 @@ class Daemon:
             self._scheduler.shutdown(wait=False)
         except Exception:
             pass
-        # A running pass sees should_stop() after its current page or batch and returns.
-        for sync in list(self._syncs.values()):
-            left = max(0.1, timeout - 1.0 - (time.monotonic() - started))
-            if sync.lock.acquire(timeout=left):
+        # A running pass sees should_stop() after its current page or batch and returns. One
+        # stuck in a slow peer's request is not waited for past the deadline: it is
+        # abandoned, its open transaction dies with the process (nothing half-written), and
+        # its lease is left to expire rather than released while its thread still runs.
+        deadline = started + max(0.5, timeout - STOP_RESERVE_SECONDS)
+        abandoned: list[str] = []
+        for name, sync in list(self._syncs.items()):
+            if sync.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 sync.lock.release()
+            else:
+                abandoned.append(name)
         if self._server is not None:
             self._server.should_exit = True
         if self._server_thread is not None:
-            self._server_thread.join(max(0.1, timeout - (time.monotonic() - started)))
-        for sync in self._syncs.values():
-            if sync.fence is not None:
-                try:
-                    self.store.release_lease(sync.fence)
-                except Exception:
-                    self.log.warning("lease_release_failed", sync=sync.spec.name)
-        self._beat(stopped=True)
-        self.close()
+            self._server_thread.join(max(0.1, min(1.0, deadline + 1.0 - time.monotonic())))
+
+        def release_and_beat() -> None:
+            for name, sync in self._syncs.items():
+                if sync.fence is not None and name not in abandoned:
+                    try:
+                        self.store.release_lease(sync.fence)
+                    except Exception:
+                        self.log.warning("lease_release_failed", sync=sync.spec.name)
+            self._beat(stopped=True)
+
+        if abandoned:
+            # An abandoned pass may hold the database's write lock (SQLite) for as long as
+            # its peer keeps it: these writes get what is left of the budget, no more.
+            writer = threading.Thread(target=release_and_beat, name="stop", daemon=True)
+            writer.start()
+            writer.join(max(0.1, started + timeout - 0.5 - time.monotonic()))
+        else:
+            release_and_beat()
+        self.abandoned = abandoned
+        if abandoned:
+            # Its connectors and store are still in use by the abandoned pass: the process
+            # exits without closing them (`syncd run` ends with os._exit, see `abandoned`).
+            self.log.warning("passes_abandoned", syncs=abandoned)
+            if self._process_lock is not None:
+                self._process_lock.release()
+                self._process_lock = None
+        else:
+            self.close()
         self._stopped.set()
         self.log.info("daemon_stopped", seconds=round(time.monotonic() - started, 2))
 
