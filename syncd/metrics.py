@@ -72,6 +72,11 @@ class _StoreCollector(Collector):
                 "Records the sync gave up writing outside until retried.",
                 labels=["sync"],
             ),
+            GaugeMetricFamily(
+                "syncd_parked_inbound",
+                "External records the CRM refused, kept for an operator (`syncd errors`).",
+                labels=["sync"],
+            ),
             GaugeMetricFamily("syncd_sync_paused", "1 while the sync is paused.", labels=["sync"]),
             GaugeMetricFamily(
                 "syncd_store_up", "1 when the last scrape could read the store, else 0."
@@ -79,7 +84,7 @@ class _StoreCollector(Collector):
         )
 
     def collect(self) -> Iterator[Metric]:
-        conflicts, inbox, lag, parked, paused, up = self._families()
+        conflicts, inbox, lag, parked, parked_in, paused, up = self._families()
         store, syncs = self._owner.store, self._owner.syncs
         if store is None or not syncs:
             up.add_metric([], 1 if store is not None else 0)
@@ -99,9 +104,10 @@ class _StoreCollector(Collector):
             if syncs[name]:
                 lag.add_metric([name], overview.outbound_lag)
             parked.add_metric([name], overview.parked)
+            parked_in.add_metric([name], overview.parked_inbound)
             paused.add_metric([name], 1 if overview.paused else 0)
         up.add_metric([], 1)
-        yield from (conflicts, inbox, lag, parked, paused, up)
+        yield from (conflicts, inbox, lag, parked, parked_in, paused, up)
 
 
 class SyncMetrics:

@@ -312,6 +312,7 @@ def test_metrics_read_conflicts_inbox_lag_parked_and_paused_at_scrape_time(store
     def work(tx: SyncTx) -> None:
         tx.outbound_failed(5, "HTTP 400", retriable=False)
         tx.add_conflicts("contacts", [_conflict(1, open_=True), _conflict(3, open_=True)])
+        tx.inbound_failed({"x-1": "email a@x.io is taken", "x-2": "email b@x.io is taken"})
 
     store.sync_write(SYNC, work)
     store.inbox_add(
@@ -322,6 +323,7 @@ def test_metrics_read_conflicts_inbox_lag_parked_and_paused_at_scrape_time(store
     after = _samples(metrics)
     assert after[("syncd_open_conflicts", (("sync", SYNC),))] == 2
     assert after[("syncd_parked_errors", (("sync", SYNC),))] == 1
+    assert after[("syncd_parked_inbound", (("sync", SYNC),))] == 2
     assert after[("syncd_inbox_depth", (("sync", OTHER),))] == 3
     assert after[("syncd_sync_paused", (("sync", OTHER),))] == 1
     assert after[("syncd_sync_paused", (("sync", SYNC),))] == 0
