@@ -85,6 +85,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     ConnectorOptions,
+    CreateCheck,
     Cursor,
     ExternalRecord,
     WriteOutcome,
@@ -124,6 +125,10 @@ class SqlObjectOptions(ConnectorOptions):
     columns: list[str] | None = None
     #: How far back a resumed run re-reads, for rows committed late with older timestamps.
     lookback_seconds: float = Field(default=5.0, ge=0)
+    #: A text column where every create writes the engine's key (``<sync>:<CRM id>``), so a
+    #: row made by a create whose outcome was lost (a crash, a lost commit answer) is found
+    #: again by it, even without a match key.
+    create_key_field: str | None = Field(default=None, min_length=1)
 
 
 class SqlOptions(ConnectorOptions):
@@ -138,13 +143,13 @@ class SqlOptions(ConnectorOptions):
 
     def lost_create_risk(self, external_object: str, match_field: str | None) -> str | None:
         obj = self.objects.get(external_object)
-        if obj is None or match_field is not None:
+        if obj is None or match_field is not None or obj.create_key_field is not None:
             return None
         return (
             f"object {external_object} has no way to find a record by a match key: after a "
             "crash or a lost commit answer, a row made by a create cannot be found again, so "
-            "it is parked for an operator; set the sync's match: to a column that identifies "
-            "a row"
+            "it may be parked for an operator; set create_key_field: <a text column> for "
+            "syncd's own key, or the sync's match: to a column that identifies a row"
         )
 
 
@@ -286,6 +291,51 @@ class SqlConnector(Connector):
         ordered = [found.pop(i) for i in wanted if i in found]
         return ordered + list(found.values())
 
+    def find_created(
+        self, external_object: str, requests: Sequence[WriteRequest]
+    ) -> list[CreateCheck]:
+        """By the key column, else the match value, else the values the create wrote.
+
+        A transaction either committed its rows or left nothing, and a row made by a create
+        holds exactly the values it wrote until someone edits it: no row with them means
+        the create did not happen. Several rows with them cannot be told apart.
+        """
+        obj = self._object(external_object)
+        with self._connect() as conn:
+            return [self._check_created(conn, obj, request) for request in requests]
+
+    def _check_created(self, conn: Connection, obj: _Object, request: WriteRequest) -> CreateCheck:
+        try:
+            values = self._values(obj, request.fields)
+        except _RequestError:
+            return CreateCheck(safe=True)  # refused before any SQL: it was never written
+        key = obj.options.create_key_field
+        exact = True
+        if key is not None:
+            where = [obj.table.c[key] == request.key]
+        elif request.match is not None and request.match[1] not in (None, ""):
+            column = obj.fields.get(request.match[0])
+            if column is None:
+                return CreateCheck(reason=self._unknown_column(obj, request.match[0]))
+            where = [column == self._coerce(column, request.match[1])]
+        else:
+            exact = False
+            where = [c.is_(None) if v is None else c == v for c, v in values.items()]
+            if not where:
+                return CreateCheck(reason="the create wrote no values to look it up by")
+        found = (
+            conn.execute(select(obj.id_col).where(*where, obj.live()).order_by(obj.id_col).limit(2))
+            .scalars()
+            .all()
+        )
+        if not found:
+            return CreateCheck(safe=True)
+        if len(found) > 1 and not exact:
+            return CreateCheck(
+                reason=f"{len(found)} or more rows of {obj.options.table} hold the values it wrote"
+            )
+        return CreateCheck(record=self._read_one(conn, obj, found[0]), safe=True)
+
     def finds_before_create(self, external_object: str, field_name: str) -> bool:
         """Every create looks for a live row holding its match value first."""
         return field_name in self._object(external_object).fields
@@ -402,6 +452,9 @@ class SqlConnector(Connector):
         """The request as bind values, checked before any SQL runs (a bad one fails alone)."""
         values = self._values(obj, request.fields)
         values[obj.ts_col] = stamp
+        key = obj.options.create_key_field
+        if request.external_id is None and key is not None:
+            values[obj.table.c[key]] = request.key
         if request.external_id is not None:
             param = self._id_param(obj, request.external_id)
             if param is None:
@@ -876,6 +929,8 @@ class SqlConnector(Connector):
         wanted = [options.id, options.updated_at]
         if options.deleted is not None:
             wanted.append(options.deleted)
+        if options.create_key_field is not None:
+            wanted.append(options.create_key_field)
         exposed = options.columns if options.columns is not None else list(columns)
         wanted.extend(exposed)
         missing = [c for c in dict.fromkeys(wanted) if c not in columns]

@@ -18,6 +18,7 @@ from store.errors import (
     ValidationError,
 )
 from store.inbox_ops import InboxEntry, InboxEntrySpec
+from store.intent_ops import CreateIntent
 from store.lease_ops import Fence, LeaseHolder, LeaseLostError
 from store.models import (
     Association,
@@ -62,6 +63,7 @@ __all__ = [
     "ChangeSource",
     "ConflictRecord",
     "ConflictSpec",
+    "CreateIntent",
     "DaemonSeen",
     "DuplicateError",
     "Fence",

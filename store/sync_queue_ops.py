@@ -12,8 +12,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select, update
 
+from store import intent_ops
 from store import tables as t
 from store.record_ops import chunks
 
@@ -200,11 +201,19 @@ def list_outbox(conn: Connection, sync: str | None, *, parked: bool | None) -> l
 def retry_parked(conn: Connection, sync: str | None, crm_id: int | None, now: datetime) -> int:
     """Parked records become due now with their attempts reset: an operator said try again."""
     box = t.sync_outbox
-    statement = update(box).where(box.c.parked.is_(True))
+    which: list[ColumnElement[bool]] = [box.c.parked.is_(True)]
     if sync is not None:
-        statement = statement.where(box.c.sync == sync)
+        which.append(box.c.sync == sync)
     if crm_id is not None:
-        statement = statement.where(box.c.crm_id == crm_id)
+        which.append(box.c.crm_id == crm_id)
+    # A create parked because it may exist outside: the operator looked, so its intent goes
+    # and the next pass creates it (or finds it by its match key) like any other.
+    by_sync: dict[str, list[int]] = {}
+    for row in conn.execute(select(box.c.sync, box.c.crm_id).where(*which)):
+        by_sync.setdefault(str(row.sync), []).append(int(row.crm_id))
+    for name, ids in by_sync.items():
+        intent_ops.close_intents(conn, name, ids)
+    statement = update(box).where(*which)
     result = conn.execute(statement.values(parked=False, attempts=0, next_attempt_at=now))
     return int(result.rowcount or 0)
 

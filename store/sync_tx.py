@@ -19,10 +19,19 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from store import association_ops, calculated, inbox_ops, record_ops, sync_ops, sync_queue_ops
+from store import (
+    association_ops,
+    calculated,
+    inbox_ops,
+    intent_ops,
+    record_ops,
+    sync_ops,
+    sync_queue_ops,
+)
 from store._tx import Tx
 from store.catalog import LoadedObject
 from store.errors import RecordWriteError
+from store.intent_ops import CreateIntent
 from store.models import Association, Record
 from store.sync_models import (
     ConflictRecord,
@@ -220,6 +229,19 @@ class SyncTx:
             now=self.now,
             max_attempts=max_attempts,
         )
+
+    def open_create_intents(self, crm_ids: Sequence[int] | None = None) -> list[CreateIntent]:
+        """Creates whose outcome was never committed (all of the sync's, or of ``crm_ids``)."""
+        return intent_ops.open_intents(self._conn, self.sync, crm_ids)
+
+    def record_create_intents(
+        self, intents: Sequence[tuple[int, str, Mapping[str, Any], tuple[str, Any] | None]]
+    ) -> None:
+        """``(crm_id, key, fields, match)`` of creates about to go outside."""
+        intent_ops.record_intents(self._conn, self.sync, intents, self.now)
+
+    def close_create_intents(self, crm_ids: Sequence[int]) -> None:
+        intent_ops.close_intents(self._conn, self.sync, crm_ids)
 
     def add_pending_association(
         self, crm_id: int, field: str, target_sync: str, target_external_id: str

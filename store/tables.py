@@ -46,6 +46,7 @@ __all__ = [
     "records",
     "saved_views",
     "sync_conflicts",
+    "sync_create_intents",
     "sync_inbound_errors",
     "sync_leases",
     "sync_links",
@@ -386,6 +387,19 @@ sync_outbox = Table(
     Column("parked", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_sync_outbox_sync", "sync", "next_attempt_at"),
+)
+
+# Creates sent (or about to be sent) outside whose outcome is not committed yet: a crash or a
+# lost answer leaves the row, and the next pass looks the record up before creating again.
+sync_create_intents = Table(
+    "sync_create_intents",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("crm_id", BigInteger, primary_key=True),
+    Column("key", String(400), nullable=False),
+    # {"fields": {...}, "match": [field, value] | null}: the request as it was sent.
+    Column("request", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # Associations whose other record is not linked yet; made when its link appears.

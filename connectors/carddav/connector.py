@@ -38,6 +38,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     ConnectorOptions,
+    CreateCheck,
     Cursor,
     ExternalRecord,
     WriteOutcome,
@@ -233,6 +234,13 @@ class CardDavConnector(Connector):
     def iter_ids(self, external_object: str) -> Iterator[str]:
         book = self._book(external_object)
         yield from sorted(self._list_etags(book))
+
+    def find_created(
+        self, external_object: str, requests: Sequence[WriteRequest]
+    ) -> list[CreateCheck]:
+        """Always safe to send again: a create PUTs to the name its key gives, with
+        ``If-None-Match: *``, so a repeat finds the card the first one made."""
+        return [CreateCheck(safe=True) for _ in requests]
 
     def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
         book = self._book(external_object)

@@ -18,7 +18,7 @@ from connectors.base import Cursor, ExternalRecord
 from mapping import MappingError
 from store import ConflictSpec, Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import DuplicateError, RecordWriteError
-from syncd.engine import associations
+from syncd.engine import associations, intents
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -136,6 +136,7 @@ def apply_page(
     unlinked = [p for p in pending if p.crm_id is None]
     _plan_existing(ctx, tx, linked, _crm_records(ctx, tx, linked), work)
     _match(ctx, tx, unlinked, work)
+    intents.claim_unlinked(ctx, tx, [p for p in unlinked if p.crm_id is None], work.logs)
     matched = [p for p in unlinked if p.crm_id is not None]
     if matched:
         _plan_existing(ctx, tx, matched, _crm_records(ctx, tx, matched), work)

@@ -22,7 +22,7 @@ from mapping import MappingError
 from store import Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import RecordWriteError
 from store.types import utcnow
-from syncd.engine import associations, identity
+from syncd.engine import associations, identity, intents
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -75,6 +75,7 @@ class _Out:
     delete: bool = False
     unlink_reason: str | None = None
     link: Link | None = None
+    result: WriteResult | None = None
 
 
 @dataclass
@@ -119,6 +120,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     batch = _Batch()
     for item in items:
         _plan(ctx, item, external, crm_changed, batch)
+    # Creates are written down before they go out, so a crash cannot make them twice.
+    intents.hold_or_record(ctx, items)
     _write_outside(ctx, items, batch)
 
     def commit(tx: SyncTx) -> None:
@@ -147,6 +150,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
             tx.outbound_failed(crm_id, error, retriable=retriable, max_attempts=spec.retry_attempts)
         if batch.logs:
             tx.log(spec.crm_object, batch.logs)
+        intents.close_settled(tx, items)
         if position is not None:
             tx.set_journal_position(position)
 
@@ -380,6 +384,7 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
         results = ctx.connector.write(spec.external_object, requests)
         claimed = identity.claimed_elsewhere(ctx, chunk, results, deleted=deleted)
         for item, result in zip(chunk, results, strict=True):
+            item.result = result
             claim = claimed.get(item.crm_id)
             if claim is None or identity.settle_claim(ctx, item, result, claim, batch):
                 _confirm(ctx, item, result, batch)

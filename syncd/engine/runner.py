@@ -16,6 +16,7 @@ from connectors.base import AuthError, ChangePage, Connector, QuotaExhaustedErro
 from store import Store, SyncTx
 from syncd.engine.context import RunContext, RunSummary
 from syncd.engine.inbound import MassDeleteBrake, apply_page
+from syncd.engine.intents import resolve_open
 from syncd.engine.outbound import collect_journal, push_records
 from syncd.engine.spec import SyncSpec
 
@@ -93,6 +94,10 @@ def run_sync(
     try:
         if state.fields is not None and not full:
             _backfill(ctx, sorted(set(spec.field_names) - set(state.fields)))
+        if spec.pushes:
+            # Creates an earlier pass left without an outcome are found (and linked) before
+            # inbound could take them for new records and outbound could make them again.
+            resolve_open(ctx)
         _retry_inbound(ctx)
         _inbound(ctx, None if full else state.cursor, progress)
         if spec.pushes:

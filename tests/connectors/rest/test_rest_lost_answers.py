@@ -195,10 +195,38 @@ def test_the_engine_parks_a_lost_create_it_cannot_look_up_and_never_sends_it_aga
     run = engine("")
 
     run()
-    run()
-    run()
 
     assert len(api.state.customers) == 1
     (parked,) = store.outbox("shop-customers", parked=True)
     assert parked.crm_id == contact.id
     assert parked.last_error is not None and "syncd errors retry" in parked.last_error
+
+    # The next pass reads the record back: it holds what the create sent, so it is that
+    # create's record, linked instead of imported as a second contact.
+    run()
+    run()
+
+    assert len(api.state.customers) == 1
+    assert [r.id for r in store.list_records("contacts", limit=10)] == [contact.id]
+    link = store.get_link_by_crm("shop-customers", contact.id)
+    assert link is not None and link.external_id in api.state.customers
+    assert store.outbox("shop-customers", parked=True) == []
+
+
+def test_a_lost_create_found_by_the_key_syncd_wrote_is_linked_on_both_sides(
+    store: Store, api: Server, engine: Any
+) -> None:
+    lose_next(api, "502", count=3)
+    api.state.idempotent = False
+    for name in ("Ann", "Bo", "Cy"):
+        store.create_record("contacts", {"firstname": name}, UI)  # no email to match by
+    run = engine("        create_key_field: syncd_id")
+
+    run()
+    run()
+
+    assert len(api.state.customers) == 3
+    assert len(store.list_records("contacts", limit=10)) == 3
+    assert store.count_links("shop-customers") == 3
+    keys = sorted(c["syncd_id"] for c in api.state.customers.values())
+    assert all(k.startswith("shop-customers:") for k in keys)
