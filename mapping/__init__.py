@@ -9,6 +9,7 @@ See ``docs/mapping.md``.
 from __future__ import annotations
 
 from mapping.base import SKIP, Constant, Default, Identity, Transform, canonical_decimal
+from mapping.canonical import crm_respelled, external_respelled
 from mapping.enums import EnumMap
 from mapping.errors import MappingError
 from mapping.fields import (
@@ -51,6 +52,8 @@ __all__ = [
     "build_transform",
     "canonical_decimal",
     "check_mappings",
+    "crm_respelled",
+    "external_respelled",
     "get_path",
     "map_to_crm",
     "map_to_external",

@@ -54,6 +54,10 @@ class Transform(ABC):
     arity: int = 1
     #: Whether ``to_crm`` is called for an external field that is absent from the record.
     fills_missing: bool = False
+    #: Whether ``to_crm`` is a clean-up to one spelling (case, whitespace, phone format)
+    #: whose way back is the identity: both sides should then hold that one spelling, so a
+    #: value spelled otherwise on either side is rewritten with it (``mapping.canonical``).
+    canonical: bool = False
 
     @property
     def invertible(self) -> bool:

@@ -19,6 +19,8 @@ __all__ = ["E164", "Lowercase", "Trim", "Uppercase"]
 class _TextTransform(Transform):
     """Reads text only: a number or a list where text belongs is the record's mistake."""
 
+    canonical = True
+
     def text(self, value: object) -> str | None:
         if value is None:
             return None

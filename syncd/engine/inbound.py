@@ -15,7 +15,7 @@ from typing import Any
 
 from conflict import NO_BASE, Rule, Side
 from connectors.base import Cursor, ExternalRecord
-from mapping import MappingError
+from mapping import MappingError, crm_respelled, external_respelled
 from store import ConflictSpec, Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import DuplicateError, RecordWriteError
 from syncd.engine import associations, intents
@@ -335,9 +335,15 @@ def _plan_existing(
         current.update(known)
         for key in unknown:  # associated to a record this sync cannot name: no opinion
             current[key] = (item.base or {}).get(key, item.values.get(key))
+        base = item.base
+        if item.matched and not base:
+            # First match: a value only spelled otherwise in the CRM (``Ada@X.io`` for a
+            # lowercase ``ada@x.io``) is taken as the CRM's side of an agreed base, so the
+            # diff writes the one spelling into the CRM in this pass instead of a conflict.
+            base = crm_respelled(spec.mappings, current, item.values) or base
         plan = plan_record(
             spec,
-            base=item.base,
+            base=base,
             crm=current,
             external=item.values,
             crm_changed_at=changed_at.get(item.crm_id, {}),
@@ -376,7 +382,7 @@ def _finish(ctx: RunContext, item: _Pending, work: _PageWork, *, matched: bool) 
     assert plan is not None and item.crm_id is not None
     work.links.append(LinkWrite(item.record.id, item.crm_id, plan.base, item.record.updated_at))
     work.conflicts.extend(conflict_specs(plan, item.crm_id, item.record.id))
-    if plan.external_writes:
+    if plan.external_writes or (matched and _respelled_outside(ctx, item.record, plan)):
         work.push.add(item.crm_id)
     crm_writes = plan.crm_writes
     if crm_writes:
@@ -467,12 +473,18 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
             ctx, tx, outcome.id, plan, work.logs, external_id=item.record.id
         )
         work.links.append(LinkWrite(item.record.id, outcome.id, plan.base, item.record.updated_at))
-        if plan.external_writes:
+        if plan.external_writes or _respelled_outside(ctx, item.record, plan):
             work.push.add(outcome.id)
         work.logs.append(
             _log(LogAction.CREATED, outcome.id, item.record.id, None, describe_change({}, props))
         )
         ctx.summary.add("inbound.created")
+
+
+def _respelled_outside(ctx: RunContext, record: ExternalRecord, plan: RecordPlan) -> bool:
+    """Whether the external record, just linked, spells a value otherwise than the CRM now
+    holds it (``ADA@x.io`` for ``ada@x.io``): the outbound half of this pass writes it."""
+    return bool(external_respelled(ctx.spec.mappings, plan.base, record.fields))
 
 
 def conflict_specs(plan: RecordPlan, crm_id: int, external_id: str) -> list[ConflictSpec]:

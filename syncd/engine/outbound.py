@@ -18,7 +18,7 @@ from typing import Any
 
 from conflict import Action
 from connectors.base import ExternalRecord, WriteRequest, WriteResult
-from mapping import MappingError
+from mapping import MappingError, external_respelled
 from store import Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import RecordWriteError
 from store.types import utcnow
@@ -323,7 +323,10 @@ def _plan(
     props = {k: v for k, v in plan.crm_writes.items() if not associations.is_key(k)}
     if props:
         batch.crm_updates.append((item.crm_id, props))
-    if plan.external_writes:
+    # A value the outside spells otherwise than the CRM's one spelling (a lowercase email
+    # linked as ``ADA@x.io``) is written with it, so both sides agree after this pass.
+    respelled = external_respelled(spec.mappings, {**crm, **plan.crm_writes}, current.fields)
+    if plan.external_writes or respelled:
         try:
             fields = external_fields(spec, crm, plan.external_writes)
         except MappingError as exc:
@@ -331,7 +334,9 @@ def _plan(
             batch.failed.append((item.crm_id, str(exc), False))
             item.plan = None
             return
-        item.request = WriteRequest(f"{spec.name}:{item.crm_id}", item.external_id, fields)
+        item.request = WriteRequest(
+            f"{spec.name}:{item.crm_id}", item.external_id, {**respelled, **fields}
+        )
     else:
         batch.links.append(LinkWrite(item.external_id, item.crm_id, plan.base, current.updated_at))
         batch.done.append(item.crm_id)

@@ -285,6 +285,29 @@ def test_initial_sync_of_two_populated_sides_makes_no_duplicates(sync: Harness) 
     _quiet(h)
 
 
+def test_a_lowercase_field_is_spelled_one_way_on_both_sides_after_the_first_pass(
+    sync: Harness,
+) -> None:
+    """Matched or created, a value spelled otherwise on either side (``Ada@X.io`` in the CRM,
+    ``BOB@x.io`` or ``Cy@X.io`` outside) holds the transform's one spelling on both sides
+    after the pass that links it, not one pass later, and no conflict is raised for it."""
+    h = sync
+    h.store.create_record("contacts", {"email": "Ada@X.io", "firstname": "Ada"}, UI)
+    h.store.create_record("contacts", {"email": "bob@x.io", "firstname": "Bob"}, UI)
+    h.shop.add(h.shop.customers, email="ada@x.io", first_name="Ada")
+    h.shop.add(h.shop.customers, email="BOB@x.io", first_name="Bob")
+    h.shop.add(h.shop.customers, email="Cy@X.io", first_name="Cy")
+
+    _, first = h.run("shop-companies"), h.run()
+
+    crm = sorted(r.properties["email"] for r in h.store.list_records("contacts", limit=100))
+    outside = sorted(r["email"] for r in h.shop.rows(h.shop.customers))
+    assert crm == outside == ["ada@x.io", "bob@x.io", "cy@x.io"], first.line()
+    assert h.store.list_conflicts(sync="shop-customers") == []
+    assert h.store.count_links("shop-customers") == 3
+    _quiet(h)
+
+
 # ------------------------------------------------------------------ edits both ways
 
 
