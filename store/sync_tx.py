@@ -27,6 +27,7 @@ from store import (
     record_ops,
     sync_ops,
     sync_queue_ops,
+    sync_unlinked_ops,
 )
 from store._tx import Tx
 from store.catalog import LoadedObject
@@ -96,6 +97,18 @@ class SyncTx:
 
     def delete_links(self, external_ids: Sequence[str]) -> None:
         sync_ops.delete_links(self._conn, self.sync, external_ids)
+
+    def remember_unlinked(self, unlinked: Mapping[int, str]) -> None:
+        """CRM id -> external id: unlinked because the external record was deleted (rule
+        ``ignore``); outbound leaves it alone until it changes in the CRM after now."""
+        sync_unlinked_ops.remember_unlinked(self._conn, self.sync, unlinked, self.now)
+
+    def unlinked_at(self, crm_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each of these records was unlinked by an external delete (absent: never)."""
+        return sync_unlinked_ops.unlinked_at(self._conn, self.sync, crm_ids)
+
+    def forget_unlinked(self, crm_ids: Sequence[int]) -> None:
+        sync_unlinked_ops.forget_unlinked(self._conn, self.sync, crm_ids)
 
     def relink(self, from_crm_id: int, to_crm_id: int) -> None:
         """After a merge: the loser's link goes to the winner (``LinkConflictError`` if the

@@ -55,6 +55,7 @@ __all__ = [
     "sync_pending_associations",
     "sync_runs",
     "sync_states",
+    "sync_unlinked",
     "unique_values",
     "webhook_inbox",
 ]
@@ -468,6 +469,18 @@ daemon_heartbeats = Table(
     Column("seen_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime),
     Index("ix_daemon_heartbeats_seen_at", "seen_at"),
+)
+
+# CRM records a sync unlinked because their external record was deleted and the sync's
+# ``deletes.from_external`` is ``ignore``: kept unlinked (not created outside again, even by
+# ``sync --full``) until the record changes in the CRM after ``unlinked_at``.
+sync_unlinked = Table(
+    "sync_unlinked",
+    metadata,
+    Column("sync", String(200), primary_key=True),
+    Column("crm_id", BigInteger, primary_key=True),
+    Column("external_id", String(400), nullable=False),
+    Column("unlinked_at", UTCDateTime, nullable=False),
 )
 
 # External records a sync could not apply (a value the CRM refuses, an unmapped option):

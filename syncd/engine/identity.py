@@ -7,7 +7,11 @@ record (archived-but-linked included: ``deletes.from_crm: ignore`` keeps such li
 one this batch is deleting; and an external id that comes back for a create must not
 silently take over another record's link (a database that reuses a deleted row's id).
 
-Two checks, both decided here, not in the connectors:
+And a CRM record unlinked because its external record was deleted under
+``deletes.from_external: ignore`` is not created outside again until it changes in the CRM
+(:func:`keep_unlinked`): the delete is not undone by the next ``sync --full``.
+
+Two checks on creates, both decided here, not in the connectors:
 
 * before the write (:func:`refuse_taken`): the creates whose match value the connector would
   find on a record linked to another CRM record are not sent; they fail retriably, with a
@@ -27,14 +31,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from connectors.base import ConnectorError, WriteResult
-from store import Link, LogAction, LogDirection, LogSpec
+from store import Link, LogAction, LogDirection, LogSpec, SyncTx
 from syncd.engine.context import RunContext
 from syncd.engine.log_rows import LogRows
 
 if TYPE_CHECKING:  # outbound imports this module
     from syncd.engine.outbound import _Batch, _Out
 
-__all__ = ["Claimed", "claimed_elsewhere", "refuse_taken", "settle_claim"]
+__all__ = ["Claimed", "claimed_elsewhere", "keep_unlinked", "refuse_taken", "settle_claim"]
 
 
 def _links(ctx: RunContext, external_ids: Sequence[str]) -> dict[str, Link]:
@@ -99,6 +103,29 @@ def refuse_taken(
         ctx.summary.add("outbound.errors")
         refused.add(item.crm_id)
     return [i for i in writes if i.crm_id not in refused]
+
+
+def keep_unlinked(tx: SyncTx, items: list[_Out]) -> tuple[list[_Out], list[int], list[int]]:
+    """``items`` without the CRM records unlinked by an external delete (rule ``ignore``)
+    and unchanged since; also those kept out, and those changed since (their mark goes: they
+    are created outside again, as any new CRM record)."""
+    unlinked = [
+        i for i in items if i.external_id is None and i.record is not None and not i.record.archived
+    ]
+    since = tx.unlinked_at([i.crm_id for i in unlinked]) if unlinked else {}
+    if not since:
+        return items, [], []
+    kept: set[int] = set()
+    revived: list[int] = []
+    for item in unlinked:
+        at = since.get(item.crm_id)
+        if at is None or item.record is None:
+            continue
+        if item.record.updated_at <= at:
+            kept.add(item.crm_id)
+        else:
+            revived.append(item.crm_id)
+    return [i for i in items if i.crm_id not in kept], sorted(kept), revived
 
 
 @dataclass(frozen=True)

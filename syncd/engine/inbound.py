@@ -242,6 +242,10 @@ def _apply_deletes(
         ctx.summary.add(f"inbound.{action.value}")
     if linked:
         tx.delete_links([r.id for r in linked])
+    if linked and rule == "ignore":
+        # Kept and unlinked, as configured: remembered, so that outbound does not create it
+        # outside again (a `--full` pass reads every record) until it changes in the CRM.
+        tx.remember_unlinked({links[r.id].crm_id: r.id for r in linked})
     ctx.summary.add("inbound.ignored_deletes", len(gone) - len(linked))
     return writes
 

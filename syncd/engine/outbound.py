@@ -96,12 +96,18 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     spec = ctx.spec
     store = ctx.store
 
+    # Unlinked by an external delete (rule ignore): kept out until changed; changed since.
+    kept: list[int] = []
+    revived: list[int] = []
+
     def read(tx: SyncTx) -> tuple[list[_Out], dict[int, dict[str, datetime]]]:
         links = tx.links_by_crm(list(crm_ids))
         if ctx.dry_run:
             links.update(_dry_links(ctx, crm_ids, tx.now))
         records = tx.get_records(spec.crm_object, list(crm_ids), include_archived=True)
-        items = _prepare(ctx, tx, crm_ids, links, records)
+        items, kept[:], revived[:] = identity.keep_unlinked(
+            tx, _prepare(ctx, tx, crm_ids, links, records)
+        )
         live = [i.crm_id for i in items if i.record is not None]
         if not live or not most_recent_needed(ctx):
             return items, {}
@@ -118,6 +124,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         else {}
     )
     batch = _Batch()
+    batch.done.extend(kept)  # nothing to write for them: out of the outbox too
+    ctx.summary.add("outbound.kept_unlinked", len(kept))
     for item in items:
         _plan(ctx, item, external, crm_changed, batch)
     # Creates are written down before they go out, so a crash cannot make them twice.
@@ -127,6 +135,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     def commit(tx: SyncTx) -> None:
         if batch.gone:  # before the links: the new record takes the reused id's link
             batch.logs.extend(apply_external_deletes(ctx, tx, batch.gone))
+        if revived:
+            tx.forget_unlinked(revived)
         if batch.crm_updates:
             outcomes = tx.update_records(spec.crm_object, batch.crm_updates)
             for (crm_id, _), outcome in zip(batch.crm_updates, outcomes, strict=True):

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from store import Store
+from syncd.engine.reconcile import reconcile_deletes
 from tests.integration import test_engine_e2e as e2e
 from tests.integration.test_engine_e2e import UI, Harness, _now, _quiet
 
@@ -161,3 +162,30 @@ def test_a_reused_external_id_does_not_hijack_a_link(sync: Harness) -> None:
     assert conflict.crm_id == yan.id and "reused" in (conflict.message or "")
     assert summary.get("outbound.reused_ids") == 1
     _quiet(h)
+
+
+def test_from_external_ignore_an_unlinked_record_stays_unlinked_until_it_changes(
+    store: Store, shop: e2e.Shop, tmp_path: Path
+) -> None:
+    for h in e2e._harness(store, shop, tmp_path, from_external="ignore"):
+        ann = h.store.create_record("contacts", {"email": "ann@x.io", "firstname": "Ann"}, UI)
+        h.cycle()  # out to the shop
+        h.shop.remove(h.shop.customers, str(h.shop.by_email("ann@x.io")["id"]))
+        reconcile_deletes(h.specs["shop-customers"], h.connector, h.store)
+        assert h.store.get_link_by_crm("shop-customers", ann.id) is None
+        assert not h.store.get_record("contacts", ann.id).archived  # kept, as configured
+
+        summary = h.run(full=True)  # reads every CRM record: Ann is not sent out again
+
+        assert h.shop.rows(h.shop.customers) == []
+        assert summary.get("outbound.kept_unlinked") == 1, summary.line()
+        _quiet(h)
+
+        # A change in the CRM after the delete: Ann goes out again, as any new contact.
+        h.store.update_record("contacts", ann.id, {"firstname": "Ann B."}, UI)
+        h.cycle()
+        assert h.shop.by_email("ann@x.io")["first_name"] == "Ann B."
+        assert h.store.get_link_by_crm("shop-customers", ann.id) is not None
+        h.run(full=True)
+        assert len(h.shop.rows(h.shop.customers)) == 1
+        _quiet(h)
