@@ -20,7 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from connectors.base import CreateCheck, ExternalRecord, WriteRequest, WriteResult
+from connectors.base import (
+    AuthError,
+    ConnectorError,
+    CreateCheck,
+    ExternalRecord,
+    WriteRequest,
+    WriteResult,
+)
 from mapping import MappingError
 from store import CreateIntent, LinkWrite, LogAction, LogDirection, LogSpec, SyncTx
 from syncd.engine import associations
@@ -61,16 +68,21 @@ def resolve_open(ctx: RunContext) -> None:
     spec = ctx.spec
     if ctx.dry_run:
         return
+    intents = ctx.store.sync_write(spec.name, lambda tx: tx.open_create_intents())
+    if not intents:
+        return
     parked = {entry.crm_id for entry in ctx.store.outbox(spec.name, parked=True)}
-    intents = [
-        i
-        for i in ctx.store.sync_write(spec.name, lambda tx: tx.open_create_intents())
-        if i.crm_id not in parked
-    ]
+    intents = [i for i in intents if i.crm_id not in parked]
     if not intents:
         return
     requests = [WriteRequest(i.key, None, i.fields, i.match) for i in intents]
-    checks = ctx.connector.find_created(spec.external_object, requests)
+    try:
+        checks = ctx.connector.find_created(spec.external_object, requests)
+    except ConnectorError as exc:
+        if exc.retriable or isinstance(exc, AuthError):
+            raise  # the pass fails and is tried again; nothing is created meanwhile
+        # Looking is refused for good: an operator decides, the sync goes on.
+        checks = [CreateCheck(reason=f"looking it up failed: {exc}") for _ in intents]
 
     def commit(tx: SyncTx) -> None:
         _settle(ctx, tx, intents, checks)
