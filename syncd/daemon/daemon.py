@@ -442,8 +442,10 @@ class Daemon:
             connector = self._connectors.get(sync.config.connector)
             if connector is None or self._stopping.is_set():
                 continue
-            if sync.fence is None and not self._has_events(name):
-                continue  # not ours (yet) and nothing waiting: no lease to take
+            if sync.fence is None and (_scheduled(sync.config) or not self._has_events(name)):
+                # Not ours now: a scheduled sync's own pass takes the lease and drains at its
+                # end; one without a schedule has only its events to take it for.
+                continue
             # A pass in hand drains at its end; wait only briefly for it.
             if not sync.lock.acquire(timeout=0.2):
                 continue
@@ -645,6 +647,10 @@ class Daemon:
                 return True
             time.sleep(0.05)
         return False
+
+
+def _scheduled(sync: SyncConfig) -> bool:
+    return sync.schedule.cron is not None or sync.schedule.every is not None
 
 
 def _refuse_problems(config: Config, store: Store) -> None:
