@@ -78,3 +78,44 @@ def test_json_marks_warnings(db_url: str, tmp_path: Path) -> None:
     assert code == 0
     (item,) = json.loads(out)
     assert item["severity"] == "warning"
+
+
+SQL = """store: {{url: "sqlite:///unused.db"}}
+connectors:
+  erp:
+    type: sql
+    url: "sqlite:///erp.db"
+    objects:
+      customers: {{table: customers{extra}}}
+syncs:
+  erp-customers:
+    connector: erp
+    external_object: customers
+    crm_object: contacts
+{match}    fields:
+      - {{crm: firstname, external: first_name}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "match", "warned"),
+    [
+        ("", "", True),
+        (", create_key_field: syncd_id", "", False),
+        ("", "    match: {crm: email, external: email}\n", False),
+    ],
+    ids=["no-key", "create_key_field", "match"],
+)
+def test_a_sql_sync_without_a_match_key_is_warned_about(
+    db_url: str, tmp_path: Path, extra: str, match: str, warned: bool
+) -> None:
+    path = tmp_path / "syncd.yaml"
+    path.write_text(SQL.format(extra=extra, match=match))
+    result = runner.invoke(app, ["--db", db_url, "check", "--config", str(path)])
+    assert result.exit_code == 0, result.stdout
+    warnings = [line for line in result.stdout.splitlines() if "warning:" in line]
+    if warned:
+        (line,) = warnings
+        assert "create_key_field" in line and "match:" in line
+    else:
+        assert warnings == []

@@ -380,9 +380,11 @@ def test_create_is_not_retried_after_a_500_but_update_is(
         "people", [create("k1", "a@x.io", match=False), WriteRequest("k2", "7", {"firstname": "A"})]
     )
 
-    # A 500 after sending may have created the record: the engine's next try finds it by match.
+    # A 500 after sending may have created the record: it is marked so, and the engine keeps
+    # its create intent open, looking it up (by match) before anything creates it again.
     assert created.call_count == 1
     assert results[0].outcome is WriteOutcome.FAILED and results[0].retriable is True
+    assert results[0].maybe_created
     assert updated.call_count == 2
     assert results[1].outcome is WriteOutcome.UPDATED
 
@@ -501,6 +503,17 @@ def test_a_daily_limit_429_is_not_slept_through(
         make().fetch_by_ids("people", ["1"])
     assert caught.value.retriable is True
     assert sum(clock.sleeps) < 60
+
+
+def test_a_create_refused_with_429_is_not_marked_maybe_created(
+    router: respx.MockRouter, make: Factory
+) -> None:
+    router.post(f"{OBJ}/batch/create").mock(
+        return_value=httpx.Response(429, json=error_body(429, "slow down", "RATE_LIMITS"))
+    )
+    connector = make(retry={"attempts": 1, "max_wait_seconds": 0})
+    (result,) = connector.write("people", [create("k1", "a@x.io", match=False)])
+    assert result.outcome is WriteOutcome.FAILED and not result.maybe_created
 
 
 def test_5xx_and_timeouts_are_retried_a_bounded_number_of_times(
