@@ -44,11 +44,7 @@ __all__ = ["Claimed", "claimed_elsewhere", "keep_unlinked", "refuse_taken", "set
 def _links(ctx: RunContext, external_ids: Sequence[str]) -> dict[str, Link]:
     if not external_ids:
         return {}
-    ids = list(dict.fromkeys(external_ids))
-    result: dict[str, Link] = ctx.store.sync_write(
-        ctx.spec.name, lambda tx: tx.links_by_external(ids), run_id=ctx.run_id
-    )
-    return result
+    return ctx.store.links_by_external(ctx.spec.name, list(dict.fromkeys(external_ids)))
 
 
 def refuse_taken(

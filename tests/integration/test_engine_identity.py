@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from connectors.sql import SqlConnector
 from store import Store
+from syncd.engine import run_sync
 from syncd.engine.reconcile import reconcile_deletes
 from tests.integration import test_engine_e2e as e2e
 from tests.integration.test_engine_e2e import UI, Harness, _now, _quiet
@@ -189,3 +191,37 @@ def test_from_external_ignore_an_unlinked_record_stays_unlinked_until_it_changes
         h.run(full=True)
         assert len(h.shop.rows(h.shop.customers)) == 1
         _quiet(h)
+
+
+class _AdoptsUnannounced(SqlConnector):
+    """Finds a create's record by its match value, as the SQL connector does, but does not
+    say so beforehand: the engine's look-up before the write cannot see the adoption coming
+    (as when the record takes the value between that look-up and the write)."""
+
+    def finds_before_create(self, external_object: str, field_name: str) -> bool:
+        return False
+
+
+def test_a_create_answered_with_a_record_linked_elsewhere_is_a_conflict_not_a_relink(
+    store: Store, shop: e2e.Shop, tmp_path: Path
+) -> None:
+    for h in e2e._harness(store, shop, tmp_path, from_crm="ignore"):
+        ann_row = h.shop.add(h.shop.customers, email="ann@x.io", first_name="Ann")
+        h.cycle()
+        ann = h.store.find_record("contacts", "email", "ann@x.io")
+        h.store.archive_records("contacts", [ann.id], UI)
+        bea = h.store.create_record("contacts", {"email": "ann@x.io", "firstname": "Bea"}, UI)
+        racy = _AdoptsUnannounced(h.connector.name, h.connector.options)
+        try:
+            summary = run_sync(h.specs["shop-customers"], racy, h.store)
+        finally:
+            racy.close()
+
+        assert summary.get("outbound.errors") == 1, summary.line()
+        link = h.store.get_link_by_crm("shop-customers", ann.id)
+        assert link is not None and link.external_id == ann_row  # kept, not taken over
+        assert h.store.get_link_by_crm("shop-customers", bea.id) is None
+        (error,) = h.store.sync_log(sync="shop-customers", action="error")
+        assert error.crm_id == bea.id and f"linked to CRM record {ann.id}" in (error.message or "")
+        (parked,) = h.store.outbox("shop-customers", parked=True)  # for an operator
+        assert parked.crm_id == bea.id
