@@ -236,11 +236,18 @@ def claim_unlinked(
     open_ = [i for i in tx.open_create_intents() if i.fields]
     if not open_:
         return
+    # Fields a create sends when the CRM has a value: one it did not send must be empty on
+    # the record it made (an "Ann Smith" made outside is not the create of a bare "Ann").
+    outbound = {m.external for m in ctx.spec.mappings if m.to_external and m.external}
     fits: dict[int, list[_Unlinked]] = {}
     fitted: dict[int, list[CreateIntent]] = {}
     for item in waiting:
+        fields = item.record.fields
         for intent in open_:
-            if all(_same(item.record.fields.get(k), v) for k, v in intent.fields.items()):
+            unsent = outbound - set(intent.fields)
+            if all(_same(fields.get(k), v) for k, v in intent.fields.items()) and all(
+                _same(fields.get(k), None) for k in unsent
+            ):
                 fits.setdefault(intent.crm_id, []).append(item)
                 fitted.setdefault(id(item), []).append(intent)
     if not fits:

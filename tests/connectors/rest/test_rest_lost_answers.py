@@ -230,3 +230,25 @@ def test_a_lost_create_found_by_the_key_syncd_wrote_is_linked_on_both_sides(
     assert store.count_links("shop-customers") == 3
     keys = sorted(c["syncd_id"] for c in api.state.customers.values())
     assert all(k.startswith("shop-customers:") for k in keys)
+
+
+def test_a_record_made_outside_with_more_values_is_not_taken_for_the_lost_create(
+    store: Store, api: Server, engine: Any
+) -> None:
+    lose_next(api, "drop")
+    api.state.idempotent = False
+    contact = store.create_record("contacts", {"firstname": "Nomail"}, UI)
+    run = engine("")
+    run()  # the create's answer is lost: parked
+    other = api.state.add(first_name="Nomail", last_name="Smith")  # someone else's record
+
+    run()
+    run()
+
+    assert len(api.state.customers) == 2
+    contacts = {r.id: r.properties for r in store.list_records("contacts", limit=10)}
+    assert len(contacts) == 2
+    link = store.get_link_by_crm("shop-customers", contact.id)
+    assert link is not None and link.external_id != str(other["id"])
+    (smith,) = [i for i, p in contacts.items() if p.get("lastname") == "Smith"]
+    assert smith != contact.id
