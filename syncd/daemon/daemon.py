@@ -262,7 +262,12 @@ class Daemon:
         try:
             config = load_config(self.config_path)
             _refuse_problems(config, self.store)
-            _refuse_restart_only(self.config, config, listen_given=bool(self.options.listen))
+            _refuse_restart_only(
+                self.config,
+                config,
+                listen_given=bool(self.options.listen),
+                store_given=self._db_url != self.config.store_url,
+            )
             for sync in config.syncs.values():
                 build_spec(config, sync)
             for name, options in config.connectors.items():
@@ -660,12 +665,16 @@ def _refuse_problems(config: Config, store: Store) -> None:
         raise ConfigError(f"{problems[0]}{more}")
 
 
-def _refuse_restart_only(old: Config, new: Config, *, listen_given: bool) -> None:
-    """A change the running process cannot make: refuse the reload rather than half-apply."""
+def _refuse_restart_only(
+    old: Config, new: Config, *, listen_given: bool, store_given: bool
+) -> None:
+    """A change the running process cannot make: refuse the reload rather than half-apply.
+    A store or listen address given on the command line is not the file's to change."""
     changed = [
         key
         for key, before, after in (
-            ("store.url", old.store_url, new.store_url),
+            ("store.url", None if store_given else old.store_url,
+             None if store_given else new.store_url),
             ("server.listen", None if listen_given else old.server_listen,
              None if listen_given else new.server_listen),
             ("api", old.api, new.api),
