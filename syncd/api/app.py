@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from store import Store
 from syncd.api import associations, objects, properties, schemas
 from syncd.api.context import ApiSettings
+from syncd.api.correlation import CorrelationId
 from syncd.api.errors import install_error_handlers
 from syncd.api.guard import ApiGuard
 
@@ -43,6 +44,7 @@ def create_api(store: Store, settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(
         ApiGuard, store=store, settings=settings, prefixes=API_PREFIXES, routes=app.router.routes
     )
+    app.add_middleware(CorrelationId)  # added last: outermost, so the guard's refusals carry it
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -8,7 +8,6 @@ except a real defect (logged with its correlation id, never with the request bod
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ from store.errors import (
     ValidationError,
 )
 from store.search import SearchError
+from syncd.api.correlation import HEADER, correlation_id
 from syncd.errors import SyncdError
 
 __all__ = [
@@ -73,7 +73,7 @@ def error_body(
     body: dict[str, Any] = {
         "status": "error",
         "message": message,
-        "correlationId": str(uuid.uuid4()),
+        "correlationId": correlation_id(),
         "category": category,
     }
     if errors:
@@ -207,7 +207,8 @@ def _defect(request: Request, exc: Exception) -> Response:
         error=type(exc).__name__,
         exc_info=exc,
     )
-    return JSONResponse(body, status_code=500)
+    # Starlette answers a defect outside the middleware stack: the header is set here.
+    return JSONResponse(body, status_code=500, headers={HEADER: body["correlationId"]})
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,8 +1,9 @@
 """Store records as HubSpot's ``SimplePublicObject`` JSON, with HubSpot's default properties.
 
 HubSpot answers a read that names no properties with a small default set per object, and
-names every requested property (``null`` when it has no value); create and update answers
-carry every value the record holds. Requested names the object does not have are left out,
+names every requested property (``null`` when it has no value) plus the system properties it
+always returns (``hs_object_id``, ``createdate``, the last-modified date), which client code
+reads without asking for them; create and update answers carry every value the record holds. Requested names the object does not have are left out,
 as HubSpot leaves them out, rather than refused.
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "object_json",
     "query_properties",
     "split_names",
+    "system_properties",
 ]
 
 # Returned when a read names no properties (HubSpot's search guide, §2.3 of the reference).
@@ -86,11 +88,20 @@ def _defaults(schema: ObjectSchema) -> list[str]:
     return [n for n in dict.fromkeys(names) if n in schema.properties]
 
 
+def system_properties(schema: ObjectSchema) -> list[str]:
+    """What HubSpot returns on every read: contacts name their last-modified date
+    ``lastmodifieddate``, every other object ``hs_lastmodifieddate``."""
+    modified = "lastmodifieddate" if schema.name == "contacts" else "hs_lastmodifieddate"
+    return [n for n in ("createdate", "hs_object_id", modified) if n in schema.properties]
+
+
 def chosen_properties(schema: ObjectSchema, requested: Sequence[str] | None) -> list[str]:
-    """The property names a read answers with: the requested known ones, else the defaults."""
+    """The property names a read answers with: the requested known ones and the system ones,
+    else the defaults."""
     if not requested:
         return _defaults(schema)
-    return [n for n in dict.fromkeys(requested) if n in schema.properties]
+    wanted = [n for n in requested if n in schema.properties]
+    return list(dict.fromkeys([*wanted, *system_properties(schema)]))
 
 
 def history_properties(schema: ObjectSchema, requested: Sequence[str] | None) -> list[str]:

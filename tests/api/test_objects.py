@@ -96,7 +96,14 @@ def test_read_chosen_properties_repeated_or_comma_joined(api: Api) -> None:
     url = f"{BASE}/contacts/{made['id']}"
     joined = api.client.get(url, params={"properties": "phone,firstname,nosuch"}).json()
     repeated = api.client.get(url, params=[("properties", "phone"), ("properties", "firstname")])
-    assert joined["properties"] == {"phone": "+14155550100", "firstname": "Ann"}
+    assert joined["properties"] == {
+        "phone": "+14155550100",
+        "firstname": "Ann",
+        # The system properties HubSpot returns whatever was asked for.
+        "createdate": made["createdAt"],
+        "hs_object_id": made["id"],
+        "lastmodifieddate": made["updatedAt"],
+    }
     assert repeated.json()["properties"] == joined["properties"]
 
 
@@ -372,7 +379,9 @@ def test_list_with_history_and_custom_object(api: Api) -> None:
     )
     page = decode(answer, "CollectionResponseSimplePublicObjectWithAssociationsForwardPaging")
     assert [v.value for v in page.results[0].properties_with_history["score"]] == ["4", "3"]
-    assert page.results[0].properties == {"score": "4"}
+    properties = page.results[0].properties
+    assert properties["score"] == "4"
+    assert set(properties) == {"score", "createdate", "hs_object_id", "lastmodifieddate"}
 
 
 # ------------------------------------------------------------------ hostile bodies

@@ -119,7 +119,9 @@ def test_batch_read_answers_200_with_chosen_properties(api: Api) -> None:
     batch = decode(answer, "BatchResponseSimplePublicObject")
     assert answer.status_code == 200
     assert [r.id for r in batch.results] == list(reversed(ids))
-    assert batch.results[0].properties == {"email": "c2@example.com"}
+    properties = batch.results[0].properties
+    assert properties["email"] == "c2@example.com"
+    assert set(properties) == {"email", "createdate", "hs_object_id", "lastmodifieddate"}
 
 
 def test_batch_read_missing_ids_are_one_207_error(api: Api) -> None:
