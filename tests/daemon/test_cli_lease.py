@@ -104,6 +104,9 @@ def test_a_cli_pass_that_may_not_wait_refuses_in_one_line(
     assert len(lines) == 1, refused.stderr
     assert lines[0].startswith(f"error: sync {SYNC} is being run by solo")
     assert "--wait" in lines[0]
+    if store_url.startswith("sqlite"):
+        # The daemon's file lock beside the store names it; the command only reads it.
+        assert f"(`syncd run`, pid {daemon.pid})" in lines[0]
     assert refused.stdout == ""  # no pass ran: nothing to report
     daemon.wait_quiet([SYNC])
     daemon.terminate()
