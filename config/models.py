@@ -150,6 +150,10 @@ class DeleteRules(_Model):
     from_external: DeleteAction = "ignore"
     from_crm: DeleteAction = "ignore"
     reconcile_every: float = DEFAULT_RECONCILE_SECONDS
+    #: A delete on one side meets an edit on the other made since the last sync: the edit
+    #: wins and the deleted record comes back (``keep_edit``), or the delete goes ahead
+    #: (``delete``). Either way a conflict row keeps both sides.
+    on_edit: Literal["keep_edit", "delete"] = "keep_edit"
 
     @field_validator("reconcile_every", mode="before")
     @classmethod

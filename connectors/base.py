@@ -116,6 +116,10 @@ class ExternalRecord:
     #: Who made the last change, when the system says (HubSpot's ``changeSource`` and
     #: ``sourceId``, e.g. ``"INTEGRATION:12345"``): one more way to recognise our own writes.
     source: str | None = None
+    #: An opaque version that changes with every change of the record, unmapped parts
+    #: included (a CardDAV ETag), when the system has one. The engine keeps it with the link
+    #: and passes it back to :meth:`Connector.delete_versions`.
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +324,19 @@ class Connector(ABC):
     @abstractmethod
     def delete(self, external_object: str, ids: Sequence[str]) -> list[WriteResult]:
         """Delete each record; an id already gone counts as deleted."""
+
+    def delete_versions(
+        self, external_object: str, ids: Sequence[str], versions: Sequence[str | None]
+    ) -> list[WriteResult]:
+        """Delete each record only while it is still at its ``version`` (``ExternalRecord.version``).
+
+        The engine reads the records and compares them with the base right before it
+        deletes, so a connector whose system has no conditional delete deletes plainly
+        (this default). One that has one (CardDAV ``If-Match``) overrides this: a record
+        changed since is then a retriable failure, never a lost edit. A ``None`` version
+        is a plain delete.
+        """
+        return self.delete(external_object, ids)
 
     def verify_webhook(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, now: datetime

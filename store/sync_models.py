@@ -42,6 +42,8 @@ class Link:
     external_updated_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    #: The external version (a CardDAV ETag) the base was agreed at; None where none is known.
+    external_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class LinkWrite:
     crm_id: int
     base: dict[str, str | None]
     external_updated_at: datetime | None = None
+    external_version: str | None = None
 
 
 class LogDirection(enum.StrEnum):

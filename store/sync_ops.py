@@ -148,6 +148,7 @@ def link_from_row(row: Mapping[Any, Any]) -> Link:
         external_updated_at=row["external_updated_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        external_version=row["external_version"],
     )
 
 
@@ -226,6 +227,7 @@ def save_links(
             "crm_id": statement.excluded.crm_id,
             "base": statement.excluded.base,
             "external_updated_at": statement.excluded.external_updated_at,
+            "external_version": statement.excluded.external_version,
             "updated_at": statement.excluded.updated_at,
         },
     )
@@ -239,12 +241,18 @@ def save_links(
                 "crm_id": link.crm_id,
                 "base": dict(link.base),
                 "external_updated_at": link.external_updated_at,
+                "external_version": _version(link.external_version),
                 "created_at": now,
                 "updated_at": now,
             }
             for link in links
         ],
     )
+
+
+def _version(version: str | None) -> str | None:
+    """A version too long to keep is not kept: comparing it would be a guess."""
+    return version if version is not None and len(version) <= _MAX_EXTERNAL_ID else None
 
 
 def delete_links(conn: Connection, sync: str, external_ids: Sequence[str]) -> None:

@@ -156,6 +156,12 @@ class SyncTx:
     ) -> list[Record | RecordWriteError]:
         return record_ops.archive_records(self._tx, self._object(object_name), ids)
 
+    def restore_records(
+        self, object_name: str, ids: Sequence[int]
+    ) -> list[Record | RecordWriteError]:
+        """Un-archive (an external edit that beat the CRM's archive brings the record back)."""
+        return record_ops.restore_records(self._tx, self._object(object_name), ids)
+
     def purge_records(self, object_name: str, ids: Sequence[int]) -> list[int | RecordWriteError]:
         """Hard delete (record, history, unique values, associations, memberships, links)."""
         return record_ops.purge_records(self._tx, self._object(object_name), ids)

@@ -295,6 +295,8 @@ sync_links = Table(
     Column("external_updated_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The external version the base was agreed at (a CardDAV ETag); None where none is known.
+    Column("external_version", String(400)),
     UniqueConstraint("sync", "crm_id", name="uq_sync_links_sync_crm_id"),
     Index("ix_sync_links_crm_id", "crm_id"),
 )

@@ -299,10 +299,17 @@ class CardDavConnector(Connector):
         return final
 
     def delete(self, external_object: str, ids: Sequence[str]) -> list[WriteResult]:
+        return self.delete_versions(external_object, ids, [None] * len(ids))
+
+    def delete_versions(
+        self, external_object: str, ids: Sequence[str], versions: Sequence[str | None]
+    ) -> list[WriteResult]:
+        """DELETE with ``If-Match``: the given ETag (the version the engine last agreed on,
+        kept with the link across restarts), else the one of the last read."""
         book = self._book(external_object)
         results: list[WriteResult] = []
         unreachable: str | None = None
-        for raw in ids:
+        for raw, version in zip(ids, versions, strict=True):
             href = book.collection.member(raw)
             if unreachable is not None:
                 results.append(_failed(raw, unreachable, retriable=True))
@@ -310,7 +317,7 @@ class CardDavConnector(Connector):
             if href is None:
                 results.append(_failed(raw, self._not_member(book, raw)))
                 continue
-            etag = self._etag(href)
+            etag = version or self._etag(href)
             headers = {"If-Match": etag} if etag else {}
             try:
                 self._request(partial(self._dav.delete, book.collection.url_of(href), headers))
@@ -521,7 +528,7 @@ class CardDavConnector(Connector):
             return None
         if member.etag:
             self._remember(href, member.etag, member.data)
-        return ExternalRecord(href, fields, card_updated_at(card))
+        return ExternalRecord(href, fields, card_updated_at(card), version=member.etag or None)
 
     def _skip(self, book: _Book, href: str, reason: str) -> None:
         log.warning(

@@ -39,6 +39,7 @@ def build_spec(config: Config, sync: SyncConfig) -> SyncSpec:
         match_external=sync.match.external if sync.match else None,
         delete_from_external=sync.deletes.from_external,
         delete_from_crm=sync.deletes.from_crm,
+        delete_on_edit=sync.deletes.on_edit,
         brake_count=sync.delete_brake.max_count,
         brake_share=sync.delete_brake.max_share,
         brake_min=sync.delete_brake.min_count,

@@ -12,7 +12,7 @@ from typing import Literal
 
 from store import ChangeSource, ConflictRecord, Store, SyncTx
 from store.errors import RecordWriteError
-from syncd.engine import associations
+from syncd.engine import associations, delete_edit
 from syncd.engine.spec import SyncSpec
 from syncd.errors import UsageError
 
@@ -44,6 +44,11 @@ def resolve_conflict(
         chosen = conflict.external_value
     else:
         chosen = value
+    if conflict.field == delete_edit.RECORD_FIELD:
+        raise UsageError(
+            "a delete-vs-edit conflict was settled by deletes.on_edit and only keeps both"
+            " sides; restore or archive the record itself"
+        )
     if associations.is_key(conflict.field):
         raise UsageError("association conflicts are resolved by editing the association")
 
@@ -60,7 +65,15 @@ def resolve_conflict(
 
             tx.save_links(
                 conflict.crm_object,
-                [LinkWrite(link.external_id, link.crm_id, base, link.external_updated_at)],
+                [
+                    LinkWrite(
+                        link.external_id,
+                        link.crm_id,
+                        base,
+                        link.external_updated_at,
+                        link.external_version,
+                    )
+                ],
             )
             if chosen != conflict.external_value:
                 tx.queue_outbound([conflict.crm_id])

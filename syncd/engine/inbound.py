@@ -18,7 +18,7 @@ from connectors.base import Cursor, ExternalRecord
 from mapping import MappingError, crm_respelled, external_respelled
 from store import ConflictSpec, Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import DuplicateError, RecordWriteError
-from syncd.engine import associations, intents
+from syncd.engine import associations, delete_edit, intents
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -212,6 +212,8 @@ def _apply_deletes(
     spec = ctx.spec
     linked = [r for r in gone if r.id in links]
     rule = spec.delete_from_external
+    if rule in ("archive", "delete"):
+        linked = _keep_crm_edits(ctx, tx, linked, links, work)
     writes = len(linked) if rule in ("archive", "delete") else 0
     total = so_far + writes
     if brake and writes and spec.brake_trips(total, linked_total):
@@ -260,7 +262,125 @@ def apply_external_deletes(
     gone = [ExternalRecord(i, {}, deleted=True) for i in dict.fromkeys(external_ids)]
     work = _PageWork()
     _apply_deletes(ctx, tx, gone, links, work, 0, 0, brake=False)
+    # A CRM record edited since the last sync stays (deletes.on_edit): its conflict row and
+    # its way out again are kept too.
+    if work.conflicts:
+        tx.record_conflicts(ctx.spec.crm_object, work.conflicts)
+    if work.push:
+        tx.queue_outbound(sorted(work.push))
     return work.logs
+
+
+def _keep_crm_edits(
+    ctx: RunContext,
+    tx: SyncTx,
+    linked: list[ExternalRecord],
+    links: dict[str, Any],
+    work: _PageWork,
+) -> list[ExternalRecord]:
+    """The deletes that go ahead. A CRM record edited since the last sync meets a delete
+    outside: a conflict row keeps both sides; with ``on_edit: keep_edit`` the CRM record
+    stays, is unlinked and goes out again as a new external record (outbound creates it)."""
+    spec = ctx.spec
+    if not linked:
+        return linked
+    records = tx.get_records(spec.crm_object, [links[r.id].crm_id for r in linked])
+    go: list[ExternalRecord] = []
+    kept: list[str] = []
+    for gone in linked:
+        link = links[gone.id]
+        record = records.get(link.crm_id)
+        if (
+            record is None
+            or record.archived
+            or not delete_edit.crm_edited(spec, link.base, record.properties)
+        ):
+            go.append(gone)
+            continue
+        work.conflicts.append(
+            delete_edit.conflict(
+                spec,
+                crm_id=link.crm_id,
+                external_id=gone.id,
+                deleted=Side.EXTERNAL,
+                base=link.base,
+                crm={k: record.properties.get(k) for k in spec.field_names},
+                external=None,
+            )
+        )
+        ctx.summary.add("conflicts.settled")
+        if not delete_edit.keeps_edit(spec):
+            go.append(gone)
+            continue
+        kept.append(gone.id)
+        work.push.add(link.crm_id)
+        work.logs.append(
+            _log(
+                LogAction.UNLINKED,
+                link.crm_id,
+                gone.id,
+                "deleted in the external system but edited in the CRM since the last sync:"
+                " kept, and created there again (deletes.on_edit: keep_edit)",
+            )
+        )
+        ctx.summary.add("inbound.kept_edits")
+    if kept:
+        tx.delete_links(kept)
+    return go
+
+
+def _restore_edited(
+    ctx: RunContext, tx: SyncTx, items: list[_Pending], crm: dict[int, Record], work: _PageWork
+) -> None:
+    """Linked CRM records archived in the CRM whose external record was edited since the
+    last sync: a conflict row keeps both sides; with ``on_edit: keep_edit`` the CRM record is
+    restored (in ``crm``) and the edit is then applied to it like any other."""
+    spec = ctx.spec
+    if spec.delete_from_crm not in ("archive", "delete"):
+        return
+    edited = [
+        p
+        for p in items
+        if p.crm_id in crm
+        and crm[p.crm_id].archived
+        and crm[p.crm_id].merged_into is None
+        and p.link is not None
+        and delete_edit.external_edited(spec, p.link, p.record, p.values)
+    ]
+    for item in edited:
+        assert item.link is not None and item.crm_id is not None
+        work.conflicts.append(
+            delete_edit.conflict(
+                spec,
+                crm_id=item.crm_id,
+                external_id=item.record.id,
+                deleted=Side.CRM,
+                base=item.link.base,
+                crm=None,
+                external=item.values,
+            )
+        )
+        ctx.summary.add("conflicts.settled")
+    if not edited or not delete_edit.keeps_edit(spec):
+        return
+    ids = [p.crm_id for p in edited if p.crm_id is not None]
+    for item, outcome in zip(edited, tx.restore_records(spec.crm_object, ids), strict=True):
+        assert item.crm_id is not None
+        if isinstance(outcome, RecordWriteError):
+            work.logs.append(_error(item.crm_id, item.record.id, f"restore: {outcome}"))
+            ctx.summary.add("inbound.errors")
+            continue
+        crm[item.crm_id] = outcome
+        work.logs.append(
+            _log(
+                LogAction.UPDATED,
+                item.crm_id,
+                item.record.id,
+                "archived in the CRM but edited outside since the last sync: restored with"
+                " the edit (deletes.on_edit: keep_edit)",
+            )
+        )
+        ctx.summary.add("inbound.restored")
 
 
 def _match(ctx: RunContext, tx: SyncTx, unlinked: list[_Pending], work: _PageWork) -> None:
@@ -308,6 +428,7 @@ def _plan_existing(
     work: _PageWork,
 ) -> None:
     spec = ctx.spec
+    _restore_edited(ctx, tx, items, crm, work)
     live = [p for p in items if p.crm_id in crm and not crm[p.crm_id].archived]
     # By identity: ``item not in live`` compared whole dataclasses, 500 x 500 per page.
     alive = {id(p) for p in live}
@@ -384,7 +505,11 @@ def _finish(ctx: RunContext, item: _Pending, work: _PageWork, *, matched: bool) 
     """Link, base, conflicts and the log row of one record whose CRM writes succeeded."""
     plan = item.plan
     assert plan is not None and item.crm_id is not None
-    work.links.append(LinkWrite(item.record.id, item.crm_id, plan.base, item.record.updated_at))
+    work.links.append(
+        LinkWrite(
+            item.record.id, item.crm_id, plan.base, item.record.updated_at, item.record.version
+        )
+    )
     work.conflicts.extend(conflict_specs(plan, item.crm_id, item.record.id))
     if plan.external_writes or (matched and _respelled_outside(ctx, item.record, plan)):
         work.push.add(item.crm_id)
@@ -476,7 +601,11 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
         associations.apply_crm_writes(
             ctx, tx, outcome.id, plan, work.logs, external_id=item.record.id
         )
-        work.links.append(LinkWrite(item.record.id, outcome.id, plan.base, item.record.updated_at))
+        work.links.append(
+            LinkWrite(
+                item.record.id, outcome.id, plan.base, item.record.updated_at, item.record.version
+            )
+        )
         if plan.external_writes or _respelled_outside(ctx, item.record, plan):
             work.push.add(outcome.id)
         work.logs.append(

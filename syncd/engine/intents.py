@@ -118,7 +118,9 @@ def _settle(
                     f"but it is linked to CRM record {other.crm_id}",
                 )
                 continue
-            links.append(LinkWrite(record.id, intent.crm_id, _base(ctx, record), None))
+            links.append(
+                LinkWrite(record.id, intent.crm_id, _base(ctx, record), None, record.version)
+            )
             close.append(intent.crm_id)
             recovered.append(intent.crm_id)
             logs.append(

@@ -12,17 +12,17 @@ idempotent, and creates carry the match key so the connector finds what it alrea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from conflict import Action
+from conflict import Action, Side
 from connectors.base import ExternalRecord, WriteRequest, WriteResult
 from mapping import MappingError, external_respelled
-from store import Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
+from store import ConflictSpec, Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
 from store.errors import RecordWriteError
 from store.types import utcnow
-from syncd.engine import associations, identity, intents
+from syncd.engine import associations, delete_edit, identity, intents
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -76,6 +76,10 @@ class _Out:
     unlink_reason: str | None = None
     link: Link | None = None
     result: WriteResult | None = None
+    #: Archived in the CRM, but edited outside since the last sync: restored with the edit.
+    restore: bool = False
+    #: The external version a delete is conditional on (None: a plain delete).
+    version: str | None = None
 
 
 @dataclass
@@ -89,6 +93,8 @@ class _Batch:
     # Linked external ids found gone because a create got the same id back (a reused id):
     # their CRM records get the sync's deletes.from_external rule in the commit.
     gone: list[str] = field(default_factory=list)
+    restore: list[int] = field(default_factory=list)
+    conflicts: list[ConflictSpec] = field(default_factory=list)
 
 
 def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | None) -> None:
@@ -115,9 +121,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         return items, changed_at_by_record(changed)
 
     items, crm_changed = store.sync_write(spec.name, read, run_id=ctx.run_id)
-    linked = [
-        i.external_id for i in items if i.external_id and not i.delete and i.unlink_reason is None
-    ]
+    # Records to delete are read too: a delete goes ahead only against what was last synced.
+    linked = [i.external_id for i in items if i.external_id and i.unlink_reason is None]
     external = (
         {r.id: r for r in ctx.connector.fetch_by_ids(spec.external_object, linked)}
         if linked
@@ -127,6 +132,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     batch.done.extend(kept)  # nothing to write for them: out of the outbox too
     ctx.summary.add("outbound.kept_unlinked", len(kept))
     for item in items:
+        if item.delete:
+            _check_delete(ctx, item, external, batch)
         _plan(ctx, item, external, crm_changed, batch)
     # Creates are written down before they go out, so a crash cannot make them twice.
     intents.hold_or_record(ctx, items)
@@ -137,6 +144,11 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
             batch.logs.extend(apply_external_deletes(ctx, tx, batch.gone))
         if revived:
             tx.forget_unlinked(revived)
+        if batch.restore:
+            restored = tx.restore_records(spec.crm_object, batch.restore)
+            for crm_id, outcome in zip(batch.restore, restored, strict=True):
+                if isinstance(outcome, RecordWriteError):
+                    batch.logs.append(_error(crm_id, None, f"restore: {outcome}"))
         if batch.crm_updates:
             outcomes = tx.update_records(spec.crm_object, batch.crm_updates)
             for (crm_id, _), outcome in zip(batch.crm_updates, outcomes, strict=True):
@@ -152,6 +164,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
             if item.plan is not None and item.external_id
             for c in conflict_specs(item.plan, item.crm_id, item.external_id)
         ]
+        conflicts.extend(batch.conflicts)
         if conflicts:
             tx.record_conflicts(spec.crm_object, conflicts)
         if batch.done:
@@ -348,8 +361,63 @@ def _plan(
             f"{spec.name}:{item.crm_id}", item.external_id, {**respelled, **fields}
         )
     else:
-        batch.links.append(LinkWrite(item.external_id, item.crm_id, plan.base, current.updated_at))
+        batch.links.append(
+            LinkWrite(item.external_id, item.crm_id, plan.base, current.updated_at, current.version)
+        )
         batch.done.append(item.crm_id)
+
+
+def _check_delete(
+    ctx: RunContext, item: _Out, external: dict[str, ExternalRecord], batch: _Batch
+) -> None:
+    """A CRM archive meets the external record as it is now: edited there since the last
+    sync, the edit wins (``keep_edit``: the CRM record comes back with it) or the delete goes
+    ahead (``on_edit: delete``); a conflict row keeps both sides. The delete is conditional
+    on the version compared here, so an edit made after this read is never lost either."""
+    spec = ctx.spec
+    assert item.external_id is not None
+    current = external.get(item.external_id)
+    link = item.link
+    if current is None or link is None:
+        # Gone already, or not readable: the delete is conditional on the version last synced.
+        item.version = link.external_version if link is not None else None
+        return
+    item.version = current.version
+    try:
+        values = read_external(spec, current.fields)
+    except MappingError:
+        values = {}
+    if not delete_edit.external_edited(spec, link, current, values):
+        item.version = link.external_version or current.version
+        return
+    batch.conflicts.append(
+        delete_edit.conflict(
+            spec,
+            crm_id=item.crm_id,
+            external_id=item.external_id,
+            deleted=Side.CRM,
+            base=link.base,
+            crm=None,
+            external=values,
+        )
+    )
+    ctx.summary.add("conflicts.settled")
+    if not delete_edit.keeps_edit(spec) or item.record is None:
+        return  # the delete goes ahead (a record purged from the CRM cannot come back)
+    item.delete = False
+    item.restore = True
+    item.record = replace(item.record, archived=False)
+    batch.restore.append(item.crm_id)
+    batch.logs.append(
+        _log(
+            LogAction.UPDATED,
+            item.crm_id,
+            item.external_id,
+            "archived in the CRM but edited outside since the last sync: restored with the"
+            " edit (deletes.on_edit: keep_edit)",
+        )
+    )
+    ctx.summary.add("outbound.restored")
 
 
 def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
@@ -410,8 +478,10 @@ def _delete_outside(ctx: RunContext, deletes: list[_Out], batch: _Batch) -> set[
     spec = ctx.spec
     deleted: set[str] = set()
     if deletes:
-        results = ctx.connector.delete(
-            spec.external_object, [i.external_id for i in deletes if i.external_id]
+        results = ctx.connector.delete_versions(
+            spec.external_object,
+            [i.external_id for i in deletes if i.external_id],
+            [i.version for i in deletes if i.external_id],
         )
         for item, result in zip(deletes, results, strict=True):
             assert item.external_id is not None
@@ -494,7 +564,9 @@ def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) ->
             if d.action is Action.TO_EXTERNAL
         }
         changes = describe_change(before, item.plan.external_writes)
-    batch.links.append(LinkWrite(external_id, item.crm_id, base, seen_at))
+    # The version the connector read back is the one this base was agreed at.
+    version = result.record.version if result.record is not None else None
+    batch.links.append(LinkWrite(external_id, item.crm_id, base, seen_at, version))
     batch.done.append(item.crm_id)
     batch.logs.append(
         _log(action, item.crm_id, external_id, message, changes or {"fields": sorted(written)})

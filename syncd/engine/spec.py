@@ -61,6 +61,8 @@ class SyncSpec:
     match_external: str | None = None
     delete_from_external: str = "ignore"
     delete_from_crm: str = "ignore"
+    #: ``keep_edit`` or ``delete``: what a delete does to an edit the other side made since.
+    delete_on_edit: str = "keep_edit"
     brake_count: int = 100
     brake_share: float = 0.2
     brake_min: int = 10

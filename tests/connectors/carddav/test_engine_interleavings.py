@@ -8,14 +8,15 @@ edit, ``most_recent`` trusting a ``REV`` nobody bumped, and values that did not 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from config.load import load_config
-from connectors.base import Connector
+from connectors.base import Connector, WriteResult
+from connectors.carddav import CardDavConnector
 from store import ChangeSource, SourceType, Store
 from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
 
@@ -224,4 +225,153 @@ def test_most_recent_a_card_edited_without_a_new_rev_wins_over_an_older_crm_edit
         for c in h.store.list_conflicts(sync="phonebook-contacts")
     ]
     assert lost == [("jobtitle", "Manager", "Director", "external")] * 3
+    _quiet(h)
+
+
+# -- defect 8: a delete beats a newer edit ----------------------------------------------
+
+
+class _EditBeforeDelete(CardDavConnector):
+    """The real connector; the second client saves its edit just before the first DELETE
+    goes out (the window between the engine's decision and the server's answer)."""
+
+    edit: Callable[[], None] | None = None
+
+    def _before(self) -> None:
+        edit, self.edit = self.edit, None
+        if edit is not None:
+            edit()
+
+    def delete(self, external_object: str, ids: Sequence[str]) -> list[WriteResult]:
+        self._before()
+        return super().delete(external_object, ids)
+
+    def delete_versions(
+        self, external_object: str, ids: Sequence[str], versions: Sequence[str | None]
+    ) -> list[WriteResult]:
+        self._before()
+        return super().delete_versions(external_object, ids, versions)
+
+
+def _ann(h: Harness, extra: str = "") -> int:
+    card = _card("ann", "ann@x.io", "Engineer", None).replace(
+        "END:VCARD", "PHOTO;VALUE=uri:https://example.com/ann.jpg\r\n" + extra + "END:VCARD"
+    )
+    h.radicale.put(h.url("ann"), card)
+    h.run()
+    _quiet(h)
+    return h.store.find_record("contacts", "email", "ann@x.io").id
+
+
+def _record_conflicts(h: Harness) -> list[tuple[str | None, str | None, str | None]]:
+    return [
+        (c.winner, c.crm_value, c.external_value)
+        for c in h.store.list_conflicts(sync="phonebook-contacts")
+        if c.field == "@record"
+    ]
+
+
+def test_an_edit_to_a_card_whose_crm_record_was_archived_restores_the_record(
+    sync: Harness,
+) -> None:
+    h = sync
+    ann = _ann(h)
+    h.restart()
+    h.edit("ann", "TITLE:Engineer", "TITLE:Director")
+    h.store.archive_records("contacts", [ann], UI)
+
+    h.run()
+
+    # The edit wins: the card stays (photo and all), the CRM record is back with the edit.
+    text, _ = h.radicale.get(h.url("ann"))
+    assert "TITLE:Director" in text and "PHOTO" in text
+    record = h.store.get_record("contacts", ann, include_archived=True)
+    assert not record.archived and record.properties["jobtitle"] == "Director"
+    ((winner, crm_value, external_value),) = _record_conflicts(h)
+    assert winner == "external" and crm_value == "(archived in the CRM)"
+    assert external_value is not None and '"jobtitle": "Director"' in external_value
+    _quiet(h)
+
+
+def test_a_delete_after_a_restart_is_conditional_on_the_version_last_synced(
+    sync: Harness,
+) -> None:
+    h = sync
+    ann = _ann(h)
+    # A restart: no ETag in memory, only the one stored with the link can guard the delete.
+    h.connector.close()
+    h.connector = racing = _EditBeforeDelete(h.connector.name, h.connector.options)
+    racing.edit = lambda: h.edit("ann", "TITLE:Engineer", "TITLE:Director")
+    h.store.archive_records("contacts", [ann], UI)
+
+    summary = h.run()  # the card changed under the DELETE: refused (412), nothing lost
+
+    assert summary.get("outbound.deleted") == 0
+    assert "TITLE:Director" in h.radicale.get(h.url("ann"))[0]
+    h.run()  # the edit is read: it beats the archive
+    record = h.store.get_record("contacts", ann, include_archived=True)
+    assert not record.archived and record.properties["jobtitle"] == "Director"
+    assert [w for w, _, _ in _record_conflicts(h)] == ["external"]
+    _quiet(h)
+
+
+def test_an_edit_of_unmapped_card_data_also_beats_an_archive(sync: Harness) -> None:
+    h = sync
+    ann = _ann(h, "X-MASTODON:@ann@old.example\r\n")
+    h.restart()
+    h.edit("ann", "X-MASTODON:@ann@old.example", "X-MASTODON:@ann@new.example")
+    h.store.archive_records("contacts", [ann], UI)
+
+    h.run()
+
+    assert "X-MASTODON:@ann@new.example" in h.radicale.get(h.url("ann"))[0]
+    assert not h.store.get_record("contacts", ann, include_archived=True).archived
+    _quiet(h)
+
+
+@pytest.fixture
+def delete_wins(store: Store, radicale: Radicale, tmp_path: Path) -> Iterator[Harness]:
+    yield from _harness(
+        store,
+        radicale,
+        tmp_path,
+        deletes="{from_external: archive, from_crm: delete, on_edit: delete}",
+    )
+
+
+def test_on_edit_delete_lets_the_archive_win_and_keeps_the_edit_in_a_conflict(
+    delete_wins: Harness,
+) -> None:
+    h = delete_wins
+    ann = _ann(h)
+    h.restart()
+    h.edit("ann", "TITLE:Engineer", "TITLE:Director")
+    h.store.archive_records("contacts", [ann], UI)
+
+    h.run()
+
+    assert h.radicale.status(h.url("ann")) == 404
+    assert h.store.get_record("contacts", ann, include_archived=True).archived
+    ((winner, crm_value, external_value),) = _record_conflicts(h)
+    assert winner == "crm" and crm_value == "(archived in the CRM)"
+    assert external_value is not None and '"jobtitle": "Director"' in external_value
+    _quiet(h)
+
+
+def test_a_card_deleted_outside_while_the_crm_edited_it_is_created_again(sync: Harness) -> None:
+    h = sync
+    ann = _ann(h)
+    h.radicale.delete(h.url("ann"))
+    h.store.update_record("contacts", ann, {"jobtitle": "Director"}, UI)
+
+    h.run()
+
+    record = h.store.get_record("contacts", ann, include_archived=True)
+    assert not record.archived and record.properties["jobtitle"] == "Director"
+    texts = [h.radicale.get(h.radicale.base + href)[0] for href in h.radicale.hrefs(h.book)]
+    assert len(texts) == 1 and "TITLE:Director" in texts[0] and "ann@x.io" in texts[0]
+    ((winner, crm_value, external_value),) = _record_conflicts(h)
+    assert winner == "crm" and external_value == "(deleted in the external system)"
+    assert crm_value is not None and '"jobtitle": "Director"' in crm_value
+    assert h.store.get_link_by_crm("phonebook-contacts", ann) is not None
     _quiet(h)
