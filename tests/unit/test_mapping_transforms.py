@@ -48,6 +48,7 @@ TO_CRM_OK: list[tuple[str, Transform, object, object]] = [
     ("e164-international", E164("US"), "+44 20 7946 0958", "+442079460958"),
     ("e164-us-default", E164(), "(202) 555-0143", "+12025550143"),
     ("e164-blank", E164(), "  ", None),
+    ("e164-tel-uri", E164("US"), "tel:+45-1234-5678", "+4512345678"),
     ("date-german", DateFormat("%d.%m.%Y"), "31.12.2024", "2024-12-31"),
     ("date-iso", DateFormat(), "2024-02-29", "2024-02-29"),
     ("date-object", DateFormat("%d.%m.%Y"), date(2024, 1, 2), "2024-01-02"),

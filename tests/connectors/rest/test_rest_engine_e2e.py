@@ -7,7 +7,7 @@ write nothing anywhere (the two sides converged, no ping-pong).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from config.load import load_config
-from connectors.base import Connector
+from connectors.base import ChangePage, Connector, Cursor
+from connectors.rest.connector import RestConnector
 from store import ChangeSource, SourceType, Store
 from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
 from tests.connectors.rest.server import CLIENT_ID, CLIENT_SECRET, Server
@@ -154,3 +155,45 @@ def test_a_record_deleted_in_the_crm_is_deleted_in_the_api(sync: Harness) -> Non
 
     assert h.api.state.customers == {}
     h.quiet(2)
+
+
+class _EditAfterInbound(RestConnector):
+    """The real connector; someone edits the customer once the pass's inbound read is done
+    (between the engine's inbound read and its outbound delete)."""
+
+    edit: Callable[[], object] | None = None
+
+    def fetch_changes(
+        self, external_object: str, cursor: Cursor | None, *, limit: int, resume: bool
+    ) -> ChangePage:
+        page = super().fetch_changes(external_object, cursor, limit=limit, resume=resume)
+        edit, self.edit = self.edit, None
+        if edit is not None and not page.has_more:
+            edit()
+        return page
+
+
+def test_an_api_record_edited_since_the_last_sync_beats_a_crm_archive(sync: Harness) -> None:
+    """REST has no conditional delete: the engine reads the record again right before it
+    deletes and compares it with the base (issue 13 #8)."""
+    h = sync
+    ada_ext = h.api.state.add(email="ada@x.io", first_name="Ada")
+    h.run()
+    ada = h.store.find_record("contacts", "email", "ada@x.io")
+    h.store.archive_records("contacts", [ada.id], UI)
+    h.connector.close()
+    h.connector = racing = _EditAfterInbound(h.connector.name, h.connector.options)
+    racing.edit = lambda: h.api.state.edit(str(ada_ext["id"]), first_name="Adeline")
+    try:
+        h.run()
+
+        # The edit wins: the customer stays, the CRM record is back with the edit.
+        assert h.api.state.by_email("ada@x.io")["first_name"] == "Adeline"
+        record = h.store.get_record("contacts", ada.id)
+        assert not record.archived and record.properties["firstname"] == "Adeline"
+        (kept,) = [c for c in h.store.list_conflicts(sync="shop-customers") if c.field == "@record"]
+        assert kept.winner == "external"
+        assert '"firstname": "Adeline"' in (kept.external_value or "")
+        h.quiet(2)
+    finally:
+        racing.close()
