@@ -414,6 +414,30 @@ def test_delete_is_conditional_and_idempotent(
     assert radicale.status(f"{book}c1.vcf") == 200
 
 
+def test_delete_versions_guards_with_the_etag_it_is_given_even_with_nothing_cached(
+    radicale: Radicale, book: str
+) -> None:
+    """After a restart nothing is cached: the ETag stored with the link guards the delete."""
+    hrefs = _seed(radicale, book, 2)
+    read = make_connector(book)
+    try:
+        versions = {r.id: r.version for r in read.fetch_by_ids(OBJ, hrefs)}
+    finally:
+        read.close()
+    assert all(versions.values())
+    radicale.put(f"{book}c1.vcf", vcard("c1", "EditedOnPhone"))  # another client, since
+    fresh = make_connector(book)
+    try:
+        results = fresh.delete_versions(OBJ, hrefs, [versions[h] for h in hrefs])
+    finally:
+        fresh.close()
+
+    assert [r.outcome for r in results] == [WriteOutcome.DELETED, WriteOutcome.FAILED]
+    assert results[1].retriable and results[1].error == CHANGED_ON_SERVER
+    assert radicale.status(f"{book}c0.vcf") == 404
+    assert radicale.status(f"{book}c1.vcf") == 200
+
+
 # ------------------------------------------------------------------ failures of the whole call
 
 
