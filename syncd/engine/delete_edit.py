@@ -113,6 +113,9 @@ def _differs(
 
 
 def _json(values: Mapping[str, str | None] | None) -> str | None:
+    """Properties only (association keys are kept by the associations themselves), so the
+    row reads the same whichever half of the pass records it, and is recorded once."""
     if values is None:
         return None
-    return json.dumps(dict(values), sort_keys=True, ensure_ascii=False)
+    kept = {k: v for k, v in values.items() if not associations.is_key(k)}
+    return json.dumps(kept, sort_keys=True, ensure_ascii=False)
