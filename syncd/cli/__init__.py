@@ -1,6 +1,7 @@
 """The ``syncd`` command line: the store's operations for people and scripts.
 
-Global options come before the command (``syncd --db URL --json records get contacts 1``).
+Global options go before or after the command (``syncd --db URL --json records get contacts 1``
+or ``syncd records get contacts 1 --json``; see ``_globals``).
 Exit codes: 0 done, 1 refused (``error: ...`` on stderr) or internal error, 2 bad usage;
 see ``_errors`` for the rules and ``_context`` for how the store URL is chosen.
 """

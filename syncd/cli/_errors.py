@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from syncd.cli._context import CliState
+from syncd.cli._globals import hoist_global_options
 from syncd.cli._output import error_line
 from syncd.errors import SyncdError
 
@@ -57,7 +58,13 @@ def report_internal_error(ctx: typer.Context | None, exc: BaseException) -> None
 
 
 class SyncdGroup(TyperGroup):
-    """The root command group: runs a subcommand and turns what it raises into an exit code."""
+    """The root command group: runs a subcommand and turns what it raises into an exit code;
+    takes the global options wherever they are typed (``_globals``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the root only: it owns --json, --config and --db
+            args = hoist_global_options(self, ctx, list(args))
+        return list(super().parse_args(ctx, args))
 
     def invoke(self, ctx: Any) -> Any:
         try:
