@@ -1,0 +1,184 @@
+"""Failures the model-based tests found, shrunk to plain named tests.
+
+Each test is the shortest sequence the state machine (tests/model/machine.py) shrank a
+failure to, written out as a user would do it: the same real SQL peer (SQLite, PostgreSQL,
+MariaDB) and the store on SQLite and PostgreSQL. A defect that another change of issue 13
+fixes is marked ``xfail(strict=True)`` with its number, so that the test turns green (and
+the mark must go) when the fix lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Connector
+from store import Store
+from syncd.engine import RunSummary, run_sync
+from syncd.engine.reconcile import reconcile_deletes
+from syncd.engine.spec import SyncSpec
+from tests.connectors.conftest import SqlDatabase
+from tests.model.machine import SYNC, UI, build_sync
+from tests.model.sql_peer import SqlPeer
+
+
+@dataclass
+class Sync:
+    store: Store
+    peer: SqlPeer
+    spec: SyncSpec
+    connector: Connector
+
+    def run(self, *, full: bool = False) -> RunSummary:
+        summary = run_sync(self.spec, self.connector, self.store, full=full)
+        if full:
+            summary.counts.update(reconcile_deletes(self.spec, self.connector, self.store).counts)
+        return summary
+
+    def contact(self, email: str) -> dict[str, str]:
+        return dict(self.store.find_record("contacts", "email", email).properties)
+
+    def links(self) -> dict[str, int]:
+        return {link.external_id: link.crm_id for link in self.store.list_links(SYNC)}
+
+    def kept_values(self, prop: str) -> set[str | None]:
+        """Every value ``prop`` had in a conflict row of the sync."""
+        return {
+            value
+            for c in self.store.list_conflicts(sync=SYNC, limit=1000)
+            if c.field == prop
+            for value in (c.crm_value, c.external_value, c.loser_value)
+        }
+
+
+def _sync(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, *, rule: str, deletes: str
+) -> Iterator[Sync]:
+    peer = SqlPeer(sql_db, reuse_ids=True)
+    spec, make_connector = build_sync(peer, tmp_path, rule=rule, deletes=deletes)
+    connector = make_connector()
+    try:
+        yield Sync(store, peer, spec, connector)
+    finally:
+        connector.close()
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 #8, being fixed")
+@pytest.mark.parametrize("deletes", ["archive", "delete"])
+def test_edit_outside_is_kept_when_a_crm_archive_deletes_the_row(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, deletes: str
+) -> None:
+    """The shop edits a customer; before the next pass the CRM archives the contact. The
+    pass deleted the row with the shop's edit in it, and the edit was nowhere: skipped
+    inbound ("the linked CRM record is archived"), then deleted outbound, in no conflict."""
+    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes=deletes):
+        row = h.peer.create({"email": "ada@x.io", "firstname": "Ada", "lastname": "L"})
+        assert row is not None
+        h.run()
+        ada = h.store.find_record("contacts", "email", "ada@x.io")
+
+        h.peer.edit(row, {"lastname": "Lovelace"})
+        h.store.archive_records("contacts", [ada.id], UI)
+        h.run()
+        h.run()
+
+        kept_outside = h.peer.rows().get(row, {}).get("lastname") == "Lovelace"
+        assert kept_outside or "Lovelace" in h.kept_values("lastname")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 #2, being fixed")
+def test_crm_create_never_takes_the_row_of_another_linked_record(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The shop changes Eve's email to the one a brand-new CRM contact (Abe) has. The
+    pass pushed Abe as a create; the create "found" Eve's row by email and the link moved
+    from Eve to Abe: Eve's CRM record was left alone, unlinked, with nothing said."""
+    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="archive"):
+        row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": None})
+        assert row is not None
+        h.run()
+        eve = h.store.find_record("contacts", "email", "e@x.io")
+        h.store.create_record("contacts", {"email": "a@x.io", "firstname": "Abe"}, UI)
+
+        h.peer.edit(row, {"email": "a@x.io"})
+        h.run()
+        h.run()
+
+        assert h.links().get(row) == eve.id
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 #2, being fixed")
+def test_new_crm_contact_with_the_email_of_one_just_archived_is_kept(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The CRM archives Cy and, before the next pass, a new contact signs up with Cy's
+    email. The pass wrote the new contact into Cy's row, then deleted that row for Cy's
+    archive; the new contact was linked to a row that no longer existed, and the next
+    ``--full`` archived it: a brand-new record lost."""
+    for h in _sync(store, sql_db, tmp_path, rule="external_wins", deletes="archive"):
+        row = h.peer.create({"email": "c@x.io", "firstname": "Cy", "lastname": None})
+        assert row is not None
+        h.run()
+        cy = h.store.find_record("contacts", "email", "c@x.io")
+
+        h.store.archive_records("contacts", [cy.id], UI)
+        new = h.store.create_record("contacts", {"email": "c@x.io", "firstname": "Cyd"}, UI)
+        h.run()
+        h.run(full=True)
+
+        record = h.store.get_record("contacts", new.id, include_archived=True)
+        assert not record.archived
+        outside = [v for v in h.peer.rows().values() if v["email"] == "c@x.io"]
+        assert [v["firstname"] for v in outside] == ["Cyd"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 #3, being fixed")
+def test_record_unlinked_by_an_ignored_delete_is_not_created_outside_by_full(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """``from_external: ignore``: the shop deletes a customer, the CRM contact is kept and
+    unlinked as configured; the next ``--full`` created the customer in the shop again
+    though nobody changed it."""
+    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="ignore"):
+        h.store.create_record("contacts", {"email": "ann@x.io", "firstname": "Ann"}, UI)
+        h.run()
+        (row,) = h.peer.rows()
+        h.peer.delete(row)
+        h.run(full=True)
+        assert h.links() == {}
+
+        h.run(full=True)
+
+        assert h.peer.rows() == {}
+        assert h.contact("ann@x.io")["firstname"] == "Ann"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 #4, being fixed")
+def test_new_row_with_a_deleted_rows_id_is_not_taken_for_it(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """SQLite gives a new row the id of the deleted last row. The pass took the new row
+    (Bea) for the deleted one's (Ann) linked record: Ann's CRM record became Bea, and Bea
+    never got a record of her own."""
+    if sql_db.backend != "sqlite":
+        pytest.skip("only SQLite hands a deleted last row's id to a new row")
+    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="archive"):
+        row = h.peer.create({"email": "ann@x.io", "firstname": "Ann", "lastname": None})
+        assert row is not None
+        h.run()
+        ann = h.store.find_record("contacts", "email", "ann@x.io")
+        h.peer.delete(row)
+        again = h.peer.create({"email": "bea@x.io", "firstname": "Bea", "lastname": None})
+        assert again == row
+
+        h.run()
+        h.run(full=True)
+
+        assert (
+            h.store.get_record("contacts", ann.id, include_archived=True).properties["email"]
+            == "ann@x.io"
+        )
+        assert h.contact("bea@x.io")["firstname"] == "Bea"
