@@ -89,7 +89,6 @@ def test_edit_outside_is_kept_when_a_crm_archive_deletes_the_row(
         assert kept_outside or "Lovelace" in h.kept_values("lastname")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 #2, being fixed")
 def test_crm_create_never_takes_the_row_of_another_linked_record(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
@@ -110,7 +109,6 @@ def test_crm_create_never_takes_the_row_of_another_linked_record(
         assert h.links().get(row) == eve.id
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 #2, being fixed")
 def test_new_crm_contact_with_the_email_of_one_just_archived_is_kept(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
@@ -135,7 +133,6 @@ def test_new_crm_contact_with_the_email_of_one_just_archived_is_kept(
         assert [v["firstname"] for v in outside] == ["Cyd"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 #3, being fixed")
 def test_record_unlinked_by_an_ignored_delete_is_not_created_outside_by_full(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
@@ -156,7 +153,11 @@ def test_record_unlinked_by_an_ignored_delete_is_not_created_outside_by_full(
         assert h.contact("ann@x.io")["firstname"] == "Ann"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 #4, being fixed")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13 #4, being fixed: a row made outside with a deleted row's id (b7d8626"
+    " covers an id our own create gets back)",
+)
 def test_new_row_with_a_deleted_rows_id_is_not_taken_for_it(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
