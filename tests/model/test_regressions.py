@@ -66,7 +66,6 @@ def _sync(
         connector.close()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 #8, being fixed")
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
 def test_edit_outside_is_kept_when_a_crm_archive_deletes_the_row(
     store: Store, sql_db: SqlDatabase, tmp_path: Path, deletes: str
