@@ -68,6 +68,9 @@ class _PageWork:
     # External ids refused for a reason the CRM can clear (a unique value another record
     # holds, a match already linked): parked, and retried by the sync itself after a back-off.
     retry_later: set[str] = field(default_factory=set)
+    # CRM records linked this page by the match key: one whose create is open or parked
+    # (its answer was lost) is settled by the record it matched (see _finish_page).
+    matched: set[int] = field(default_factory=set)
 
 
 def most_recent_needed(ctx: RunContext) -> bool:
@@ -173,6 +176,8 @@ def _finish_page(
     associations.resolve_pending(ctx, tx, work.logs)
     if work.links:
         tx.save_links(spec.crm_object, work.links)
+    if work.matched:
+        _settle_matched_creates(tx, work.matched)
     if work.conflicts:
         # A held (manual) conflict is seen again by every pass that reads the record (the
         # lookback window): logged when it opens or its values change, not each time.
@@ -501,10 +506,24 @@ def _plan_existing(
         _finish(ctx, item, work, matched=item.matched)
 
 
+def _settle_matched_creates(tx: SyncTx, crm_ids: set[int]) -> None:
+    """A lost create (open intent, maybe parked) whose CRM record inbound just linked by
+    the match key is settled: the record it matched stands for it. Its outbox row goes
+    before this page queues what it pushes, so later CRM edits go out again; a copy the
+    lost create may have made with the same match value is refused by ``_match`` as a
+    second record for one CRM record, and parked as an inbound error."""
+    settled = sorted(i.crm_id for i in tx.open_create_intents(sorted(crm_ids)))
+    if settled:
+        tx.close_create_intents(settled)
+        tx.outbound_done(settled)
+
+
 def _finish(ctx: RunContext, item: _Pending, work: _PageWork, *, matched: bool) -> None:
     """Link, base, conflicts and the log row of one record whose CRM writes succeeded."""
     plan = item.plan
     assert plan is not None and item.crm_id is not None
+    if matched:
+        work.matched.add(item.crm_id)
     work.links.append(
         LinkWrite(
             item.record.id, item.crm_id, plan.base, item.record.updated_at, item.record.version
