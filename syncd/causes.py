@@ -22,7 +22,8 @@ _UUID = re.compile(
 _HEX = re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{12,}\b")
 # A status code kept: 1xx-5xx first in the message, or after "HTTP" / "status".
 _STATUS = re.compile(r"(?:^|(?<=HTTP )|(?<=HTTP/1\.1 )|(?<=status )|(?<=status: ))[1-5]\d\d\b")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# Digits that end a word (``e164``, ``v3``, ``sha256``) name a thing, not a record: kept.
+_NUMBER = re.compile(r"(?<![A-Za-z_\d])\d+(?:\.\d+)?")
 _KEEP = "\x00"
 
 

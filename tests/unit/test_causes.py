@@ -17,13 +17,17 @@ from syncd.causes import cause_of
         ("422 email is invalid", "422 email is invalid"),
         (
             "HTTP 409 from https://api.x.io/v1/contacts/88",
-            "HTTP 409 from https://api.x.io/v<n>/contacts/<n>",
+            "HTTP 409 from https://api.x.io/v1/contacts/<n>",
         ),
         (
             "card 0b6e1f3a-8c1d-4c9e-9a55-0f1e2d3c4b5a refused: status 412",
             "card <id> refused: status 412",
         ),
         ("row 5 value 3.5 out of range", "row <n> value <n> out of range"),
+        (
+            "field 'phone': e164 cannot map 'not a phone 7': not a phone number ((1) ...)",
+            "field 'phone': e164 cannot map 'not a phone <n>': not a phone number ((<n>) ...)",
+        ),
         ("", "(no message)"),
         (None, "(no message)"),
     ],
