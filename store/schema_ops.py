@@ -86,8 +86,13 @@ def check_property_spec(object_name: str, spec: PropertySpec, groups: set[str]) 
             raise SchemaError(f"{where}: option value {bad[0]!r} is empty, too long or has ';'")
         if spec.field_type == "booleancheckbox" and set(values) != {"true", "false"}:
             raise SchemaError(f"{where}: a booleancheckbox has exactly the options true and false")
+    elif spec.type == "bool" and spec.options:
+        # HubSpot's bool properties carry the two options true/false (labels Yes/No by
+        # default); clients create them that way, so the pair is kept, its labels as given.
+        if sorted(o.value for o in spec.options) != ["false", "true"]:
+            raise SchemaError(f"{where}: a bool property has exactly the options true and false")
     elif spec.options:
-        raise SchemaError(f"{where}: only enumeration properties have options")
+        raise SchemaError(f"{where}: only enumeration and bool properties have options")
     if spec.group is not None and spec.group not in groups:
         raise SchemaError(
             f"{where}: no property group {spec.group!r}; groups: {', '.join(sorted(groups))}"

@@ -16,7 +16,9 @@ __all__ = ["batch_answer", "json_answer"]
 
 
 def json_answer(model: Any, status: int) -> JSONResponse:
-    return JSONResponse(model.model_dump(mode="json", by_alias=True), status_code=status)
+    return JSONResponse(
+        model.model_dump(mode="json", by_alias=True, exclude_none=True), status_code=status
+    )
 
 
 def batch_answer(

@@ -41,10 +41,11 @@ from syncd.api.associations_models import (
 from syncd.api.context import write_source
 from syncd.api.errors import ApiError
 from syncd.api.models import ERROR_RESPONSES, NextPage, Paging
+from syncd.api.routing import HubSpotRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/crm/v4", tags=["associations"])
+router = APIRouter(prefix="/crm/v4", tags=["associations"], route_class=HubSpotRoute)
 
 
 # ------------------------------------------------------------------ one record

@@ -50,10 +50,11 @@ from syncd.api.context import reads_only, write_source
 from syncd.api.errors import ApiError
 from syncd.api.models import ERROR_RESPONSES, NextPage, Paging, StandardError
 from syncd.api.properties_convert import standard_error
+from syncd.api.routing import HubSpotRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/associations", tags=["associations"])
+router = APIRouter(prefix="/associations", tags=["associations"], route_class=HubSpotRoute)
 
 
 def _parse_ids(a: ObjectSchema, b: ObjectSchema, raw_from: Any, raw_to: Any) -> tuple[int, int]:

@@ -79,7 +79,10 @@ def checked_type_ids(
 
 
 def type_json(label: AssociationLabel) -> AssociationTypeOut:
-    return AssociationTypeOut(category=label.category, typeId=label.type_id, label=label.label)
+    # Validated from a mapping: an unlabelled type's ``None`` becomes the ``null`` it sends.
+    return AssociationTypeOut.model_validate(
+        {"category": label.category, "typeId": label.type_id, "label": label.label}
+    )
 
 
 def pair_json(a: ObjectSchema, b: ObjectSchema, link: Any) -> LabelsBetweenPair:

@@ -14,10 +14,11 @@ from syncd.api.associations_common import NO_CONTENT, ObjectType, resolve_pair, 
 from syncd.api.associations_models import LabelCreateBody, LabelList, LabelUpdateBody
 from syncd.api.context import write_source
 from syncd.api.models import ERROR_RESPONSES
+from syncd.api.routing import HubSpotRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/associations", tags=["associations"])
+router = APIRouter(prefix="/associations", tags=["associations"], route_class=HubSpotRoute)
 
 
 @router.get(

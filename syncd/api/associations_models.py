@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from syncd.api.models import ApiModel, Instant, Paging, StandardError
+from syncd.api.models import ApiModel, Instant, Paging, StandardError, StrOrNull
 
 __all__ = [
     "MAX_BATCH_LINKS",
@@ -138,7 +138,7 @@ class AssociationTypeOut(BaseModel):
 
     category: str
     typeId: int
-    label: str | None
+    label: StrOrNull
 
 
 class MultiAssociatedObject(BaseModel):

@@ -35,6 +35,7 @@ __all__ = [
     "error_detail",
     "error_from_exception",
     "install_error_handlers",
+    "validation_code",
 ]
 
 log = structlog.get_logger("syncd.api")
@@ -102,7 +103,8 @@ def error_detail(
     return entry
 
 
-def _validation_code(error: ValidationError) -> str:
+def validation_code(error: ValidationError) -> str:
+    """HubSpot's ``errors[].code`` for a value the store refused, from the rule it broke."""
     rule = error.rule.lower()
     if "option" in rule or "one of" in rule:
         return "INVALID_OPTION"
@@ -133,7 +135,7 @@ def error_from_exception(exc: Exception, *, object_label: str = "Object") -> Api
             f"Property values were not valid: {exc.message}",
             "VALIDATION_ERROR",
             errors=[
-                error_detail(exc.message, _validation_code(exc), property_name=exc.property_name)
+                error_detail(exc.message, validation_code(exc), property_name=exc.property_name)
             ],
         )
     if isinstance(exc, NotFoundError):
@@ -161,8 +163,15 @@ def error_from_exception(exc: Exception, *, object_label: str = "Object") -> Api
             details.append(error_detail(message, "INVALID_INPUT", index=[str(index)]))
         return ApiError(400, exc.message, "VALIDATION_ERROR", errors=details)
     if isinstance(exc, SchemaError):
-        status = 409 if "already" in exc.message else 400
-        return ApiError(status, exc.message, "CONFLICT" if status == 409 else "VALIDATION_ERROR")
+        if "already" in exc.message:
+            return ApiError(409, exc.message, "CONFLICT")
+        # HubSpot's 400s always list what was wrong; clients read errors[0].message.
+        return ApiError(
+            400,
+            exc.message,
+            "VALIDATION_ERROR",
+            errors=[error_detail(exc.message, "INVALID_INPUT")],
+        )
     if isinstance(exc, StoreError | SyncdError):
         return ApiError(400, exc.message, "VALIDATION_ERROR")
     return None

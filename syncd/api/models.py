@@ -6,12 +6,14 @@ and are bounded, so a hostile body is a 400 naming the field, never a database e
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -33,6 +35,7 @@ __all__ = [
     "NextPage",
     "Paging",
     "StandardError",
+    "StrOrNull",
     "Text",
 ]
 
@@ -50,6 +53,30 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, StringConstraints(max_length=MAX_VALUE_CHARS), AfterValidator(_no_nul)]
 Name = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(_no_nul)
+]
+
+
+class _Null(enum.Enum):
+    """Stands for a ``null`` HubSpot sends: not ``None``, so ``exclude_none`` keeps it."""
+
+    NULL = "null"
+
+
+def _null_kept(value: object) -> object:
+    return _Null.NULL if value is None else value
+
+
+# Answers leave ``None`` fields out (``routing.HubSpotRoute``), as HubSpot leaves optional
+# fields out; a field HubSpot always sends, ``null`` included (an association type's
+# ``label``), is typed ``StrOrNull`` so it stays in the answer as ``null``.
+StrOrNull = Annotated[
+    str
+    | Annotated[
+        _Null,
+        PlainSerializer(lambda _: None, return_type=None),
+        WithJsonSchema({"type": "null"}),
+    ],
+    BeforeValidator(_null_kept),
 ]
 
 

@@ -39,10 +39,11 @@ from syncd.api.objects_models import (
 )
 from syncd.api.objects_out import chosen_properties, history_properties, object_json
 from syncd.api.objecttypes import resolve_object
+from syncd.api.routing import HubSpotRoute
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["objects"])
+router = APIRouter(tags=["objects"], route_class=HubSpotRoute)
 
 _BASE = "/crm/v3/objects/{objectType}"
 _MAX_AFTER_CHARS = 20
@@ -115,11 +116,12 @@ def create_record(request: Request, objectType: ObjectTypePath, body: CreateBody
     links = []
     if body.associations:
         links = plan_links(schema, body.associations, association_types(store, schema))
-    with refusals(schema):
+    values = store_values(body.properties)
+    with refusals(schema, values):
         try:
             record = store.create_record(
                 schema.name,
-                store_values(body.properties),
+                values,
                 write_source(request),
                 associations=links,
             )
@@ -183,11 +185,10 @@ def update_record(
     store = api_store(request)
     schema = resolve_object(store, objectType)
     record = find_one(store, schema, objectId, idProperty)
-    with refusals(schema):
+    values = store_values(body.properties)
+    with refusals(schema, values):
         try:
-            updated = store.update_record(
-                schema.name, record.id, store_values(body.properties), write_source(request)
-            )
+            updated = store.update_record(schema.name, record.id, values, write_source(request))
         except NotFoundError as exc:
             if exc.data.get("property") is not None:
                 raise

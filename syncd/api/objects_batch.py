@@ -44,10 +44,11 @@ from syncd.api.objects_models import (
 )
 from syncd.api.objects_out import chosen_properties, history_properties, object_json
 from syncd.api.objecttypes import resolve_object
+from syncd.api.routing import HubSpotRoute
 
 __all__ = ["archive_ids", "router"]
 
-router = APIRouter(tags=["objects batch"])
+router = APIRouter(tags=["objects batch"], route_class=HubSpotRoute)
 
 _BATCH = "/crm/v3/objects/{objectType}/batch"
 _PARTIAL: dict[int | str, dict[str, Any]] = {
@@ -70,14 +71,23 @@ class _Outcomes:
         self.errors: list[tuple[int, dict[str, Any]]] = []
         self.missing: list[tuple[int, str]] = []
 
-    def fail(self, index: int, exc: Exception, given_id: object = None, **context: str) -> None:
+    def fail(
+        self,
+        index: int,
+        exc: Exception,
+        given_id: object = None,
+        *,
+        values: Mapping[str, object] | None = None,
+        context: Mapping[str, str] | None = None,
+    ) -> None:
+        """Input ``index`` was refused; ``values`` (its properties) to name every bad one."""
         if isinstance(exc, NotFoundError) and exc.data.get("property") is None:
             self.missing.append((index, str(given_id if given_id is not None else "")))
             return
-        ctx = {k: [v] for k, v in context.items()}
+        ctx = {k: [v] for k, v in (context or {}).items()}
         if given_id is not None:
             ctx["ids"] = [str(given_id)]
-        self.errors.append((index, standard_error(exc, self.schema, ctx)))
+        self.errors.append((index, standard_error(exc, self.schema, ctx, values)))
 
     def answer(self) -> dict[str, Any] | JSONResponse:
         """The success body (the route's status) when nothing failed, else a 207."""
@@ -107,7 +117,9 @@ class _Outcomes:
         body["errors"] = errors
         model = UpsertBatchResponseWithErrors if self.upsert else BatchResponseWithErrors
         return JSONResponse(
-            model.model_validate(body).model_dump(mode="json", by_alias=True, exclude_unset=True),
+            model.model_validate(body).model_dump(
+                mode="json", by_alias=True, exclude_unset=True, exclude_none=True
+            ),
             status_code=207,
         )
 
@@ -230,10 +242,10 @@ def batch_create(request: Request, objectType: ObjectTypePath, body: BatchCreate
             refused: Exception = exc
             if exc.data.get("property") is None:  # the record to associate with is missing
                 refused = ApiError(400, f"associations: {exc.message}", "VALIDATION_ERROR")
-            outcomes.fail(index, refused, **context)
+            outcomes.fail(index, refused, context=context)
             continue
         except (ApiError, RecordWriteError) as exc:
-            outcomes.fail(index, exc, **context)
+            outcomes.fail(index, exc, values=store_values(item.properties), context=context)
             continue
         outcomes.results[index] = object_json(record, None, trace_id=item.objectWriteTraceId)
     if plain:
@@ -248,7 +260,8 @@ def batch_create(request: Request, objectType: ObjectTypePath, body: BatchCreate
         for position, index in enumerate(plain):
             trace = body.inputs[index].objectWriteTraceId
             if position in failed:
-                outcomes.fail(index, failed[position], **_trace(trace, index))
+                values = store_values(body.inputs[index].properties)
+                outcomes.fail(index, failed[position], values=values, context=_trace(trace, index))
             else:
                 outcomes.results[index] = object_json(next(written), None, trace_id=trace)
     return outcomes.answer()
@@ -313,7 +326,7 @@ def _collect(
     for position, index in enumerate(order):
         item = inputs[index]
         if position in failed:
-            outcomes.fail(index, failed[position], item.id)
+            outcomes.fail(index, failed[position], item.id, values=store_values(item.properties))
             continue
         record = next(written)
         rendered = object_json(record, None, trace_id=item.objectWriteTraceId)

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query
 
-from store import DuplicateError, NotFoundError, ObjectSchema, Record, Store
+from store import DuplicateError, NotFoundError, ObjectSchema, Record, Store, ValidationError
 from syncd.api.errors import ApiError, error_detail, error_from_exception
 from syncd.api.objects_assoc import AssociationNames, parse_record_id, target_objects
 from syncd.api.objects_models import MAX_PROPERTIES
 from syncd.api.objects_out import object_json, split_names
+from syncd.api.property_problems import property_refusal
 
 __all__ = [
     "MAX_NAME_CHARS",
@@ -86,12 +87,17 @@ def not_found(schema: ObjectSchema, record_id: object) -> ApiError:
 
 
 @contextmanager
-def refusals(schema: ObjectSchema) -> Iterator[None]:
-    """Store refusals worded with the object's label (``Contact already exists...``)."""
+def refusals(schema: ObjectSchema, values: Mapping[str, object] | None = None) -> Iterator[None]:
+    """Store refusals worded with the object's label (``Contact already exists...``); a
+    refused property of ``values`` answers with every bad property of them."""
     try:
         yield
     except DuplicateError as exc:
         raise error_from_exception(exc, object_label=schema.singular_label) or exc from None
+    except (ValidationError, NotFoundError) as exc:
+        if values is None:
+            raise
+        raise property_refusal(exc, schema, values) or exc from None
 
 
 def check_id_property(schema: ObjectSchema, id_property: str | None) -> str:
@@ -182,10 +188,15 @@ def render(
 
 
 def standard_error(
-    exc: Exception, schema: ObjectSchema, context: Mapping[str, Sequence[str]]
+    exc: Exception,
+    schema: ObjectSchema,
+    context: Mapping[str, Sequence[str]],
+    values: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
-    """One failed input of a batch as HubSpot reports it in a 207 (``StandardError``)."""
-    mapped = error_from_exception(exc, object_label=schema.singular_label)
+    """One failed input of a batch as HubSpot reports it in a 207 (``StandardError``), with
+    every bad property of the input's ``values`` when it was refused for one."""
+    mapped = property_refusal(exc, schema, values) if values is not None else None
+    mapped = mapped or error_from_exception(exc, object_label=schema.singular_label)
     if mapped is None:
         raise exc
     return {

@@ -22,10 +22,11 @@ from syncd.api.objects_common import ObjectTypePath
 from syncd.api.objects_models import SearchBody, SearchPage
 from syncd.api.objects_out import chosen_properties, object_json, query_properties
 from syncd.api.objecttypes import resolve_object
+from syncd.api.routing import HubSpotRoute
 
 __all__ = ["MAX_RESULTS", "router"]
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], route_class=HubSpotRoute)
 
 MAX_RESULTS = 10_000  # "The search endpoints are limited to 10,000 total results"
 

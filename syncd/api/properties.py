@@ -43,10 +43,11 @@ from syncd.api.properties_models import (
     PropertyOut,
     PropertyUpdateBody,
 )
+from syncd.api.routing import HubSpotRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/crm/v3/properties", tags=["properties"])
+router = APIRouter(prefix="/crm/v3/properties", tags=["properties"], route_class=HubSpotRoute)
 
 ObjectType = Annotated[str, Path(max_length=200)]
 PropertyName = Annotated[str, Path(max_length=100)]

@@ -35,6 +35,11 @@ __all__ = [
 _FORMAT_HINTS = {"email": "email", "domain": "domain_name"}
 _HINT_FORMATS = {hint: fmt for fmt, hint in _FORMAT_HINTS.items()}
 _OWNER_PROPERTY = "hubspot_owner_id"  # its options come from the owners, not the definition
+# What HubSpot lists for a bool property created without options of its own.
+_BOOL_OPTIONS = (
+    OptionSpec(value="true", label="Yes", display_order=0),
+    OptionSpec(value="false", label="No", display_order=1),
+)
 
 
 def property_json(prop: PropertyDef, default_group: str = "") -> PropertyOut:
@@ -49,7 +54,7 @@ def property_json(prop: PropertyDef, default_group: str = "") -> PropertyOut:
         description=prop.description,
         options=[
             OptionOut(label=o.label, value=o.value, displayOrder=o.display_order, hidden=o.hidden)
-            for o in prop.options
+            for o in prop.options or (_BOOL_OPTIONS if prop.type == "bool" else ())
         ],
         displayOrder=prop.display_order,
         hasUniqueValue=prop.unique,

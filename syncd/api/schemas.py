@@ -25,6 +25,7 @@ from syncd.api.properties_convert import (
     property_json,
     refuse_calculation,
 )
+from syncd.api.routing import HubSpotRoute
 from syncd.api.schemas_models import (
     AssociationDefinitionEgg,
     AssociationDefinitionOut,
@@ -41,7 +42,7 @@ __all__ = ["SCHEMA_PREFIXES", "router"]
 
 SCHEMA_PREFIXES = ("/crm-object-schemas/v3/schemas", "/crm/v3/schemas")
 
-router = APIRouter(tags=["schemas"])
+router = APIRouter(tags=["schemas"], route_class=HubSpotRoute)
 
 ObjectType = Annotated[str, Path(max_length=200)]
 AssociationId = Annotated[str, Path(max_length=40)]

@@ -79,6 +79,8 @@ BAD_SPECS = [
     ("enum-without-options", spec(type="enumeration", field_type="select"), "at least one option"),
     ("options-on-text", spec(type="string", field_type="text", options=options("a")),
      "only enumeration"),
+    ("bool-other-options", spec(type="bool", field_type="booleancheckbox",
+     options=options("yes", "no")), "true and false"),
     ("repeated-options", spec(type="enumeration", field_type="select", options=options("a", "a")),
      "unique"),
     ("option-with-semicolon", spec(type="enumeration", field_type="select",

@@ -1,0 +1,25 @@
+"""The route class every API router uses: optional fields left out of answers, not ``null``.
+
+HubSpot's answers omit an optional field that has no value (``paging`` on a last page,
+``archivedAt`` on a live property, ``errors`` on a 200); client code tests ``"paging" in body``
+or reads it with a default, and typed clients reject a ``null`` where the documented model
+has no such value. Leaving ``None`` out here, for every route at once, keeps a new model from
+bringing the nulls back. Values inside a record's ``properties`` map are not fields: a
+requested property without a value stays ``null``, as HubSpot sends it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.routing import APIRoute
+
+__all__ = ["HubSpotRoute"]
+
+
+class HubSpotRoute(APIRoute):
+    """An ``APIRoute`` whose response model is serialised without its ``None`` fields."""
+
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        kwargs["response_model_exclude_none"] = True
+        super().__init__(path, endpoint, **kwargs)
