@@ -64,10 +64,16 @@ class _Report:
         )
 
 
+def _checked_syncs(config: Config) -> dict[str, SyncConfig]:
+    """The valid syncs and what parsed of the broken ones, so one run reports every problem
+    (a sync with an unknown key still has its fields checked against the store)."""
+    return {**config.syncs, **config._salvaged}
+
+
 def check_static(config: Config) -> list[ConfigProblem]:
     """Problems among the configuration's own names and rules, without the store."""
     report = _Report(config)
-    for name, sync in config.syncs.items():
+    for name, sync in _checked_syncs(config).items():
         path: Path = ("syncs", name)
         _check_connector(report, config, sync, path)
         _check_flows(report, sync, path)
@@ -81,7 +87,7 @@ def check_config(config: Config, store: Store) -> list[ConfigProblem]:
     report = _Report(config)
     report.problems.extend(check_static(config))
     objects = [schema.name for schema in store.list_objects()]
-    for name, sync in config.syncs.items():
+    for name, sync in _checked_syncs(config).items():
         path: Path = ("syncs", name)
         if sync.crm_object not in objects:
             report.add(
@@ -93,7 +99,7 @@ def check_config(config: Config, store: Store) -> list[ConfigProblem]:
         live = {p.name: p for p in store.list_properties(sync.crm_object)}
         every = {p.name for p in store.list_properties(sync.crm_object, include_archived=True)}
         properties = _Properties(report, sync.crm_object, live, every - set(live))
-        for index, field in enumerate(sync.fields):
+        for index, field in sync.numbered_fields():
             _check_field(report, properties, sync, field, (*path, "fields", index))
         _check_match(report, properties, sync, path)
         for index, rule in enumerate(sync.filters.crm):
@@ -128,7 +134,7 @@ def _check_connector(report: _Report, config: Config, sync: SyncConfig, path: Pa
 
 
 def _check_flows(report: _Report, sync: SyncConfig, path: Path) -> None:
-    for index, field in enumerate(sync.fields):
+    for index, field in sync.numbered_fields():
         where = (*path, "fields", index)
         direction = sync.field_direction(field)
         if direction is None:
@@ -147,7 +153,7 @@ def _check_writers(report: _Report, sync: SyncConfig, path: Path) -> None:
     """One CRM property or one external field written by two fields: the last would win."""
     crm_writers: dict[str, int] = {}
     external_writers: dict[str, int] = {}
-    for index, field in enumerate(sync.fields):
+    for index, field in sync.numbered_fields():
         where = (*path, "fields", index)
         direction = sync.field_direction(field)
         if direction in ("two-way", "to_crm"):

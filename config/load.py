@@ -129,6 +129,8 @@ class _Reader:
         self.problems: list[ConfigProblem] = []
         self.secrets: set[str] = set()
         self.claimed: set[str] = set()  # key paths with a problem already, from the node scan
+        # Broken syncs with their broken parts left out, for ``syncd check`` to check the rest.
+        self.salvaged: dict[str, SyncConfig | None] = {}
 
     def add(
         self,
@@ -224,6 +226,7 @@ class _Reader:
         )
         config._document = document
         config._broken = frozenset(broken)
+        config._salvaged = {n: s for n, s in self.salvaged.items() if s is not None}
         return config
 
     def _scan(
@@ -389,11 +392,14 @@ class _Reader:
                 self._field_values(item, (*path, "fields", i)) for i, item in enumerate(fields)
             ]
         sync = self._validate(SyncConfig, body, path)
-        if not isinstance(sync, SyncConfig):
-            return None
-        for index, field in enumerate(sync.fields):
-            self._field(field, (*path, "fields", index))
-        return sync
+        valid = sync if isinstance(sync, SyncConfig) else None
+        checked = valid
+        if valid is None:
+            checked = self.salvaged[name] = _salvage(body)
+        if checked is not None:
+            for index, field in checked.numbered_fields():
+                self._field(field, (*path, "fields", index))
+        return valid
 
     def _field_values(self, item: object, path: tuple[str | int, ...]) -> object:
         """``values:`` rebuilt from the nodes: ``1:`` and ``01:`` keep the text written."""
@@ -436,6 +442,47 @@ class _Reader:
             field.mapping()
         except ConfigError as exc:
             self.add(_mapping_error_path(field, path, exc), str(exc))
+
+
+# Keys whose value the static checks read across fields: a sync whose value of one of them is
+# broken is not checked further (its default would only bring problems the file does not have).
+_NOT_SALVAGED = frozenset({"name", "connector", "external_object", "crm_object", "direction"})
+
+
+def _salvage(body: dict[str, Any]) -> SyncConfig | None:
+    """The sync without its broken parts (unknown or bad optional keys, bad ``fields`` items),
+    so its other fields can still be checked against the store in the same run; None when
+    what is broken is what the rest depends on."""
+    fields = body.get("fields")
+    if not isinstance(fields, list):
+        return None
+    try:
+        SyncConfig.model_validate(body)
+    except ValidationError as exc:
+        errors = exc.errors()
+    else:  # pragma: no cover - only called for a body that failed
+        return None
+    drop: set[str] = set()
+    bad_fields: set[int] = set()
+    for error in errors:
+        loc = error["loc"]
+        if len(loc) >= 2 and loc[0] == "fields" and isinstance(loc[1], int):
+            bad_fields.add(loc[1])
+        elif loc and isinstance(loc[0], str) and loc[0] not in _NOT_SALVAGED | {"fields"}:
+            drop.add(loc[0])
+        else:
+            return None
+    kept = [i for i in range(len(fields)) if i not in bad_fields]
+    if not kept:
+        return None
+    rest = {k: v for k, v in body.items() if k not in drop}
+    rest["fields"] = [fields[i] for i in kept]
+    try:
+        sync = SyncConfig.model_validate(rest)
+    except ValidationError:
+        return None
+    sync._field_index = tuple(kept)
+    return sync
 
 
 def _mapping_error_path(

@@ -285,6 +285,14 @@ class SyncConfig(_Model):
     batch_size: int = Field(500, ge=1, le=1000)
     #: Failed outbound writes are retried with back-off this many times, then parked.
     retry_attempts: int = Field(8, ge=1, le=100)
+    # Set only on a sync ``syncd check`` salvaged from a broken one: each field's index in
+    # the file, since the broken fields were left out (``numbered_fields``).
+    _field_index: tuple[int, ...] | None = PrivateAttr(default=None)
+
+    def numbered_fields(self) -> list[tuple[int, FieldConfig]]:
+        """Each field with its index under ``fields:`` in the file, for problem locations."""
+        index = self._field_index if self._field_index is not None else range(len(self.fields))
+        return list(zip(index, self.fields, strict=True))
 
     def field_direction(self, field: FieldConfig) -> Direction | None:
         """The way ``field`` really flows in this sync; None when it cannot flow at all
@@ -391,6 +399,8 @@ class Config(_Model):
 
     _document: YamlDocument | None = PrivateAttr(default=None)
     _broken: frozenset[str] = PrivateAttr(default=frozenset())
+    # Broken syncs with their broken parts left out: ``syncd check`` checks the rest of them.
+    _salvaged: dict[str, SyncConfig] = PrivateAttr(default_factory=dict)
 
     _check_listen = field_validator("server_listen")(check_listen)
 
