@@ -230,7 +230,9 @@ def trace(
             )
         )
     for c in conflicts:
-        state_text = "held for an operator" if c.open else f"{c.winner} won ({c.rule})"
+        # A held conflict has no winner, also once an operator resolved it (said below).
+        held = c.open or c.winner is None
+        state_text = "held for an operator" if held else f"{c.winner} won ({c.rule})"
         events.append(
             (
                 c.created_at,

@@ -308,6 +308,9 @@ def test_trace_names_the_operator_as_the_writer_of_a_resolution(
     writers = [e["by"] for e in events if e["event"] == "value" and "'Decided'" in e["detail"]]
     assert writers == ["CRM_UI cli"]
     assert any(e["event"] == "conflict resolved" and "Decided" in e["detail"] for e in events)
+    # The conflict itself was held for the operator; no side "won" it (it said "None won").
+    (held_row,) = [e["detail"] for e in events if e["event"] == "conflict"]
+    assert "held for an operator" in held_row and "None" not in held_row, held_row
     # The decision still reaches the shop with the next pass.
     assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
     with shop.connect() as conn:
