@@ -6,7 +6,8 @@ may want exactly that), so these are warnings, each naming the file, line, key a
 
 A value is a plain-text secret when its key names a secret (``token``, ``password``,
 ``secret``, ``api_key``, ``client_secret``, ``private_key``…, in any case, with ``_`` or ``-``)
-and the value is non-empty text that references no ``${VAR}``; or when any URL carries a
+and the value is non-empty text that references no ``${VAR}`` (also the ``value`` of an
+``api_key`` auth); or when any URL carries a
 password (``scheme://user:password@host``) that is not a ``${VAR}``. The value itself is never
 shown.
 """
@@ -34,12 +35,33 @@ SECRET_KEYS = (
     "accesskey",
     "secretkey",
     "credentials",
+    "authorization",
 )
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:(?P<password>[^@/\s]+)@")
 
 
 def _secret_key(name: str) -> bool:
     return name.lower().replace("_", "").replace("-", "").endswith(SECRET_KEYS)
+
+
+def _example(path: tuple[str | int, ...], field: str) -> str:
+    """A ``${VAR}`` named after where the secret is: ``${DAV_PASSWORD}``, ``${STORE_PASSWORD}``."""
+    owner = str(path[1]) if len(path) > 2 and path[0] == "connectors" else str(path[0])
+    name = re.sub(r"[^A-Za-z0-9]+", "_", f"{owner}_{field}").strip("_").upper()
+    return "${" + (name or "SECRET") + "}"
+
+
+def _api_key_value(node: yaml.MappingNode, key: str) -> bool:
+    """``value`` of an ``api_key`` auth (``{type: api_key, name: X-Key, value: ...}``)."""
+    if key != "value":
+        return False
+    return any(
+        isinstance(k, yaml.ScalarNode)
+        and k.value == "type"
+        and isinstance(v, yaml.ScalarNode)
+        and v.value == "api_key"
+        for k, v in node.value
+    )
 
 
 def _references_env(text: str) -> bool:
@@ -52,7 +74,7 @@ def plain_secret_warnings(document: YamlDocument) -> list[ConfigProblem]:
     found: list[ConfigProblem] = []
     seen: set[int] = set()
 
-    def warn(node: yaml.Node, path: tuple[str | int, ...], what: str) -> None:
+    def warn(node: yaml.Node, path: tuple[str | int, ...], what: str, field: str) -> None:
         found.append(
             ConfigProblem(
                 file=str(document.path),
@@ -61,12 +83,14 @@ def plain_secret_warnings(document: YamlDocument) -> list[ConfigProblem]:
                 key=format_key_path(path),
                 message=(
                     f"warning: {what} is written in the file in plain text; put it in an environment "
-                    'variable and write ${VAR} here (e.g. "${SHOP_TOKEN}")'
+                    f'variable and write ${{VAR}} here (e.g. "{_example(path, field)}")'
                 ),
             )
         )
 
-    def walk(node: yaml.Node, path: tuple[str | int, ...], key: str | None) -> None:
+    def walk(
+        node: yaml.Node, path: tuple[str | int, ...], key: str | None, secret: bool = False
+    ) -> None:
         if id(node) in seen:
             return
         seen.add(id(node))
@@ -74,19 +98,20 @@ def plain_secret_warnings(document: YamlDocument) -> list[ConfigProblem]:
             text = node.value
             if not isinstance(text, str) or node.tag != "tag:yaml.org,2002:str":
                 return
-            if key is not None and _secret_key(key) and text.strip() and not _references_env(text):
-                warn(node, path, f"a secret ({key})")
+            is_secret = secret or (key is not None and _secret_key(key))
+            if key is not None and is_secret and text.strip() and not _references_env(text):
+                warn(node, path, f"a secret ({key})", "api_key" if secret else key)
                 return
             match = _URL_PASSWORD.search(text)
             if match and not _references_env(match["password"]):
-                warn(node, path, "the password in this URL")
+                warn(node, path, "the password in this URL", "password")
         elif isinstance(node, yaml.SequenceNode):
             for index, child in enumerate(node.value):
                 walk(child, (*path, index), None)
         elif isinstance(node, yaml.MappingNode):
             for key_node, value in node.value:
                 name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
-                walk(value, (*path, str(name)), str(name))
+                walk(value, (*path, str(name)), str(name), _api_key_value(node, str(name)))
 
     if document.root is not None:
         walk(document.root, (), None)

@@ -173,3 +173,40 @@ def test_which_values_are_plain_text_secrets(key: str, value: str, warned: bool)
     assert bool(found) == warned, found
     if warned:
         assert found[0].line == 3 and found[0].key == f"connectors.x.{key}"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "example"),
+    [
+        # The rest connector's api_key auth keeps its secret under "value".
+        (
+            'connectors:\n  shop:\n    auth: {type: api_key, name: X-Key, value: "k-123"}\n',
+            "connectors.shop.auth.value",
+            "${SHOP_API_KEY}",
+        ),
+        (
+            'connectors:\n  shop:\n    headers: {Authorization: "Bearer k-123"}\n',
+            "connectors.shop.headers.Authorization",
+            "${SHOP_AUTHORIZATION}",
+        ),
+        (
+            'connectors:\n  dav:\n    password: "p-123"\n',
+            "connectors.dav.password",
+            "${DAV_PASSWORD}",
+        ),
+        (
+            'store: {url: "postgresql://u:p-123@db/crm"}\n',
+            "store.url",
+            "${STORE_PASSWORD}",
+        ),
+    ],
+)
+def test_a_plain_text_secret_is_found_wherever_a_connector_keeps_it(
+    text: str, key: str, example: str
+) -> None:
+    """Seen from the CLI: an api_key auth value passed `syncd check` silently, and every
+    warning suggested "${SHOP_TOKEN}", also for a CardDAV password or the store's URL."""
+    document = YamlDocument(Path("s.yaml"), yaml.safe_load(text), yaml.compose(text))
+    (found,) = plain_secret_warnings(document)
+    assert found.key == key
+    assert example in found.message and "k-123" not in found.message
