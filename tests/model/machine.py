@@ -316,6 +316,9 @@ class ModelMachine(RuleBasedStateMachine):
     def _live_crm(self) -> list[Record]:
         return self.store.list_records("contacts", limit=10_000)
 
+    def _archived_crm(self) -> list[Record]:
+        return self.store.list_records("contacts", limit=10_000, archived=True)
+
     def _links_by_external(self) -> dict[str, Any]:
         return {link.external_id: link for link in self.store.list_links(SYNC, limit=10_000)}
 
@@ -387,6 +390,7 @@ class ModelMachine(RuleBasedStateMachine):
 
     def _observe(self) -> None:
         self.crm_seen.update(r.id for r in self._live_crm())
+        self.crm_seen.update(r.id for r in self._archived_crm())
         self.ext_seen.update(self.peer.rows())
 
     def _pass(self, *, full: bool, store: Any = None, connector: Any = None) -> RunSummary:
@@ -439,6 +443,7 @@ class ModelMachine(RuleBasedStateMachine):
         record = _pick(self._live_crm(), index, lambda r: r.id)
         link = self.store.get_link_by_crm(SYNC, record.id)
         self.crm_archived[record.id] = link.external_id if link else None
+        self.crm_seen.add(record.id)
         self.store.archive_records("contacts", [record.id], UI)
 
     # ------------------------------------------------------------ the peer's users
