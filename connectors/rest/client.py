@@ -185,7 +185,8 @@ class HttpClient:
             if not idempotent and exc.sent:
                 raise AnswerLostError(
                     f"connector {self._name}: {what}: the answer was lost ({exc.message}); "
-                    "the API may have acted on it"
+                    "the API may have acted on it",
+                    cause=exc.message,
                 ) from None
             raise ConnectorError(
                 f"connector {self._name}: {what} failed {tries} times; last: {exc.message}",

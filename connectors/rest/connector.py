@@ -566,7 +566,7 @@ class RestConnector(Connector):
         return WriteResult(
             WriteOutcome.FAILED,
             error=(
-                f"the create's answer was lost ({lost.message.removeprefix(f'connector {self.name}: ')}); "
+                f"the create's answer was lost ({lost.cause.removeprefix(f'connector {self.name}: ')}); "
                 f"the record may exist in {self.name} though {why}: {advice}"
             ),
             retriable=retriable,

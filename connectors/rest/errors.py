@@ -22,5 +22,8 @@ class AnswerLostError(base.ConnectorError):
     the API whether it happened (a create looks its record up).
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, cause: str | None = None) -> None:
         super().__init__(message, retriable=True)
+        #: What happened to the answer, without the wrapping (``POST /x answered 502: ...``),
+        #: for a caller that words its own message around it.
+        self.cause = cause if cause is not None else message

@@ -90,6 +90,8 @@ def test_a_lost_create_answer_that_cannot_be_looked_up_is_not_sent_again(
     assert result.maybe_created and not result.retriable
     assert result.error is not None
     assert "answer was lost" in result.error and "syncd errors retry" in result.error
+    # Said once (it read "answer was lost (POST ...: the answer was lost (POST ...").
+    assert result.error.count("answer was lost") == 1, result.error
 
 
 def test_a_lost_batch_create_is_looked_up_record_by_record(
