@@ -66,10 +66,10 @@ UI = ChangeSource(SourceType.CRM_UI, "model-user")
 EXAMPLES_ENV = "SYNCD_MODEL_EXAMPLES"
 KNOWN_ENV = "SYNCD_MODEL_KNOWN"
 SHRINK_ENV = "SYNCD_MODEL_SHRINK"
-#: Defects of issue 13 that are known, owned and being fixed, each with an xfail regression
-#: test in test_regressions.py. While one is listed, the machine does not *generate* the
-#: steps that trigger it (every invariant is still checked), so that the runs keep finding
-#: what is not known yet. ``SYNCD_MODEL_KNOWN=`` (empty) generates everything.
+#: Defects of issue 13 that are known and still open, each with an xfail regression test in
+#: test_regressions.py (4: a row made outside with a deleted row's id, SQLite). While one is
+#: listed, the machine does not *generate* the steps that trigger it (every invariant is
+#: still checked), so that the runs keep finding what is not known yet. ``SYNCD_MODEL_KNOWN=`` (empty) generates everything.
 KNOWN_DEFAULT = "4"
 
 #: Examples per combination in CI: enough to walk the usual paths, a few minutes in all.
