@@ -538,9 +538,17 @@ class Store(
     def list_associations(
         self, object_name: str, record_id: int, to_object: str | None = None
     ) -> list[Association]:
+        """A record's associations with live records; NotFoundError when ``record_id`` is not
+        a record of ``object_name`` (ids are unique across objects: another object's record
+        of that id is not this one)."""
+
         def work(conn: Any) -> list[Association]:
             obj = load_object(conn, object_name)
             to = load_object(conn, to_object) if to_object else None
+            if record_id not in record_ops.read_records(
+                conn, obj, [record_id], include_archived=True
+            ):
+                raise record_ops.record_not_found(obj, record_id)
             return association_ops.list_associations(conn, obj, record_id, to)
 
         return self._read(work)

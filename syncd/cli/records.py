@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from store import ChangeSource, HistoryEntry, Record, SourceType, Store
+from store import ChangeSource, HistoryEntry, NotFoundError, Record, SourceType, Store
 from store.search import FilterGroup
 from syncd.cli._context import CLI_SOURCE, CliState, get_state
 from syncd.cli._filters import FilterOpt, OrOpt, filter_groups
@@ -56,14 +56,21 @@ def print_record(record: Record, names: list[str] | None = None) -> None:
     )
 
 
-def print_records(store: Store, object_name: str, records: list[Record], title: str) -> None:
-    """A page of records with the object's display properties as columns."""
-    schema = store.get_object(object_name, include_archived=True)
-    columns = [
-        *([schema.primary_display_property] if schema.primary_display_property else []),
-        *schema.secondary_display_properties,
-    ]
-    columns = list(dict.fromkeys(c for c in columns if c != "hs_object_id"))
+def print_records(
+    store: Store,
+    object_name: str,
+    records: list[Record],
+    title: str,
+    properties: list[str] | None = None,
+) -> None:
+    """A page of records with ``properties`` as columns, else the object's display ones."""
+    if properties is None:
+        schema = store.get_object(object_name, include_archived=True)
+        properties = [
+            *([schema.primary_display_property] if schema.primary_display_property else []),
+            *schema.secondary_display_properties,
+        ]
+    columns = list(dict.fromkeys(c for c in properties if c != "hs_object_id"))
     print_table(
         ["id", *columns, "updated"],
         ((r.id, *(r.properties.get(c) for c in columns), r.updated_at) for r in records),
@@ -109,12 +116,15 @@ def get(
             "--properties", metavar="A,B", help="Only these properties.", show_default=False
         ),
     ] = None,
+    archived: Annotated[
+        bool, typer.Option("--archived", help="Also show the record if it is archived.")
+    ] = False,
 ) -> None:
     """Show one record (a merged-away id shows the record it was merged into)."""
     names = parse_names(properties)
     state = get_state(ctx)
     with state.open_store() as store:
-        record = store.get_record(object_name, record_id)
+        record = _live_or_archived(store, object_name, record_id, archived=archived)
         for name in names or []:
             store.get_property(record.object, name)  # unknown names: refused, with a suggestion
         entries = store.property_history(record.object, record.id) if history else []
@@ -122,6 +132,11 @@ def get(
         entries = [e for e in entries if e.property in names]
     if record.id != record_id:
         warn(f"{record.object} {record_id} was merged into {record.id}; showing {record.id}")
+    elif record.archived:
+        warn(
+            f"{record.object} {record.id} is archived; "
+            f"`syncd records restore {record.object} {record.id}` brings it back"
+        )
     if state.json:
         out = record_json(record, names)
         if history:
@@ -131,6 +146,27 @@ def get(
     print_record(record, names)
     if history:
         _print_history(entries)
+
+
+def _live_or_archived(store: Store, object_name: str, record_id: int, *, archived: bool) -> Record:
+    """The live record, or with ``archived`` the archived one of that id: archiving is
+    restorable, so a person must be able to see what an archived record holds. Without the
+    flag, an archived record's refusal says how to see or restore it."""
+    try:
+        return store.get_record(object_name, record_id)
+    except NotFoundError as exc:
+        try:
+            found = store.get_record(object_name, record_id, include_archived=True)
+        except NotFoundError:
+            raise exc from None
+        if archived:
+            return found
+        raise NotFoundError(
+            f"{exc.message}: it is archived; `syncd records get {found.object} {record_id} "
+            f"--archived` shows it, `syncd records restore {found.object} {record_id}` "
+            "brings it back",
+            **exc.data,
+        ) from None
 
 
 @app.command("update")

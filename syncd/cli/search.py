@@ -56,7 +56,7 @@ def search(
         typer.Option(
             "--properties",
             metavar="a,b",
-            help="Properties to return (default: all).",
+            help="Properties to show (default: all in --json, the display ones in the table).",
             show_default=False,
         ),
     ] = None,
@@ -93,6 +93,7 @@ def search(
                 body["paging"] = {"next": {"after": page.next_after}}
             emit_json(body)
             return
-        print_records(store, object_name, page.records, f"{object_name}: {page.total} found")
+        title = f"{object_name}: {page.total} found"
+        print_records(store, object_name, page.records, title, names)
     if page.next_after is not None:
         info(f"next page: --after {page.next_after}")

@@ -116,7 +116,7 @@ def test_record_create_get_update_archive_restore(db_url: str) -> None:
     archived = ok(run(db_url, f"records archive contacts {record_id}"))
     assert archived.startswith(f"archived contacts {record_id}")
     gone = refused(run(db_url, f"records get contacts {record_id}"))
-    assert gone == f"error: no contacts record {record_id}"
+    assert gone.startswith(f"error: no contacts record {record_id}: it is archived; ")
     listed = as_json(run(db_url, "--json records list contacts --archived"))
     assert [r["id"] for r in listed["results"]] == [record_id]
 
