@@ -34,16 +34,18 @@ def _option_names(command: Any) -> tuple[set[str], set[str]]:
 
 
 def _command_path(group: TyperGroup, ctx: Any, args: Sequence[str]) -> tuple[Any, int]:
-    """The command the line runs and where its own arguments begin (None: no command)."""
+    """The command the line runs (None: none) and where the arguments after the top-level
+    command's name begin (``records --json get ...`` moves that ``--json`` too)."""
     _own, valued = _option_names(group)
     command: Any = group
+    first = 0
     i = 0
     while i < len(args):
         token = args[i]
         if token == "--":
             return None, len(args)
         if token.startswith("-"):
-            i += 2 if token in valued else 1
+            i += 2 if token in valued | GLOBAL_VALUED else 1
             continue
         if not isinstance(command, TyperGroup):
             break
@@ -53,9 +55,10 @@ def _command_path(group: TyperGroup, ctx: Any, args: Sequence[str]) -> tuple[Any
         command = sub
         _own, valued = _option_names(command)
         i += 1
+        first = first or i
         if not isinstance(command, TyperGroup):
             break
-    return (None if command is group else command), i
+    return (None if command is group else command), first
 
 
 def hoist_global_options(group: TyperGroup, ctx: Any, args: list[str]) -> list[str]:

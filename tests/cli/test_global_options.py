@@ -45,8 +45,9 @@ def _run(*args: str) -> tuple[int, str, str]:
         ("records", "get", "contacts", "{id}", "--json", "--db", "{db}"),
         ("records", "get", "contacts", "{id}", "--db={db}", "--json"),
         ("--json", "records", "get", "contacts", "--db", "{db}", "{id}"),
+        ("records", "--db", "{db}", "--json", "get", "contacts", "{id}"),
     ],
-    ids=["before", "after", "equals-form", "between"],
+    ids=["before", "after", "equals-form", "between", "inside-the-command"],
 )
 def test_records_get_takes_global_options_anywhere(
     db_url: str, store: Store, order: tuple[str, ...]
