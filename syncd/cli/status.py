@@ -79,7 +79,7 @@ def status(
 ) -> None:
     """Each sync's state (idle, running, failing, paused), runs, lag and backlog."""
     state = get_state(ctx)
-    config = _config(state)
+    config = _config(state, secrets_needed=False)
     wanted = list(config.syncs.values())
     if sync is not None:
         if sync not in config.syncs:

@@ -502,3 +502,29 @@ def test_status_says_no_daemon_runs_instead_of_due_now(store: Store, config: Pat
     assert "due now" not in out
     store.daemon_beat("host-a:1:abc", pid=1, host="host-a", stopped=True)
     assert "daemon not running (stopped 0s ago)" in _status(config)[1]
+
+
+def test_status_needs_no_connector_secret_but_sync_does(
+    store: Store, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's shell without the connectors' secrets still sees the syncs' state;
+    a command that would talk to the connector still names the missing variable."""
+    monkeypatch.delenv("SHOP_DB_PASSWORD", raising=False)
+    path = tmp_path / "syncd.yaml"
+    secret_url = 'url: "sqlite:///{shop}?password=${{SHOP_DB_PASSWORD}}"'
+    path.write_text(
+        CONFIG.replace('url: "sqlite:///{shop}"', secret_url).format(
+            db=db_url, shop=tmp_path / "shop.db"
+        )
+    )
+    ok = store.start_sync_run(SYNC)
+    store.finish_sync_run(ok.id, "ok", {"inbound.created": 1})
+
+    code, out, err = _status(path, "--json")
+    assert code == 0, err
+    assert {s["name"] for s in json.loads(out)["syncs"]} == {SYNC, OTHER, "manual-one"}
+
+    result = runner.invoke(app, ["--config", str(path), "sync", SYNC])
+    assert result.exit_code == 1
+    assert "SHOP_DB_PASSWORD is not set" in result.stderr
+    assert "Traceback" not in result.output
