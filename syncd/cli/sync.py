@@ -7,7 +7,6 @@ the database. A config with problems is refused with them listed, as ``syncd che
 from __future__ import annotations
 
 import os
-
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
