@@ -341,7 +341,7 @@ class Connector(ABC):
     def verify_webhook(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> None:
-        """Raise unless the raw body is signed by this connector's secret (next issue)."""
+        """Raise unless the raw body is signed by this connector's secret (see connectors/webhooks.py)."""
         raise WebhookNotSupportedError(f"connector {self.name} receives no webhooks")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[WebhookEvent]:
