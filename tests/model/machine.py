@@ -353,8 +353,9 @@ class ModelMachine(RuleBasedStateMachine):
             ext_email = (row.get("email") or "").lower() or None if row else None
             if record is None:
                 # Archived: the row outside is kept (ignore), or about to be deleted and
-                # its email free for a new record.
-                if self.spec.delete_from_crm == "ignore":
+                # its email free for a new record, unless an edit there not synced yet will
+                # beat the delete (issue 13 #8) and bring the record back.
+                if self.spec.delete_from_crm == "ignore" or self._unsynced_outside(external_id):
                     claim(ext_email, who)
                 continue
             if row is None:
@@ -377,6 +378,20 @@ class ModelMachine(RuleBasedStateMachine):
             if external_id not in links:
                 claim(row.get("email"), ("ext", external_id))
         return claims
+
+    def _edit_would_restore_a_taken_email(self, external_id: str, me: tuple[str, Any]) -> bool:
+        """An edit outside of a record archived in the CRM brings the CRM record back
+        (issue 13 #8); if a new CRM record took its email meanwhile, two people would hold
+        one email. The engine then parks both (the restore and the new record's create) for
+        an operator, which the model does not generate: it is no state a sync can settle."""
+        link = self._links_by_external().get(external_id)
+        if link is None or self.spec.delete_from_crm == "ignore":
+            return False
+        if link.crm_id in {r.id for r in self._live_crm()}:
+            return False
+        email = self.peer.rows().get(external_id, {}).get("email")
+        others = self._claims().get((email or "").lower(), set()) - {me}
+        return bool(email) and bool(others)
 
     def _email_free(self, email: str | None, me: tuple[str, Any]) -> bool:
         """Whether ``me`` may take ``email`` without two people holding one email."""
@@ -472,7 +487,10 @@ class ModelMachine(RuleBasedStateMachine):
         self._ext_edit(external_id, prop, self._value(prop, kind))
 
     def _ext_edit(self, external_id: str, prop: str, value: str | None) -> None:
-        if prop == "email" and not self._email_free(value, self._identity("ext", external_id)):
+        me = self._identity("ext", external_id)
+        if prop == "email" and not self._email_free(value, me):
+            return
+        if self._edit_would_restore_a_taken_email(external_id, me):
             return
         if self.peer.edit(external_id, {prop: value}):
             self.ext_values[(external_id, prop)] = value
@@ -671,6 +689,15 @@ class ModelMachine(RuleBasedStateMachine):
             )
             problems.append(f"CRM {crm_id} was {gone}, but {why}")
         archived_for = {ext: crm_id for crm_id, ext in self.crm_archived.items() if ext is not None}
+        # A link made after the archive (a create whose answer was lost, found again) shows
+        # only in the sync log's outbound delete of that record.
+        for entry in self.store.sync_log(sync=SYNC, action="deleted", limit=10_000):
+            if (
+                entry.direction.value == "outbound"
+                and entry.external_id
+                and entry.crm_id in self.crm_archived
+            ):
+                archived_for.setdefault(entry.external_id, entry.crm_id)
         for external_id in self.ext_seen - set(rows):
             if external_id in self.ext_deleted:
                 continue
@@ -691,6 +718,14 @@ class ModelMachine(RuleBasedStateMachine):
             ):
                 problems.append(f"external {ext} was deleted though from_crm is ignore")
         return problems
+
+    def _unsynced_outside(self, external_id: str) -> bool:
+        """Whether a value a user put on this external record is in no CRM history."""
+        mine = [(p, v) for (e, p), v in self.ext_values.items() if e == external_id]
+        if not mine:
+            return False
+        kept = self._kept_values()
+        return any(v is not None and _crm_form(p, v) not in kept[p] for p, v in mine)
 
     def _kept_values(self) -> dict[str, set[str | None]]:
         """Every value each property had in the CRM or in a conflict row."""

@@ -21,14 +21,16 @@ from syncd.engine import RunSummary, run_sync
 from syncd.engine.reconcile import reconcile_deletes
 from syncd.engine.spec import SyncSpec
 from tests.connectors.conftest import SqlDatabase
-from tests.model.machine import SYNC, UI, build_sync
+from tests.connectors.rest.server import Server, serve
+from tests.model.machine import SYNC, UI, Peer, build_sync
+from tests.model.rest_peer import RestPeer
 from tests.model.sql_peer import SqlPeer
 
 
 @dataclass
 class Sync:
     store: Store
-    peer: SqlPeer
+    peer: Peer
     spec: SyncSpec
     connector: Connector
 
@@ -183,3 +185,104 @@ def test_new_row_with_a_deleted_rows_id_is_not_taken_for_it(
             == "ann@x.io"
         )
         assert h.contact("bea@x.io")["firstname"] == "Bea"
+
+
+@pytest.fixture
+def rest_api() -> Iterator[Server]:
+    yield from serve(Server())
+
+
+@pytest.mark.parametrize("deletes", ["archive", "delete"])
+def test_rest_edit_outside_beats_a_crm_archive_and_the_record_comes_back(
+    store: Store, rest_api: Server, tmp_path: Path, deletes: str
+) -> None:
+    """REST (re-read before delete): the shop edits a customer, then the CRM archives the
+    contact. The edit wins (issue 13 #8); the contact must come back with it, not stay
+    archived while still linked to the kept customer (its email then blocks everyone)."""
+    peer = RestPeer(rest_api, find=False)
+    spec, make_connector = build_sync(peer, tmp_path, rule="crm_wins", deletes=deletes)
+    connector = make_connector()
+    try:
+        h = Sync(store, peer, spec, connector)
+        row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": "L"})
+        assert row is not None
+        h.run()
+        eve = h.store.find_record("contacts", "email", "e@x.io")
+        h.peer.edit(row, {"lastname": "Edited"})
+        h.store.archive_records("contacts", [eve.id], UI)
+
+        h.run()
+        h.run(full=True)
+
+        assert h.peer.rows()[row]["lastname"] == "Edited"
+        record = h.store.get_record("contacts", eve.id, include_archived=True)
+        assert h.links().get(row) == eve.id
+        assert not record.archived
+        assert record.properties.get("lastname") == "Edited"
+    finally:
+        connector.close()
+
+
+@pytest.mark.parametrize("rule", ["most_recent", "crm_wins"])
+def test_rest_crm_archive_after_edits_on_both_sides_settles(
+    store: Store, rest_api: Server, tmp_path: Path, rule: str
+) -> None:
+    """The same field edited on both sides, then the CRM archives the contact: whichever
+    wins, the pair must settle (deleted outside with the edit kept in a conflict, or the
+    contact back with the edit), never an archived contact still linked to a live row."""
+    peer = RestPeer(rest_api, find=False)
+    spec, make_connector = build_sync(peer, tmp_path, rule=rule, deletes="delete")
+    connector = make_connector()
+    try:
+        h = Sync(store, peer, spec, connector)
+        row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": "L"})
+        assert row is not None
+        h.run()
+        eve = h.store.find_record("contacts", "email", "e@x.io")
+        h.store.update_record("contacts", eve.id, {"lastname": "FromCRM"}, UI)
+        h.peer.edit(row, {"lastname": "FromShop"})
+        h.store.archive_records("contacts", [eve.id], UI)
+
+        h.run()
+        h.run(full=True)
+
+        record = h.store.get_record("contacts", eve.id, include_archived=True)
+        if row in h.peer.rows():
+            assert h.links().get(row) == eve.id and not record.archived
+        else:
+            assert record.archived and "FromShop" in h.kept_values("lastname")
+    finally:
+        connector.close()
+
+
+@pytest.mark.parametrize("deletes", ["archive", "delete"])
+def test_rest_edit_made_after_a_crm_archive_brings_the_contact_back(
+    store: Store, rest_api: Server, tmp_path: Path, deletes: str
+) -> None:
+    """The CRM archives a contact, then (before the next pass) the shop edits the customer:
+    the edit is newer and wins (issue 13 #8), so the contact comes back with it; it stayed
+    archived while still linked to the kept customer, and a new contact with its email
+    could then never be written out."""
+    peer = RestPeer(rest_api, find=False)
+    spec, make_connector = build_sync(peer, tmp_path, rule="most_recent", deletes=deletes)
+    connector = make_connector()
+    try:
+        h = Sync(store, peer, spec, connector)
+        row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": "L"})
+        assert row is not None
+        h.run()
+        eve = h.store.find_record("contacts", "email", "e@x.io")
+        h.store.archive_records("contacts", [eve.id], UI)
+        h.peer.edit(row, {"firstname": "Evelyn"})
+
+        h.run()
+        h.run(full=True)
+
+        record = h.store.get_record("contacts", eve.id, include_archived=True)
+        if row in h.peer.rows():
+            assert h.links().get(row) == eve.id and not record.archived
+            assert record.properties.get("firstname") == "Evelyn"
+        else:
+            assert record.archived and "Evelyn" in h.kept_values("firstname")
+    finally:
+        connector.close()
