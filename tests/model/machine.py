@@ -26,6 +26,7 @@ through that and through the engine's public entry points (``run_sync``,
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from collections.abc import Callable, Iterator
@@ -202,6 +203,12 @@ class _CrashingConnector:
 
     def delete(self, external_object: str, ids: Any) -> Any:
         result = self._connector.delete(external_object, ids)
+        if self._crash.hit("external_write"):
+            raise InjectedCrash("after the external delete, before its answer was kept")
+        return result
+
+    def delete_versions(self, external_object: str, ids: Any, versions: Any) -> Any:
+        result = self._connector.delete_versions(external_object, ids, versions)
         if self._crash.hit("external_write"):
             raise InjectedCrash("after the external delete, before its answer was kept")
         return result
@@ -741,6 +748,10 @@ class ModelMachine(RuleBasedStateMachine):
         for c in self.store.list_conflicts(sync=SYNC, limit=10_000):
             if c.field in kept:
                 kept[c.field].update({c.crm_value, c.external_value, c.loser_value})
+            elif c.field == "@record":  # a delete against an edit: each side's values whole
+                for side in (c.crm_value, c.external_value, c.loser_value):
+                    for prop, value in _json_values(side).items():
+                        kept.setdefault(prop, set()).add(value)
         return kept
 
     def _overwritten_values_kept(self, rows: dict[str, Values]) -> list[str]:
@@ -771,6 +782,14 @@ class ModelMachine(RuleBasedStateMachine):
             assert before == after, (
                 f"a quiet {'full ' if full else ''}pass changed a side: {summary.line()}"
             )
+
+
+def _json_values(raw: str | None) -> dict[str, str | None]:
+    try:
+        loaded = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
 def _crm_form(prop: str, value: str) -> str:

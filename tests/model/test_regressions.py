@@ -286,3 +286,30 @@ def test_rest_edit_made_after_a_crm_archive_brings_the_contact_back(
             assert record.archived and "Evelyn" in h.kept_values("firstname")
     finally:
         connector.close()
+
+
+def test_lost_answer_to_our_delete_does_not_purge_the_archived_record(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The CRM archives Ann; the pass deletes her row outside but dies before it keeps
+    the answer. The next ``--full`` finds the row missing: that is our own delete, not one
+    from the shop, and Ann's archived record (restorable, with its history) is not purged
+    under ``from_external: delete``."""
+    from tests.model.machine import InjectedCrash, _Crash, _CrashingConnector
+
+    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="delete"):
+        row = h.peer.create({"email": "ann@x.io", "firstname": "Ann", "lastname": None})
+        assert row is not None
+        h.run()
+        ann = h.store.find_record("contacts", "email", "ann@x.io")
+        h.store.archive_records("contacts", [ann.id], UI)
+        dying = _CrashingConnector(h.connector, _Crash("external_write", 1))
+        with pytest.raises(InjectedCrash):
+            run_sync(h.spec, dying, h.store)  # type: ignore[arg-type]
+        assert h.peer.rows() == {}
+
+        h.run(full=True)
+        h.run()
+
+        record = h.store.get_record("contacts", ann.id, include_archived=True)
+        assert record.archived
