@@ -67,11 +67,13 @@ UI = ChangeSource(SourceType.CRM_UI, "model-user")
 EXAMPLES_ENV = "SYNCD_MODEL_EXAMPLES"
 KNOWN_ENV = "SYNCD_MODEL_KNOWN"
 SHRINK_ENV = "SYNCD_MODEL_SHRINK"
-#: Defects of issue 13 that are known and still open, each with an xfail regression test in
-#: test_regressions.py (4: a row made outside with a deleted row's id, SQLite). While one is
-#: listed, the machine does not *generate* the steps that trigger it (every invariant is
-#: still checked), so that the runs keep finding what is not known yet. ``SYNCD_MODEL_KNOWN=`` (empty) generates everything.
-KNOWN_DEFAULT = "4"
+#: Defects that are known and still open, each with an xfail regression test in
+#: test_regressions.py: "4" (issue 13 #4, a row made outside with a deleted row's id,
+#: SQLite) and "lost-create" (an edit outside of a record whose create answer was lost,
+#: made before the next pass). While one is listed, the machine does not *generate* the
+#: steps that trigger it (every invariant is still checked), so that the runs keep finding
+#: what is not known yet. ``SYNCD_MODEL_KNOWN=`` (empty) generates everything.
+KNOWN_DEFAULT = "4,lost-create"
 
 #: Examples per combination in CI: enough to walk the usual paths, a few minutes in all.
 CI_EXAMPLES = 3
@@ -499,6 +501,8 @@ class ModelMachine(RuleBasedStateMachine):
             return
         if self._edit_would_restore_a_taken_email(external_id, me):
             return
+        if "lost-create" in self.known and me[0] == "ext" and external_id not in self.ext_made:
+            return  # made by a create whose answer was lost, not linked yet
         if self.peer.edit(external_id, {prop: value}):
             self.ext_values[(external_id, prop)] = value
 
