@@ -119,7 +119,9 @@ def _settle(
                 )
                 continue
             links.append(
-                LinkWrite(record.id, intent.crm_id, _base(ctx, record), None, record.version)
+                LinkWrite(
+                    record.id, intent.crm_id, _base(ctx, intent, record), None, record.version
+                )
             )
             close.append(intent.crm_id)
             recovered.append(intent.crm_id)
@@ -162,11 +164,17 @@ def _park(ctx: RunContext, tx: SyncTx, logs: list[LogSpec], intent: CreateIntent
     ctx.summary.add("outbound.errors")
 
 
-def _base(ctx: RunContext, record: ExternalRecord) -> dict[str, str | None]:
-    """What both sides agree on: the record holds what the create sent from the CRM."""
+def _base(ctx: RunContext, intent: CreateIntent, record: ExternalRecord) -> dict[str, str | None]:
+    """What both sides agreed on: what the create *sent*, not what the record holds now.
+
+    The record may have been edited outside since the create made it (the answer was lost,
+    the next pass is minutes later): taking its current values as agreed would make the
+    CRM's older values look like the newer change and overwrite that edit unseen. With the
+    sent values as the base, such an edit is an external change like any other.
+    """
     try:
-        values = read_external(ctx.spec, record.fields)
-        values.update(associations.external_values(ctx.spec, record.fields))
+        values = read_external(ctx.spec, {**record.fields, **intent.fields})
+        values.update(associations.external_values(ctx.spec, {**record.fields, **intent.fields}))
     except MappingError:
         return {}
     return values

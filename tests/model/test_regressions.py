@@ -315,11 +315,6 @@ def test_lost_answer_to_our_delete_does_not_purge_the_archived_record(
         assert record.archived
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="new (found by the model; create intents): a lost create found again takes the"
-    " record's current values as agreed, so an edit made outside meanwhile is overwritten",
-)
 def test_edit_outside_after_a_lost_create_answer_is_not_overwritten(
     store: Store, rest_api: Server, tmp_path: Path
 ) -> None:
