@@ -111,6 +111,43 @@ def _to_hubspot(name: str, value: object) -> str:
     raise _RequestError(f"field {name!r} holds a {type(value).__name__}, not a HubSpot value")
 
 
+def _sort_links(
+    links: Sequence[tuple[str, str, Sequence[str]]],
+    labels: Mapping[str, tuple[str, int]],
+    from_type: str,
+    to_type: str,
+    out: list[WriteResult | None],
+) -> tuple[list[int], list[tuple[int, list[dict[str, Any]]]]]:
+    """Positions of the links without labels, and of those with labels and their v4 types.
+
+    A link that cannot be sent (an id that is not a number, an unknown label) gets its
+    failure in ``out`` here and is in neither list: adding and removing refuse alike.
+    """
+    plain: list[int] = []
+    labelled: list[tuple[int, list[dict[str, Any]]]] = []
+    for pos, (from_id, to_id, names) in enumerate(links):
+        if not (str(from_id).isdigit() and str(to_id).isdigit()):
+            out[pos] = _failed(f"association {from_id} -> {to_id}: ids must be numbers")
+        elif not names:
+            plain.append(pos)
+        elif unknown := [n for n in names if n.lower() not in labels]:
+            known = ", ".join(sorted(labels)) or "(none)"
+            out[pos] = _failed(
+                f"no association label {', '.join(unknown)} from {from_type} to "
+                f"{to_type}; labels: {known}"
+            )
+        else:
+            types = [
+                {
+                    "associationCategory": labels[n.lower()][0],
+                    "associationTypeId": labels[n.lower()][1],
+                }
+                for n in names
+            ]
+            labelled.append((pos, types))
+    return plain, labelled
+
+
 def _failed(error: str, external_id: str | None = None, *, retriable: bool = False) -> WriteResult:
     return WriteResult(
         WriteOutcome.FAILED, external_id=external_id, error=error, retriable=retriable
@@ -528,32 +565,8 @@ class HubSpotConnector(Connector):
         """
         from_type, to_type = self._type_of(from_object), self._type_of(to_object)
         out: list[WriteResult | None] = [None] * len(links)
-        plain: list[int] = []
-        labelled: list[tuple[int, list[dict[str, Any]]]] = []
         labels = self._label_types(from_type, to_type) if any(lb for *_, lb in links) else {}
-        for pos, (from_id, to_id, names) in enumerate(links):
-            if not (str(from_id).isdigit() and str(to_id).isdigit()):
-                out[pos] = _failed(f"association {from_id} -> {to_id}: ids must be numbers")
-                continue
-            if not names:
-                plain.append(pos)
-                continue
-            unknown = [n for n in names if n.lower() not in labels]
-            if unknown:
-                known = ", ".join(sorted(labels)) or "(none)"
-                out[pos] = _failed(
-                    f"no association label {', '.join(unknown)} from {from_type} to "
-                    f"{to_type}; labels: {known}"
-                )
-                continue
-            types = [
-                {
-                    "associationCategory": labels[n.lower()][0],
-                    "associationTypeId": labels[n.lower()][1],
-                }
-                for n in names
-            ]
-            labelled.append((pos, types))
+        plain, labelled = _sort_links(links, labels, from_type, to_type, out)
         base = f"/crm/v4/associations/{from_type}/{to_type}"
         for start in range(0, len(plain), ASSOCIATION_WRITE_BATCH):
             chunk = plain[start : start + ASSOCIATION_WRITE_BATCH]
@@ -603,29 +616,8 @@ class HubSpotConnector(Connector):
         """
         from_type, to_type = self._type_of(from_object), self._type_of(to_object)
         out: list[WriteResult | None] = [None] * len(links)
-        whole: list[int] = []
-        labelled: list[tuple[int, list[dict[str, Any]]]] = []
         labels = self._label_types(from_type, to_type) if any(lb for *_, lb in links) else {}
-        for pos, (from_id, to_id, names) in enumerate(links):
-            if not (str(from_id).isdigit() and str(to_id).isdigit()):
-                out[pos] = _failed(f"association {from_id} -> {to_id}: ids must be numbers")
-            elif not names:
-                whole.append(pos)
-            elif unknown := [n for n in names if n.lower() not in labels]:
-                known = ", ".join(sorted(labels)) or "(none)"
-                out[pos] = _failed(
-                    f"no association label {', '.join(unknown)} from {from_type} to "
-                    f"{to_type}; labels: {known}"
-                )
-            else:
-                types = [
-                    {
-                        "associationCategory": labels[n.lower()][0],
-                        "associationTypeId": labels[n.lower()][1],
-                    }
-                    for n in names
-                ]
-                labelled.append((pos, types))
+        whole, labelled = _sort_links(links, labels, from_type, to_type, out)
         base = f"/crm/v4/associations/{from_type}/{to_type}"
         for start in range(0, len(whole), ASSOCIATION_WRITE_BATCH):
             chunk = whole[start : start + ASSOCIATION_WRITE_BATCH]
