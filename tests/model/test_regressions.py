@@ -288,8 +288,10 @@ def test_rest_edit_made_after_a_crm_archive_brings_the_contact_back(
         connector.close()
 
 
+@pytest.mark.parametrize("rule", ["crm_wins", "most_recent"])
+@pytest.mark.parametrize("full_first", [True, False])
 def test_lost_answer_to_our_delete_does_not_purge_the_archived_record(
-    store: Store, sql_db: SqlDatabase, tmp_path: Path
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, rule: str, full_first: bool
 ) -> None:
     """The CRM archives Ann; the pass deletes her row outside but dies before it keeps
     the answer. The next ``--full`` finds the row missing: that is our own delete, not one
@@ -297,7 +299,7 @@ def test_lost_answer_to_our_delete_does_not_purge_the_archived_record(
     under ``from_external: delete``."""
     from tests.model.machine import InjectedCrash, _Crash, _CrashingConnector
 
-    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="delete"):
+    for h in _sync(store, sql_db, tmp_path, rule=rule, deletes="delete"):
         row = h.peer.create({"email": "ann@x.io", "firstname": "Ann", "lastname": None})
         assert row is not None
         h.run()
@@ -308,6 +310,7 @@ def test_lost_answer_to_our_delete_does_not_purge_the_archived_record(
             run_sync(h.spec, dying, h.store)  # type: ignore[arg-type]
         assert h.peer.rows() == {}
 
+        h.run(full=full_first)
         h.run(full=True)
         h.run()
 
