@@ -38,7 +38,14 @@ from syncd.engine.log_rows import LogRows
 if TYPE_CHECKING:  # outbound imports this module
     from syncd.engine.outbound import _Batch, _Out
 
-__all__ = ["Claimed", "claimed_elsewhere", "keep_unlinked", "refuse_taken", "settle_claim"]
+__all__ = [
+    "Claimed",
+    "claimed_elsewhere",
+    "keep_unlinked",
+    "refuse_taken",
+    "settle_claim",
+    "would_adopt",
+]
 
 
 def _links(ctx: RunContext, external_ids: Sequence[str]) -> dict[str, Link]:
@@ -57,28 +64,11 @@ def refuse_taken(
     would delete): a record gone is nobody's.
     """
     spec = ctx.spec
-    by_field: dict[str, list[_Out]] = {}
-    for item in writes:
-        request = item.request
-        if item.external_id is None and request is not None and request.match is not None:
-            if request.match[1] not in (None, ""):
-                by_field.setdefault(request.match[0], []).append(item)
-    hits: dict[int, str] = {}
-    for field_name, items in by_field.items():
-        if not ctx.connector.finds_before_create(spec.external_object, field_name):
-            continue
-        values = [i.request.match[1] for i in items if i.request and i.request.match]
-        try:
-            found = ctx.connector.find_by(spec.external_object, field_name, values)
-        except ConnectorError as exc:
-            if exc.retriable:
-                raise
-            continue  # it cannot search by this field, so its create cannot adopt either
-        for item in items:
-            assert item.request is not None and item.request.match is not None
-            record = found.get(item.request.match[1])
-            if record is not None and record.id not in deleted:
-                hits[item.crm_id] = record.id
+    hits = {
+        crm_id: external_id
+        for crm_id, external_id in would_adopt(ctx, writes, skip_refused=True).items()
+        if external_id not in deleted
+    }
     links = _links(ctx, list(hits.values()))
     refused: set[int] = set()
     for item in writes:
@@ -99,6 +89,40 @@ def refuse_taken(
         ctx.summary.add("outbound.errors")
         refused.add(item.crm_id)
     return [i for i in writes if i.crm_id not in refused]
+
+
+def would_adopt(ctx: RunContext, writes: Sequence[_Out], *, skip_refused: bool) -> dict[int, str]:
+    """The external record each create would find and adopt, by CRM id.
+
+    Asked read-only through ``find_by`` (one call per match field), only for the creates
+    the connector's own write would search (``finds_before_create``). ``skip_refused``: a
+    lookup the system refuses for good (not retriable) means the create cannot adopt by
+    that field either, so it is skipped instead of failing the batch.
+    """
+    spec = ctx.spec
+    by_field: dict[str, list[_Out]] = {}
+    for item in writes:
+        request = item.request
+        if item.external_id is None and request is not None and request.match is not None:
+            if request.match[1] not in (None, ""):
+                by_field.setdefault(request.match[0], []).append(item)
+    adopted: dict[int, str] = {}
+    for field_name, items in by_field.items():
+        if not ctx.connector.finds_before_create(spec.external_object, field_name):
+            continue
+        values = [i.request.match[1] for i in items if i.request and i.request.match]
+        try:
+            found = ctx.connector.find_by(spec.external_object, field_name, values)
+        except ConnectorError as exc:
+            if exc.retriable or not skip_refused:
+                raise
+            continue
+        for item in items:
+            assert item.request is not None and item.request.match is not None
+            record = found.get(item.request.match[1])
+            if record is not None:
+                adopted[item.crm_id] = record.id
+    return adopted
 
 
 def keep_unlinked(tx: SyncTx, items: list[_Out]) -> tuple[list[_Out], list[int], list[int]]:

@@ -434,7 +434,7 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
     if ctx.dry_run:
         doomed = {i.external_id for i in deletes if i.external_id}
         writes = identity.refuse_taken(ctx, writes, batch, deleted=doomed)
-        found = _would_find(ctx, writes)
+        found = identity.would_adopt(ctx, writes, skip_refused=False)
         for item in writes:
             assert item.request is not None
             external_id = item.external_id or found.get(item.crm_id)
@@ -501,34 +501,6 @@ def _delete_outside(ctx: RunContext, deletes: list[_Out], batch: _Batch) -> set[
             else:
                 _failed(ctx, item, result, batch)
     return deleted
-
-
-def _would_find(ctx: RunContext, writes: list[_Out]) -> dict[int, str]:
-    """For a dry run: the external record each create would adopt, by CRM id.
-
-    Asked read-only through ``find_by``, only for the creates the connector's own write
-    would search (``finds_before_create``), so the plan says "linked" exactly where the real
-    write links and "created" where it creates.
-    """
-    spec = ctx.spec
-    by_field: dict[str, list[_Out]] = {}
-    for item in writes:
-        request = item.request
-        if item.external_id is None and request is not None and request.match is not None:
-            if request.match[1] not in (None, ""):
-                by_field.setdefault(request.match[0], []).append(item)
-    found: dict[int, str] = {}
-    for field_name, items in by_field.items():
-        if not ctx.connector.finds_before_create(spec.external_object, field_name):
-            continue
-        values = [i.request.match[1] for i in items if i.request and i.request.match]
-        hits = ctx.connector.find_by(spec.external_object, field_name, values)
-        for item in items:
-            assert item.request is not None and item.request.match is not None
-            hit = hits.get(item.request.match[1])
-            if hit is not None:
-                found[item.crm_id] = hit.id
-    return found
 
 
 def _matched(spec: Any) -> str:
