@@ -460,7 +460,18 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
     # an email the archived record gave up, would find it), and an id a delete freed that a
     # create gets back is the new record's.
     deleted = _delete_outside(ctx, deletes, batch)
-    writes = identity.refuse_taken(ctx, writes, batch, deleted=deleted)
+    # Updates before creates, for the same reason: an update that gives a linked record a
+    # new match value frees the old one, and a create of that old value must not be refused
+    # (or adopt the record) as if the value were still taken.
+    updates = [i for i in writes if i.external_id is not None]
+    _send(ctx, updates, batch, deleted=deleted)
+    creates = [i for i in writes if i.external_id is None]
+    _send(ctx, identity.refuse_taken(ctx, creates, batch, deleted=deleted), batch, deleted=deleted)
+
+
+def _send(ctx: RunContext, writes: list[_Out], batch: _Batch, *, deleted: set[str]) -> None:
+    """Write ``writes`` outside in chunks of the sync's batch size and settle each answer."""
+    spec = ctx.spec
     for start in range(0, len(writes), spec.batch_size):
         chunk = writes[start : start + spec.batch_size]
         requests = [i.request for i in chunk if i.request is not None]

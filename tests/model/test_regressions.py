@@ -134,6 +134,31 @@ def test_new_crm_contact_with_the_email_of_one_just_archived_is_kept(
         assert [v["firstname"] for v in outside] == ["Cyd"]
 
 
+def test_crm_contact_taking_an_email_another_contact_gave_up_is_created_in_one_pass(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The CRM moves Bo to a new email and a new contact signs up with Bo's old one, both
+    before the next pass. The pass checked the new contact's create against the shop
+    before it wrote Bo's update: the old email was still on Bo's row, so the create was
+    refused as "taken" and left to a retry 30 s later, though the pass itself freed it."""
+    for h in _sync(store, sql_db, tmp_path, rule="most_recent", deletes="ignore"):
+        row = h.peer.create({"email": "c@x.io", "firstname": None, "lastname": "Bo"})
+        assert row is not None
+        h.run()
+        bo = h.store.find_record("contacts", "email", "c@x.io")
+
+        h.store.update_record("contacts", bo.id, {"email": "b@x.io"}, UI)
+        new = h.store.create_record("contacts", {"email": "c@x.io", "firstname": "Cy"}, UI)
+        summary = h.run()
+
+        assert summary.counts.get("outbound.errors", 0) == 0
+        assert h.links().get(row) == bo.id
+        assert h.peer.rows()[row]["email"] == "b@x.io"
+        assert new.id in h.links().values()
+        outside = [v for v in h.peer.rows().values() if v["email"] == "c@x.io"]
+        assert [v["firstname"] for v in outside] == ["Cy"]
+
+
 def test_record_unlinked_by_an_ignored_delete_is_not_created_outside_by_full(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
