@@ -36,8 +36,7 @@ from conflict import Direction, Rule
 from connectors.base import Connector
 from connectors.sql import SqlConnector, SqlObjectOptions, SqlOptions
 from mapping import FieldMapping, Lowercase
-from store import ChangeSource, PropertySpec, SourceType, Store
-from store.engine import make_engine
+from store import ChangeSource, PropertySpec, SourceType, Store, make_engine
 from syncd.engine import SyncSpec
 
 BATCH = 500

@@ -43,7 +43,7 @@ from bench._common import (
     spec,
     write_json,
 )
-from store.engine import make_engine
+from store import make_engine
 from syncd.engine import run_sync
 
 COLUMNS = [

@@ -23,9 +23,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from store import Store
-from store.csv_import import ImportRequest
-from store.engine import make_engine
+from store import ImportRequest, Store, make_engine
 
 STAGES = ("subscriber", "lead", "customer")
 

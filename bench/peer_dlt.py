@@ -51,7 +51,7 @@ from bench._common import (
     verdict,
     write_json,
 )
-from store.engine import make_engine
+from store import make_engine
 from syncd.engine import run_sync
 
 COLUMNS = [

@@ -20,9 +20,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from store import ChangeSource, SourceType, Store
-from store.engine import make_engine
-from store.search import FilterGroup, parse_filter_expression
+from store import ChangeSource, FilterGroup, SourceType, Store, make_engine, parse_filter_expression
 
 RECORDS = 100_000
 BATCH = 1_000

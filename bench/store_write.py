@@ -16,8 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from store import ChangeSource, SourceType, Store
-from store.engine import make_engine
+from store import ChangeSource, SourceType, Store, make_engine
 
 RECORDS = 10_000
 BATCH = 500

@@ -37,8 +37,7 @@ from sqlalchemy import (
 from conflict import Direction, Rule
 from connectors.sql import SqlConnector, SqlObjectOptions, SqlOptions
 from mapping import FieldMapping, Lowercase
-from store import Store
-from store.engine import make_engine
+from store import Store, make_engine
 from syncd.engine import SyncSpec, run_sync
 
 FIELDS = [

@@ -126,8 +126,8 @@ def child(store_url: str, config_path: str, applied_path: str, poll_text: str) -
     """Serve and apply until a line arrives on stdin; then write {inbox id: applied time}."""
     import uvicorn
 
-    import store.sync_tx as sync_tx
     from config.load import load_config
+    from store import SyncTx
     from syncd.engine import build_connector, build_spec
     from syncd.engine.events import drain_inbox
     from syncd.http.app import create_app
@@ -141,13 +141,13 @@ def child(store_url: str, config_path: str, applied_path: str, poll_text: str) -
 
     applied: dict[int, float] = {}
     pending: list[int] = []
-    finish = sync_tx.SyncTx.finish_inbox
+    finish = SyncTx.finish_inbox
 
-    def noted_finish(self: sync_tx.SyncTx, ids: Sequence[int]) -> None:
+    def noted_finish(self: SyncTx, ids: Sequence[int]) -> None:
         pending.extend(ids)
         finish(self, ids)
 
-    sync_tx.SyncTx.finish_inbox = noted_finish  # type: ignore[method-assign]
+    SyncTx.finish_inbox = noted_finish  # type: ignore[method-assign]
     write = worker_store.sync_write
 
     def timed_write(name: str, work: Any, *, run_id: int | None = None) -> Any:

@@ -1,12 +1,23 @@
 """The CRM record store: objects, properties, records, associations, history and journal.
 
-``Store`` is the only way in; the domain values it takes and returns live in ``models``
-(the sync engine's in ``sync_models``), its errors in ``errors``.
+This module is the store's one face. Code outside ``store/`` imports from here, from
+``store.errors`` and from ``store.models`` only; every other module of the package is free to
+move (``tests/unit/test_store_boundary.py`` holds that line). ``Store`` is the way in; the
+values it takes and returns, the errors it raises and the few helpers callers share (value
+formatting, filter parsing, CSV import and export) are re-exported below.
 """
 
 from __future__ import annotations
 
 from store.api import Store
+from store.association_ops import MAX_LABELS_PER_PAIR
+from store.associations_api import MAX_LINKS, LinkRequest
+from store.builtin_schema import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
+from store.catalog import suggest
+from store.csv_export import export_properties, iter_records, write_csv, write_json
+from store.csv_import import MODES, AssociateSpec, ImportRequest
+from store.csv_reader import MAX_CELL_CHARS, CsvFileError
+from store.engine import make_engine, redact_url
 from store.errors import (
     BatchError,
     DuplicateError,
@@ -17,9 +28,12 @@ from store.errors import (
     StoreError,
     ValidationError,
 )
+from store.imports_api import ImportSummary
 from store.inbox_ops import InboxEntry, InboxEntrySpec
 from store.intent_ops import CreateIntent
 from store.lease_ops import Fence, LeaseHolder, LeaseLostError
+from store.lists_ops import DYNAMIC, MANUAL, SNAPSHOT, CrmList, MembershipEvent, SavedView
+from store.migrate import current_revision, head_revision, upgrade
 from store.models import (
     Association,
     AssociationLabel,
@@ -37,6 +51,19 @@ from store.models import (
     SourceType,
 )
 from store.ops_ops import DaemonSeen, SyncOverview
+from store.record_ops import MAX_BATCH, is_record_id
+from store.schema_ops import MAX_UNIQUE_PROPERTIES
+from store.search import (
+    OPERATORS,
+    Filter,
+    FilterGroup,
+    SearchError,
+    Sort,
+    parse_filter_expression,
+    parse_filter_groups,
+    parse_sort,
+    parse_sorts,
+)
 from store.sync_models import (
     ConflictRecord,
     ConflictSpec,
@@ -51,11 +78,32 @@ from store.sync_models import (
 )
 from store.sync_ops import LinkConflictError
 from store.sync_tx import SyncTx
-from store.tokens_api import ApiToken, ApiTokenError
+from store.timeline import ACTIVITY_TYPES, MAX_TIMELINE_PAGE, SUMMARY_LENGTH, TimelineEntry
+from store.tokens_api import MAX_SECRET_LENGTH, ApiToken, ApiTokenError
+from store.types import utcnow
+from store.values import MAX_VALUE_LENGTH, canonical_value, format_datetime
 
 __all__ = [
+    "ACTIVITY_TYPES",
+    "AUTOMATIC_PROPERTIES",
+    "COUNT_PROPERTIES",
+    "DYNAMIC",
+    "MANUAL",
+    "MAX_BATCH",
+    "MAX_CELL_CHARS",
+    "MAX_LABELS_PER_PAIR",
+    "MAX_LINKS",
+    "MAX_SECRET_LENGTH",
+    "MAX_TIMELINE_PAGE",
+    "MAX_UNIQUE_PROPERTIES",
+    "MAX_VALUE_LENGTH",
+    "MODES",
+    "OPERATORS",
+    "SNAPSHOT",
+    "SUMMARY_LENGTH",
     "ApiToken",
     "ApiTokenError",
+    "AssociateSpec",
     "Association",
     "AssociationLabel",
     "BatchError",
@@ -64,11 +112,17 @@ __all__ = [
     "ConflictRecord",
     "ConflictSpec",
     "CreateIntent",
+    "CrmList",
+    "CsvFileError",
     "DaemonSeen",
     "DuplicateError",
     "Fence",
+    "Filter",
+    "FilterGroup",
     "GroupSpec",
     "HistoryEntry",
+    "ImportRequest",
+    "ImportSummary",
     "InboxEntry",
     "InboxEntrySpec",
     "JournalEntry",
@@ -76,10 +130,12 @@ __all__ = [
     "LeaseLostError",
     "Link",
     "LinkConflictError",
+    "LinkRequest",
     "LinkWrite",
     "LogAction",
     "LogDirection",
     "LogSpec",
+    "MembershipEvent",
     "NotFoundError",
     "NotMigratedError",
     "ObjectSchema",
@@ -89,7 +145,10 @@ __all__ = [
     "PropertySpec",
     "Record",
     "RecordWriteError",
+    "SavedView",
     "SchemaError",
+    "SearchError",
+    "Sort",
     "SourceType",
     "Store",
     "StoreError",
@@ -98,5 +157,24 @@ __all__ = [
     "SyncRun",
     "SyncState",
     "SyncTx",
+    "TimelineEntry",
     "ValidationError",
+    "canonical_value",
+    "current_revision",
+    "export_properties",
+    "format_datetime",
+    "head_revision",
+    "is_record_id",
+    "iter_records",
+    "make_engine",
+    "parse_filter_expression",
+    "parse_filter_groups",
+    "parse_sort",
+    "parse_sorts",
+    "redact_url",
+    "suggest",
+    "upgrade",
+    "utcnow",
+    "write_csv",
+    "write_json",
 ]

@@ -23,7 +23,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from config.models import Schedule, SyncConfig
-from store.ops_ops import DaemonSeen, SyncOverview
+from store import DaemonSeen, SyncOverview
 
 __all__ = [
     "DAEMON_ALIVE_SECONDS",

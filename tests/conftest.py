@@ -19,9 +19,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from store import ChangeSource, SourceType, Store
-from store.engine import make_engine
-from store.migrate import upgrade
+from store import ChangeSource, SourceType, Store, make_engine, upgrade
 from store.tables import metadata
 
 POSTGRES_ENV = "SYNCD_TEST_POSTGRES_URL"

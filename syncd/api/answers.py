@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from store.types import utcnow
+from store import utcnow
 from syncd.api.models import StandardError
 
 __all__ = ["batch_answer", "json_answer"]

@@ -14,8 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from store.associations_api import LinkRequest
-from store.types import utcnow
+from store import LinkRequest, utcnow
 from syncd.api import associations_batch, associations_labels
 from syncd.api.associations_common import (
     MAX_PAGE,

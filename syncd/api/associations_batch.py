@@ -13,11 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from store import ObjectSchema, Store
-from store.associations_api import LinkRequest
+from store import LinkRequest, ObjectSchema, Store, is_record_id, utcnow
 from store.errors import RecordWriteError
-from store.record_ops import is_record_id
-from store.types import utcnow
 from syncd.api.answers import batch_answer
 from syncd.api.associations_common import (
     MAX_PAGE,

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Request
 
-from store import AssociationLabel, ObjectSchema, Store
-from store.record_ops import is_record_id
+from store import AssociationLabel, ObjectSchema, Store, is_record_id
 from syncd.api.associations_models import (
     AssociationSpecIn,
     AssociationSpecOut,

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from store import SearchError
 from store.errors import (
     BatchError,
     DuplicateError,
@@ -25,7 +26,6 @@ from store.errors import (
     StoreError,
     ValidationError,
 )
-from store.search import SearchError
 from syncd.api.correlation import HEADER, correlation_id
 from syncd.errors import SyncdError
 

@@ -33,8 +33,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from store import ApiToken, Store
-from store.tokens_api import MAX_SECRET_LENGTH
+from store import MAX_SECRET_LENGTH, ApiToken, Store
 from syncd.api.context import READ, WRITE, ApiSettings, Principal, route_reads_only
 from syncd.api.errors import error_body
 from syncd.api.guard_limits import RateDecision, RateLimiter

@@ -21,7 +21,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from store.values import format_datetime
+from store import format_datetime
 
 __all__ = [
     "ERROR_RESPONSES",

@@ -17,8 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from store import ChangeSource, NotFoundError, ObjectSchema, Record, RecordWriteError, Store
-from store.types import utcnow
+from store import ChangeSource, NotFoundError, ObjectSchema, Record, RecordWriteError, Store, utcnow
 from syncd.api.context import api_store, reads_only, write_source
 from syncd.api.errors import ApiError, error_detail
 from syncd.api.models import ERROR_RESPONSES

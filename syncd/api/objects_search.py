@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from store.search import parse_sorts
+from store import parse_sorts
 from syncd.api.context import api_store, reads_only
 from syncd.api.errors import ApiError, error_detail
 from syncd.api.models import ERROR_RESPONSES

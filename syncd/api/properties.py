@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from store import GroupSpec, NotFoundError, ObjectSchema, PropertyDef, Store, StoreError
+from store import GroupSpec, NotFoundError, ObjectSchema, PropertyDef, Store, StoreError, utcnow
 from store.errors import RecordWriteError
-from store.types import utcnow
 from syncd.api.answers import batch_answer
 from syncd.api.context import api_store, reads_only, write_source
 from syncd.api.errors import ApiError

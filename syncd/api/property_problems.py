@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from store import NotFoundError, ObjectSchema, ValidationError
-from store.builtin_schema import AUTOMATIC_PROPERTIES
-from store.catalog import suggest
-from store.values import canonical_value
+from store import (
+    AUTOMATIC_PROPERTIES,
+    NotFoundError,
+    ObjectSchema,
+    ValidationError,
+    canonical_value,
+    suggest,
+)
 from syncd.api.errors import ApiError, error_detail, error_from_exception, validation_code
 
 __all__ = ["is_property_error", "property_refusal"]

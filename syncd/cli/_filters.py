@@ -13,14 +13,7 @@ from typing import Annotated
 
 import typer
 
-from store.search import (
-    Filter,
-    FilterGroup,
-    SearchError,
-    Sort,
-    parse_filter_expression,
-    parse_sort,
-)
+from store import Filter, FilterGroup, SearchError, Sort, parse_filter_expression, parse_sort
 from syncd.errors import UsageError
 
 __all__ = ["FilterOpt", "OrOpt", "filter_groups", "read_filter_json", "sorts"]

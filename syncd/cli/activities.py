@@ -14,8 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from store import Association
-from store.timeline import ACTIVITY_TYPES, TimelineEntry
+from store import ACTIVITY_TYPES, Association, TimelineEntry
 from syncd.cli._context import CLI_SOURCE, get_state
 from syncd.cli._output import emit_json, info, print_table
 from syncd.cli._parse import parse_assignments

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from store.engine import make_engine, redact_url
-from store.migrate import current_revision, head_revision
+from store import current_revision, head_revision, make_engine, redact_url
 from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info
 

@@ -22,11 +22,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from config.loader import YamlDocument, read_yaml
-from store import Store
-from store.csv_export import export_properties, iter_records, write_csv, write_json
-from store.csv_import import MODES, AssociateSpec, ImportRequest
-from store.imports_api import ImportSummary
-from store.search import FilterGroup, parse_filter_expression
+from store import (
+    MODES,
+    AssociateSpec,
+    FilterGroup,
+    ImportRequest,
+    ImportSummary,
+    Store,
+    export_properties,
+    iter_records,
+    parse_filter_expression,
+    write_csv,
+    write_json,
+)
 from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, warn
 from syncd.errors import ConfigError, UsageError

@@ -14,8 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from store.lists_api import CrmList, MembershipEvent
-from store.lists_ops import DYNAMIC, MANUAL, SNAPSHOT
+from store import DYNAMIC, MANUAL, SNAPSHOT, CrmList, MembershipEvent
 from syncd.cli._context import get_state
 from syncd.cli._filters import FilterOpt, OrOpt, filter_groups, read_filter_json
 from syncd.cli._output import emit_json, info, print_table

@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-from store import ChangeSource, HistoryEntry, NotFoundError, Record, SourceType, Store
-from store.search import FilterGroup
+from store import ChangeSource, FilterGroup, HistoryEntry, NotFoundError, Record, SourceType, Store
 from syncd.cli._context import CLI_SOURCE, CliState, get_state
 from syncd.cli._filters import FilterOpt, OrOpt, filter_groups
 from syncd.cli._output import emit_json, info, print_table, warn

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from store.search import FilterGroup, parse_filter_groups
+from store import FilterGroup, parse_filter_groups
 from syncd.cli._context import get_state
 from syncd.cli._filters import FilterOpt, OrOpt, filter_groups, read_filter_json, sorts
 from syncd.cli._output import emit_json, info

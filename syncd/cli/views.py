@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from store.lists_api import SavedView
+from store import SavedView
 from syncd.cli._context import get_state
 from syncd.cli._filters import FilterOpt, OrOpt, filter_groups, sorts
 from syncd.cli._output import emit_json, info, print_table

@@ -19,9 +19,18 @@ from typing import Any
 from conflict import Action, Side
 from connectors.base import ExternalRecord, WriteRequest, WriteResult
 from mapping import MappingError, external_respelled
-from store import ConflictSpec, Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
+from store import (
+    ConflictSpec,
+    Link,
+    LinkWrite,
+    LogAction,
+    LogDirection,
+    LogSpec,
+    Record,
+    SyncTx,
+    utcnow,
+)
 from store.errors import RecordWriteError
-from store.types import utcnow
 from syncd.engine import associations, delete_edit, identity, intents
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext

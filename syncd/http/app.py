@@ -23,8 +23,7 @@ from starlette.types import Scope
 
 from config.models import ApiConfig, Config
 from connectors.base import Connector
-from store import Store
-from store.types import utcnow
+from store import Store, utcnow
 from syncd.api import API_PREFIXES, ApiSettings, create_api
 from syncd.http.webhooks import CurrentState, WebhookReceiver
 

@@ -9,9 +9,16 @@ from typing import get_args
 
 import pytest
 
-from store import NotFoundError, Record, RecordWriteError, Store, ValidationError
+from store import (
+    OPERATORS,
+    NotFoundError,
+    Record,
+    RecordWriteError,
+    SearchError,
+    Store,
+    ValidationError,
+)
 from store import search_api as search_module
-from store.search import OPERATORS, SearchError
 from syncd.api.objects_models import Operator
 from tests.conftest import API
 

@@ -6,9 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from store import Store
-from store.csv_import import ImportRequest
-from store.imports_api import ImportSummary
+from store import ImportRequest, ImportSummary, Store
 
 
 def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> Path:

@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store import Record, Store
+from store import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES, Record, Store
 from store import tables as t
-from store.builtin_schema import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
 from tests.conftest import API
 
 _serial = itertools.count(1)

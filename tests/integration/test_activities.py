@@ -13,9 +13,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from store import NotFoundError, Record, RecordWriteError, Store, ValidationError
-from store.types import utcnow
-from store.values import MAX_VALUE_LENGTH
+from store import (
+    MAX_VALUE_LENGTH,
+    NotFoundError,
+    Record,
+    RecordWriteError,
+    Store,
+    ValidationError,
+    utcnow,
+)
 from tests.conftest import API
 from tests.integration._store_helpers import company, contact, deal, linked_ids, snapshot
 

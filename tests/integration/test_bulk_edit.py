@@ -6,8 +6,17 @@ import shlex
 
 import pytest
 
-from store import ChangeSource, DuplicateError, NotFoundError, SourceType, Store, StoreError
-from store.search import FilterGroup, SearchError, parse_filter_expression
+from store import (
+    ChangeSource,
+    DuplicateError,
+    FilterGroup,
+    NotFoundError,
+    SearchError,
+    SourceType,
+    Store,
+    StoreError,
+    parse_filter_expression,
+)
 from syncd.cli import app
 from syncd.cli import records as records_cli
 from tests.conftest import API

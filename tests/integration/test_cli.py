@@ -22,8 +22,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from config.loader import MAX_FILE_BYTES
-from store import Store
-from store.migrate import head_revision
+from store import Store, head_revision
 from syncd.cli import app
 
 runner = CliRunner()

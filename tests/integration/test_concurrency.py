@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from store import DuplicateError, Store
+from store import DuplicateError, Store, utcnow
 from store._tx import Tx
 from store.record_ops import create_records
-from store.types import utcnow
 from tests.conftest import API
 
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from store import Store
-from store.csv_export import export_properties, iter_records, write_csv, write_json
+from store import Store, export_properties, iter_records, write_csv, write_json
 from tests.conftest import API
 from tests.integration._import_helpers import run as run_import
 from tests.integration._store_helpers import props_without_automatic

@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from store import PropertySpec, SourceType, Store
+from store import AssociateSpec, CsvFileError, ImportRequest, PropertySpec, SourceType, Store
 from store import tables as t
-from store.csv_import import AssociateSpec, ImportRequest
-from store.csv_reader import CsvFileError
 from tests.conftest import API
 from tests.integration._import_helpers import by_email, report_rows, run, write_csv
 from tests.integration._store_helpers import contact, labels_between

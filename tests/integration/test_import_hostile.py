@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from store import Store
-from store.csv_reader import MAX_CELL_CHARS, CsvFileError
+from store import MAX_CELL_CHARS, CsvFileError, Store
 from syncd.errors import SyncdError
 from tests.integration._import_helpers import by_email, report_rows, run, write_csv
 

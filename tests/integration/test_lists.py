@@ -13,9 +13,17 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from store import ChangeSource, NotFoundError, SourceType, Store, StoreError
-from store.search import FilterGroup, SearchError, parse_filter_expression
-from store.types import utcnow
+from store import (
+    ChangeSource,
+    FilterGroup,
+    NotFoundError,
+    SearchError,
+    SourceType,
+    Store,
+    StoreError,
+    parse_filter_expression,
+    utcnow,
+)
 from tests.conftest import API
 from tests.integration._store_helpers import company, contact, deal
 

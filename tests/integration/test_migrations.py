@@ -10,8 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from store import NotMigratedError, Store
-from store.migrate import current_revision, head_revision, upgrade
+from store import NotMigratedError, Store, current_revision, head_revision, upgrade
 from store.tables import metadata
 from tests.conftest import API
 

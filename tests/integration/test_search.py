@@ -7,8 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from store import ChangeSource, OptionSpec, PropertySpec, SourceType, Store
-from store.search import Filter, FilterGroup, SearchError, Sort, parse_filter_expression
+from store import (
+    ChangeSource,
+    Filter,
+    FilterGroup,
+    OptionSpec,
+    PropertySpec,
+    SearchError,
+    Sort,
+    SourceType,
+    Store,
+    parse_filter_expression,
+)
 from tests.conftest import API
 
 CALCULATED = ChangeSource(SourceType.CALCULATED, "test")

@@ -23,9 +23,9 @@ from store import (
     Store,
     StoreError,
     SyncTx,
+    make_engine,
 )
 from store import tables as t
-from store.engine import make_engine
 from syncd.cli import app
 from syncd.metrics import SyncMetrics
 from tests.conftest import API

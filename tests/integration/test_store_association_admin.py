@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from store import NotFoundError, ObjectSpec, PropertySpec, SchemaError, Store, ValidationError
-from store.associations_api import MAX_LINKS, LinkRequest
+from store import (
+    MAX_LINKS,
+    LinkRequest,
+    NotFoundError,
+    ObjectSpec,
+    PropertySpec,
+    SchemaError,
+    Store,
+    ValidationError,
+)
 from store.errors import RecordWriteError
 from tests.conftest import API
 from tests.integration._store_helpers import company, contact, labels_between, snapshot

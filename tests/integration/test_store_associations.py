@@ -9,8 +9,15 @@ from collections.abc import Callable
 
 import pytest
 
-from store import NotFoundError, Record, SchemaError, SourceType, Store, ValidationError
-from store.association_ops import MAX_LABELS_PER_PAIR
+from store import (
+    MAX_LABELS_PER_PAIR,
+    NotFoundError,
+    Record,
+    SchemaError,
+    SourceType,
+    Store,
+    ValidationError,
+)
 from tests.conftest import API
 from tests.integration._store_helpers import (
     company,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from store import (
+    MAX_BATCH,
     BatchError,
     BatchResult,
     DuplicateError,
@@ -20,7 +21,6 @@ from store import (
     ValidationError,
     record_ops,
 )
-from store.record_ops import MAX_BATCH
 from tests.conftest import API
 from tests.integration._store_helpers import contact, snapshot
 

@@ -13,6 +13,7 @@ from datetime import datetime
 import pytest
 
 from store import (
+    MAX_VALUE_LENGTH,
     ChangeSource,
     DuplicateError,
     NotFoundError,
@@ -22,7 +23,6 @@ from store import (
     Store,
     ValidationError,
 )
-from store.values import MAX_VALUE_LENGTH
 from tests.conftest import API
 from tests.integration._store_helpers import contact, snapshot
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from store import (
+    MAX_UNIQUE_PROPERTIES,
     DuplicateError,
     NotFoundError,
     OptionSpec,
@@ -20,7 +21,6 @@ from store import (
     StoreError,
     ValidationError,
 )
-from store.schema_ops import MAX_UNIQUE_PROPERTIES
 from tests.conftest import API
 from tests.integration._store_helpers import contact, snapshot
 

@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from store import ChangeSource, Record, Store, SyncTx
+from store import ChangeSource, LinkConflictError, LinkWrite, Record, Store, SyncTx
 from store import tables as t
 from store.errors import DuplicateError
-from store.sync_models import LinkWrite
-from store.sync_ops import LinkConflictError
 from tests.conftest import API
 
 

@@ -7,8 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from store import NotFoundError, ObjectSpec, PropertySpec, Store, ValidationError
-from store.timeline import MAX_TIMELINE_PAGE, SUMMARY_LENGTH, TimelineEntry
+from store import (
+    MAX_TIMELINE_PAGE,
+    SUMMARY_LENGTH,
+    NotFoundError,
+    ObjectSpec,
+    PropertySpec,
+    Store,
+    TimelineEntry,
+    ValidationError,
+)
 from tests.conftest import API
 from tests.integration._store_helpers import company, contact, deal
 

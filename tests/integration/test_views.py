@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from store import NotFoundError, Store, StoreError
-from store.search import FilterGroup, SearchError, Sort, parse_filter_expression
+from store import (
+    FilterGroup,
+    NotFoundError,
+    SearchError,
+    Sort,
+    Store,
+    StoreError,
+    parse_filter_expression,
+)
 from tests.integration._store_helpers import contact
 from tests.integration.test_cli import as_json, ok, refused, run, usage_error
 

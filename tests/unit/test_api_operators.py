@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from store.search import OPERATORS
+from store import OPERATORS
 from syncd.api.objects_models import Operator
 
 

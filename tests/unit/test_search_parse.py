@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store.search import (
+from store import (
     Filter,
     FilterGroup,
     SearchError,
