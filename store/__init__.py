@@ -15,7 +15,7 @@ from store.associations_api import MAX_LINKS, LinkRequest
 from store.builtin_schema import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
 from store.catalog import suggest
 from store.csv_export import export_properties, iter_records, write_csv, write_json
-from store.csv_import import MODES, AssociateSpec, ImportRequest
+from store.csv_import import MODES, AssociateSpec, ImportRequest, import_csv
 from store.csv_reader import MAX_CELL_CHARS, CsvFileError
 from store.engine import make_engine, redact_url
 from store.errors import (
@@ -164,6 +164,7 @@ __all__ = [
     "export_properties",
     "format_datetime",
     "head_revision",
+    "import_csv",
     "is_record_id",
     "iter_records",
     "make_engine",

@@ -1,6 +1,6 @@
 """The state of one running import: its rows in hand, its counts, and how a batch is written.
 
-``csv_import.run_import`` reads the file and hands rows to ``_Import.add``; this module turns
+``csv_import.import_csv`` reads the file and hands rows to ``_Import.add``; this module turns
 each batch into store batch calls (``atomic=False``), maps every per-input result back to
 its row, and writes the rows that failed to the error report.
 """
@@ -237,7 +237,7 @@ class ImportJob:
         primary_ids = self._write_primary(batch, failed)
         if self.other is not None and self.request.associate is not None:
             pairs = [(i, primary_ids[i], other_ids[i]) for i in primary_ids if i in other_ids]
-            errors = self.store._associate_pairs(
+            errors = self.store.associate_pairs(
                 self.primary, self.other, [(a, b) for _, a, b in pairs],
                 self.request.associate.label, self.source,
             )  # fmt: skip
@@ -247,7 +247,7 @@ class ImportJob:
         self.counts.rows += len(batch)
         self.flushes += 1
         if self.flushes % _RECORD_EVERY == 0:  # so `imports show` follows a long import
-            self.store._record_import(self.id, self.counts.columns())
+            self.store.update_import(self.id, counts=self.counts.columns())
 
     def _write_other(self, batch: list[_Pending], failed: set[int]) -> dict[int, int]:
         obj = self.other
@@ -328,7 +328,7 @@ class ImportJob:
                 create.append(i)
         ids: dict[int, int] = {}
         if mode == "update" and by_key and prop_name:
-            found = self.store._lookup_ids(
+            found = self.store.unique_holders(
                 obj,
                 prop_name,
                 [self._key(obj, prop_name, batch[i].values[obj][prop_name]) or "" for i in by_key],

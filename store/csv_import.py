@@ -27,7 +27,7 @@ from store.imports_api import ImportSummary, Progress, details_path
 if TYPE_CHECKING:
     from store.api import Store
 
-__all__ = ["MODES", "REPORT_COLUMNS", "AssociateSpec", "ImportRequest", "run_import"]
+__all__ = ["MODES", "REPORT_COLUMNS", "AssociateSpec", "ImportRequest", "import_csv"]
 
 MODES = ("create", "update", "upsert")
 
@@ -69,10 +69,14 @@ def default_report(path: Path, import_id: int) -> Path:
     return path.with_name(f"{path.stem}.import-{import_id}.errors.csv")
 
 
-def run_import(
+def import_csv(
     store: Store, request: ImportRequest, *, progress: Progress | None = None
 ) -> ImportSummary:
-    """Run one import to the end; a file-wide problem marks it FAILED and is raised."""
+    """Import a CSV file into ``store``: rows that fail go to the error report, the rest are
+    written. A file-wide problem marks the import FAILED and is raised.
+
+    Only the store's public methods are used, so an import is what any caller could write.
+    """
     if request.mode not in MODES:
         raise CsvFileError(f"mode {request.mode!r} unknown; modes: {', '.join(MODES)}")
     if not 1 <= request.batch_size <= 10_000:
@@ -83,7 +87,7 @@ def run_import(
         raise CsvFileError(f"{request.path}: cannot read it: {exc.strerror or exc}") from None
     try:
         lines = LineSource(handle, request.encoding)  # refuses an unknown encoding first
-        import_id = store._begin_import(request.path.name, request.object, request.mode)
+        import_id = store.start_import(request.path.name, request.object, request.mode)
     except BaseException:
         handle.close()
         raise
@@ -92,9 +96,9 @@ def run_import(
         report = _open_report(report_path)
     except CsvFileError:
         handle.close()
-        store._record_import(import_id, {"status": "FAILED"}, finished=True)
+        store.update_import(import_id, status="FAILED", finished=True)
         raise
-    store._record_import(import_id, {"error_report": str(report_path)})
+    store.update_import(import_id, error_report=str(report_path))
     with handle, report:
         job = ImportJob(store, request, import_id, report)
         status, message = "FAILED", None
@@ -102,7 +106,7 @@ def run_import(
             reader = open_reader(lines)
             headers = read_header(lines, reader)
             job.prepare(headers)
-            store._record_import(import_id, {"status": "PROCESSING"})
+            store.update_import(import_id, status="PROCESSING")
             width = len(headers)
             for row in read_rows(lines, reader):
                 if row.cells is None:
@@ -134,5 +138,5 @@ def run_import(
             details_path(report_path).write_text(
                 json.dumps(job.summary_details(status, message), indent=2), encoding="utf-8"
             )
-            store._record_import(import_id, {"status": status, **counts.columns()}, finished=True)
+            store.update_import(import_id, status=status, counts=counts.columns(), finished=True)
     return store.get_import(import_id)

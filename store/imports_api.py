@@ -1,7 +1,8 @@
 """The store facade's part for CSV imports: the ``imports`` rows and the look-ups an import needs.
 
-``import_csv`` runs one import (``store.csv_import`` does the work, through the facade's
-batch methods); ``list_imports``/``get_import`` read back what an import did. The ``imports``
+``store.csv_import.import_csv`` runs one import as a client of the facade: it opens the row
+with ``start_import``, writes through the batch methods, and keeps the row current with
+``update_import``; ``list_imports``/``get_import`` read back what an import did. The ``imports``
 table holds the counts HubSpot reports (rows, created, updated, failed, status, error report);
 what it has no column for (unchanged rows, skipped columns, the other object's counts, why
 an import failed) is kept in a JSON file beside the error report (``<report>.json``).
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
@@ -22,17 +23,16 @@ from store import association_ops, record_ops
 from store import tables as t
 from store._facade import FacadePart
 from store.catalog import load_object
-from store.errors import NotFoundError, RecordWriteError
+from store.errors import NotFoundError, RecordWriteError, StoreError
 from store.models import ChangeSource
 
 if TYPE_CHECKING:
     from store._tx import Tx
-    from store.api import Store
-    from store.csv_import import ImportRequest
 
-__all__ = ["ImportSummary", "ImportsApi"]
+__all__ = ["ImportSummary", "ImportsApi", "Progress", "details_path"]
 
 Progress = Callable[[int, int], None]
+_COUNT_COLUMNS = frozenset({"total_rows", "created", "updated", "failed"})
 
 
 @dataclass(frozen=True)
@@ -64,15 +64,7 @@ def details_path(error_report: str | Path) -> Path:
 
 
 class ImportsApi(FacadePart):
-    """CSV imports: run one, list them, show one."""
-
-    def import_csv(
-        self, request: ImportRequest, *, progress: Progress | None = None
-    ) -> ImportSummary:
-        """Import a CSV file; rows that fail go to the error report, the rest are written."""
-        from store.csv_import import run_import
-
-        return run_import(cast("Store", self), request, progress=progress)
+    """The ``imports`` rows: open one, keep it current, list them, show one."""
 
     def list_imports(self, *, limit: int = 50) -> list[ImportSummary]:
         """The newest imports first."""
@@ -94,9 +86,9 @@ class ImportsApi(FacadePart):
 
         return self._read(work)
 
-    # ------------------------------------------------------------ used by csv_import
+    def start_import(self, file_name: str, object_name: str, mode: str) -> int:
+        """Open an ``imports`` row (status ``STARTED``) for a file about to be read; its id."""
 
-    def _begin_import(self, file_name: str, object_name: str, mode: str) -> int:
         def work(tx: Tx) -> int:
             obj = tx.object(object_name)
             return int(
@@ -119,10 +111,29 @@ class ImportsApi(FacadePart):
 
         return self._write(ChangeSource.cli(), work)
 
-    def _record_import(
-        self, import_id: int, values: Mapping[str, Any], *, finished: bool = False
+    def update_import(
+        self,
+        import_id: int,
+        *,
+        status: str | None = None,
+        error_report: str | None = None,
+        counts: Mapping[str, int] | None = None,
+        finished: bool = False,
     ) -> None:
-        """Set columns of an import's row (and ``finished_at`` when it ends)."""
+        """Set what an import's row shows so far (and ``finished_at`` when it ends).
+
+        ``counts`` are the columns ``total_rows``, ``created``, ``updated``, ``failed``.
+        """
+        values: dict[str, Any] = dict(counts or {})
+        unknown = sorted(set(values) - _COUNT_COLUMNS)
+        if unknown:
+            raise StoreError(
+                f"import counts {', '.join(unknown)} unknown; known: {', '.join(sorted(_COUNT_COLUMNS))}"
+            )
+        if status is not None:
+            values["status"] = status
+        if error_report is not None:
+            values["error_report"] = error_report
 
         def work(tx: Tx) -> None:
             extra = {"finished_at": tx.now} if finished else {}
@@ -132,10 +143,10 @@ class ImportsApi(FacadePart):
 
         self._write(ChangeSource.cli(), work)
 
-    def _lookup_ids(
+    def unique_holders(
         self, object_name: str, property_name: str, keys: Sequence[str]
     ) -> dict[str, int]:
-        """Unique key -> live record id, for the keys some record holds."""
+        """Unique key (``unique_key`` of a value) -> live record id, for the keys a record holds."""
 
         def work(conn: Any) -> dict[str, int]:
             obj = load_object(conn, object_name)
@@ -143,7 +154,7 @@ class ImportsApi(FacadePart):
 
         return self._read(work)
 
-    def _associate_pairs(
+    def associate_pairs(
         self,
         from_object: str,
         to_object: str,

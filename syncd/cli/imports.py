@@ -30,6 +30,7 @@ from store import (
     ImportSummary,
     Store,
     export_properties,
+    import_csv,
     iter_records,
     parse_filter_expression,
     write_csv,
@@ -161,7 +162,7 @@ def import_(
         state.open_store() as store,
         _progress(not state.json, file.stat().st_size, f"importing {file.name}") as progress,
     ):
-        summary = store.import_csv(request, progress=progress)
+        summary = import_csv(store, request, progress=progress)
     if state.json:
         emit_json(_summary_json(summary))
         return

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from store import ImportRequest, ImportSummary, Store
+from store import ImportRequest, ImportSummary, Store, import_csv
 
 
 def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> Path:
@@ -16,7 +16,7 @@ def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8") -> 
 
 
 def run(store: Store, path: Path, object_name: str = "contacts", **options: Any) -> ImportSummary:
-    return store.import_csv(ImportRequest(path=path, object=object_name, **options))
+    return import_csv(store, ImportRequest(path=path, object=object_name, **options))
 
 
 def report_rows(summary: ImportSummary) -> list[dict[str, str]]:

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from store import AssociateSpec, CsvFileError, ImportRequest, PropertySpec, SourceType, Store
+from store import (
+    AssociateSpec,
+    CsvFileError,
+    ImportRequest,
+    PropertySpec,
+    SourceType,
+    Store,
+    import_csv,
+)
 from store import tables as t
 from tests.conftest import API
 from tests.integration._import_helpers import by_email, report_rows, run, write_csv
@@ -238,7 +246,8 @@ def test_progress_is_reported_per_batch_up_to_the_file_size(store: Store, tmp_pa
     rows = [["email"]] + [[f"p{i}@x.com"] for i in range(1200)]
     path = write_csv(tmp_path / "c.csv", rows)
     seen: list[tuple[int, int]] = []
-    store.import_csv(
+    import_csv(
+        store,
         ImportRequest(path=path, object="contacts", batch_size=500),
         progress=lambda done, read: seen.append((done, read)),
     )
