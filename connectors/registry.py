@@ -20,6 +20,7 @@ CONNECTOR_TYPES: Mapping[str, str] = MappingProxyType(
         "rest": "connectors.rest:RestConnector",
         "hubspot": "connectors.hubspot:HubSpotConnector",
         "carddav": "connectors.carddav:CardDavConnector",
+        "memory": "connectors.memory:MemoryConnector",
     }
 )
 
