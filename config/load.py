@@ -24,6 +24,7 @@ from config.models import (
     ApiConfig,
     Config,
     ConnectorConfig,
+    ConsoleConfig,
     FieldConfig,
     SyncConfig,
     check_listen,
@@ -35,7 +36,7 @@ from syncd.errors import ConfigError
 
 __all__ = ["SECTIONS", "load_config", "read_config"]
 
-SECTIONS = ("store", "server", "api", "log", "connectors", "syncs")
+SECTIONS = ("store", "server", "api", "console", "log", "connectors", "syncs")
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MIN_SECRET = 4  # shorter substituted values are not hunted for in messages
 
@@ -200,6 +201,7 @@ class _Reader:
         server = self._section(_Server, data, "server")
         log = self._section(_Log, data, "log")
         api = self._section(ApiConfig, data, "api")
+        console = self._section(ConsoleConfig, data, "console")
         broken: set[str] = set()
         connectors: dict[str, ConnectorConfig] = {}
         for name, body in self._named(data, "connectors"):
@@ -221,6 +223,7 @@ class _Reader:
             server_listen=server.listen if server else DEFAULT_LISTEN,
             log_retention_days=log.retention_days if log else 30,
             api=api or ApiConfig(),
+            console=console or ConsoleConfig(),
             connectors=connectors,
             syncs=syncs,
         )
@@ -310,7 +313,7 @@ class _Reader:
 
     def _section(
         self,
-        model: type[_Store] | type[_Server] | type[_Log] | type[ApiConfig],
+        model: type[_Store] | type[_Server] | type[_Log] | type[ApiConfig] | type[ConsoleConfig],
         data: dict[Any, Any],
         key: str,
     ) -> Any:

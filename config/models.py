@@ -36,6 +36,7 @@ __all__ = [
     "AssociationConfig",
     "Config",
     "ConnectorConfig",
+    "ConsoleConfig",
     "DeleteBrake",
     "DeleteRules",
     "Direction",
@@ -383,6 +384,15 @@ class ApiConfig(_Model):
         return value
 
 
+class ConsoleConfig(_Model):
+    """The operators' web console at ``/console``, served beside the API (``api.enabled``
+    false turns it off too: it signs in with the API's tokens)."""
+
+    enabled: bool = Field(default=True, strict=True)
+    # How long a browser session lasts after sign-in; revoking the token ends it sooner.
+    session_hours: int = Field(default=12, ge=1, le=168, strict=True)
+
+
 class Config(_Model):
     """The whole configuration, read-only once loaded.
 
@@ -394,6 +404,7 @@ class Config(_Model):
     server_listen: str = DEFAULT_LISTEN
     log_retention_days: int = Field(30, ge=1)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     connectors: dict[str, ConnectorConfig] = Field(default_factory=dict)
     syncs: dict[str, SyncConfig] = Field(default_factory=dict)
 

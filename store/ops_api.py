@@ -46,6 +46,19 @@ class OpsApi(FacadePart):
         found = self._read(lambda conn: ops_ops.overview(conn, names, now, activity=activity))
         return {name: found[name] for name in names}
 
+    def activity_by_hour(
+        self, syncs: Sequence[str], now: datetime, *, hours: int = 24
+    ) -> dict[str, dict[str, list[int]]]:
+        """Records each sync changed, per direction (``inbound``, ``outbound``) and hour of
+        the ``hours`` before ``now``, oldest hour first: the console's chart."""
+        _aware(now, "now")
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 168:
+            raise StoreError(f"hours must be a whole number from 1 to 168, got {hours!r}")
+        names = list(dict.fromkeys(syncs))
+        if not names:
+            return {}
+        return self._read(lambda conn: ops_ops.activity_by_hour(conn, names, now, hours))
+
     def daemon_beat(self, holder: str, *, pid: int, host: str, stopped: bool = False) -> None:
         """Stamp this daemon's heartbeat (``stopped`` at a clean exit): what `syncd status`
         reads to tell a running daemon from one that stopped or died."""

@@ -41,6 +41,7 @@ __all__ = [
     "ACTIVITY_ACTIONS",
     "DaemonSeen",
     "SyncOverview",
+    "activity_by_hour",
     "daemon_beat",
     "daemons_seen",
     "overview",
@@ -244,6 +245,42 @@ def _activity(
         if direction == "inbound" and newest is not None:
             seen = item.get("last_inbound_at")
             item["last_inbound_at"] = newest if seen is None else max(seen, newest)
+
+
+def activity_by_hour(
+    conn: Connection, names: Sequence[str], now: datetime, hours: int
+) -> dict[str, dict[str, list[int]]]:
+    """Records changed per sync, direction and hour over the ``hours`` before ``now``.
+
+    One statement per chunk of syncs, one sum per hour: portable (no dialect's date
+    functions) and one range read of the (sync, at) index. Index 0 is the oldest hour;
+    hour ``i`` covers ``[now - (hours - i)h, now - (hours - i - 1)h)``.
+    """
+    log = t.sync_log
+    start = now - timedelta(hours=hours)
+    edges = [start + timedelta(hours=i) for i in range(hours + 1)]
+    sums = [
+        func.sum(case((and_(log.c.at >= edges[i], log.c.at < edges[i + 1]), 1), else_=0))
+        for i in range(hours)
+    ]
+    found: dict[str, dict[str, list[int]]] = {
+        name: {d: [0] * hours for d in _DIRECTIONS} for name in names
+    }
+    for chunk in chunks(sorted(set(names)), CHUNK):
+        rows = conn.execute(
+            select(log.c.sync, log.c.direction, *sums)
+            .where(
+                log.c.sync.in_(chunk),
+                log.c.at >= start,
+                log.c.at < now,
+                log.c.action.in_(ACTIVITY_ACTIONS),
+            )
+            .group_by(log.c.sync, log.c.direction)
+        )
+        for row in rows:
+            if row[1] in _DIRECTIONS:
+                found[row[0]][row[1]] = [int(v or 0) for v in row[2:]]
+    return found
 
 
 # ---------------------------------------------------------------- daemon heartbeats

@@ -202,19 +202,26 @@ class SyncApi(FacadePart):
         external_id: str | None = None,
         action: str | None = None,
         level: str | None = None,
+        direction: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
         after_id: int = 0,
+        before_id: int | None = None,
         limit: int = 1000,
         newest: bool = False,
     ) -> list[SyncLogEntry]:
         """Log rows oldest first, after ``after_id`` (page by the last id seen).
 
         ``newest`` gives the last ``limit`` matching rows instead of the first, still oldest
-        first, which is what a reader of a log tail wants.
+        first, which is what a reader of a log tail wants; with ``before_id`` those end before
+        that row (the console pages back through the log by the oldest id it showed).
+        ``since`` is inclusive, ``until`` exclusive.
         """
         sl = t.sync_log
         order = sl.c.id.desc() if newest else sl.c.id
         query = select(sl).where(sl.c.id > after_id).order_by(order).limit(_page(limit))
+        if before_id is not None:
+            query = query.where(sl.c.id < before_id)
         filters: list[tuple[Any, object]] = [
             (sl.c.sync, sync),
             (sl.c.run_id, run_id),
@@ -223,12 +230,15 @@ class SyncApi(FacadePart):
             (sl.c.external_id, external_id),
             (sl.c.action, action),
             (sl.c.level, level),
+            (sl.c.direction, direction),
         ]
         for column, value in filters:
             if value is not None:
                 query = query.where(column == value)
         if since is not None:
             query = query.where(sl.c.at >= since)
+        if until is not None:
+            query = query.where(sl.c.at < until)
 
         def read(conn: Any) -> list[SyncLogEntry]:
             rows = [sync_ops.log_from_row(r) for r in conn.execute(query).mappings()]
@@ -376,15 +386,35 @@ class SyncApi(FacadePart):
     # ------------------------------------------------------------ conflicts
 
     def list_conflicts(
-        self, *, sync: str | None = None, open_only: bool = False, limit: int = 100
+        self,
+        *,
+        sync: str | None = None,
+        open_only: bool = False,
+        settled_only: bool = False,
+        crm_object: str | None = None,
+        crm_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
     ) -> list[ConflictRecord]:
-        """The newest conflicts first."""
+        """The newest conflicts first; ``before_id`` pages back (the oldest id shown).
+
+        ``settled_only`` is the opposite of ``open_only``: settled by a rule or resolved.
+        ``crm_object`` and ``crm_id`` narrow to one record's conflicts (``syncd trace``).
+        """
         sc = t.sync_conflicts
         query = select(sc).order_by(sc.c.id.desc()).limit(_page(limit))
         if sync is not None:
             query = query.where(sc.c.sync == sync)
         if open_only:
             query = query.where(sc.c.open.is_(True))
+        if settled_only:
+            query = query.where(sc.c.open.is_(False))
+        if crm_object is not None:
+            query = query.where(sc.c.crm_object == crm_object)
+        if crm_id is not None:
+            query = query.where(sc.c.crm_id == crm_id)
+        if before_id is not None:
+            query = query.where(sc.c.id < before_id)
 
         def work(conn: Connection) -> list[ConflictRecord]:
             return [sync_ops.conflict_from_row(r) for r in conn.execute(query).mappings()]

@@ -10,6 +10,7 @@ names the token each API write came through.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -187,6 +188,27 @@ class TokensApi(FacadePart):
         if not _valid_name(name):
             raise NotFoundError(f"no API token named {_shown(name)}", token=_shown(name))
         return self._write(ChangeSource.cli(), work)
+
+    def api_token_session(self, name: str) -> tuple[ApiToken, bytes] | None:
+        """The live token named ``name`` and a key to sign its browser sessions with.
+
+        The key is derived from the token's stored hash: every daemon sharing the store
+        checks a session the same way (no key to configure or share), a session never holds
+        the secret itself, and revoking the token ends its sessions on their next request.
+        None when no live token has that name.
+        """
+        if not _valid_name(name):
+            return None
+        stmt = select(t.api_tokens).where(
+            t.api_tokens.c.name == name, t.api_tokens.c.revoked_at.is_(None)
+        )
+        row = self._read(lambda conn: conn.execute(stmt).mappings().first())
+        if row is None:
+            return None
+        key = hmac.new(
+            str(row["token_hash"]).encode("ascii"), b"syncd console session", hashlib.sha256
+        ).digest()
+        return _token(row), key
 
     def verify_api_token(self, secret: str) -> ApiToken | None:
         """The live token ``secret`` belongs to; None for anything else, whatever it is."""

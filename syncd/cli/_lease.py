@@ -59,9 +59,14 @@ def _daemon_note(store: Store, url: str) -> str:
 
 
 @contextmanager
-def sync_lease(store: Store, url: str, sync: str, *, wait: float) -> Iterator[Store]:
-    """Hold ``sync``'s lease for the block; the store view whose writes prove it."""
-    holder = cli_holder()
+def sync_lease(
+    store: Store, url: str, sync: str, *, wait: float, holder: str | None = None
+) -> Iterator[Store]:
+    """Hold ``sync``'s lease for the block; the store view whose writes prove it.
+
+    ``holder`` names who holds it (the console passes its own); the CLI's by default.
+    """
+    holder = holder or cli_holder()
     ttl = timedelta(seconds=LEASE_SECONDS)
     deadline = time.monotonic() + max(0.0, wait)
     told = False

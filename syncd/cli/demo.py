@@ -16,9 +16,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from syncd.changes import changes_text
 from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, shorten, stdout_console
-from syncd.cli.sync import changes_text
 from syncd.demo import DemoFiles, DemoResult, run_demo
 from syncd.logs import configure_logging
 

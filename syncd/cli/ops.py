@@ -9,7 +9,6 @@ sync did with it, in time order.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -17,11 +16,12 @@ from typing import Annotated, Any
 import typer
 
 from store import SyncLogEntry
-from syncd.causes import cause_of
+from syncd.changes import changes_text
 from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
-from syncd.cli.sync import changes_text
 from syncd.errors import UsageError
+from syncd.parked import parked_groups
+from syncd.trace import trace_events
 
 __all__ = ["errors_app", "logs", "trace"]
 
@@ -131,31 +131,19 @@ def errors(
         return
     state = get_state(ctx)
     with state.open_store() as store:
-        parked = store.outbox(sync, parked=True)
-        refused = [e for e in store.inbound_errors(sync) if not e.retry_requested]
-    # By cause, not by message: messages name their record (an id, an e-mail), which made
-    # one group per record; one real message per group stays as the example.
-    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
-    for entry in parked:
-        message = entry.last_error or "(no message)"
-        groups[(entry.sync, "outbound", cause_of(message))].append((f"crm {entry.crm_id}", message))
-    for failure in refused:
-        groups[(failure.sync, "inbound", cause_of(failure.error))].append(
-            (f"external {failure.external_id}", failure.error)
-        )
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+        ordered = parked_groups(store, sync)
     if state.json:
         emit_json(
             [
                 {
-                    "sync": key[0],
-                    "direction": key[1],
-                    "cause": key[2],
-                    "count": len(found),
-                    "example": found[0][0],
-                    "example_message": found[0][1],
+                    "sync": group.sync,
+                    "direction": group.direction,
+                    "cause": group.cause,
+                    "count": group.count,
+                    "example": group.example.label,
+                    "example_message": group.example.message,
                 }
-                for key, found in ordered
+                for group in ordered
             ]
         )
         return
@@ -164,12 +152,14 @@ def errors(
         return
     print_table(
         ["sync", "direction", "count", "example", "cause"],
-        ((key[0], key[1], len(found), found[0][0], shorten(key[2], 90)) for key, found in ordered),
+        ((g.sync, g.direction, g.count, g.example.label, shorten(g.cause, 90)) for g in ordered),
         title="parked errors",
     )
-    for key, found in ordered:
-        if found[0][1] != key[2]:
-            info(f"{key[0]} {key[1]}, e.g. {found[0][0]}: {shorten(found[0][1], 160)}")
+    for g in ordered:
+        if g.example.message != g.cause:
+            info(
+                f"{g.sync} {g.direction}, e.g. {g.example.label}: {shorten(g.example.message, 160)}"
+            )
 
 
 @errors_app.command("retry")
@@ -202,68 +192,12 @@ def trace(
     """Why a record looks the way it does: values, writers, sync actions and conflicts."""
     state = get_state(ctx)
     with state.open_store() as store:
-        store.get_record(object_name, record_id, include_archived=True)  # NotFound names it
-        history = store.property_history(object_name, record_id, prop)
-        log = store.sync_log(
-            crm_object=store.get_object(object_name).name, crm_id=record_id, limit=10_000
-        )
-        conflicts = [
-            c
-            for c in store.list_conflicts(limit=10_000)
-            if c.crm_id == record_id and (prop is None or c.field == prop)
-        ]
-    events: list[tuple[datetime, str, str, str, str]] = []
-    for h in history:
-        source = h.source_type.value + (f" {h.source_id}" if h.source_id else "")
-        events.append((h.timestamp, "value", source, "-", f"{h.property} = {h.value!r}"))
-    for e in log:
-        if prop is not None and e.changes and prop not in changes_text(e.changes):
-            continue
-        what = changes_text(e.changes) or (e.message or "")
-        events.append(
-            (
-                e.at,
-                f"{e.direction.value} {e.action.value}",
-                e.sync,
-                str(e.run_id or "-"),
-                f"external {e.external_id or '-'}: {what}",
-            )
-        )
-    for c in conflicts:
-        # A held conflict has no winner, also once an operator resolved it (said below).
-        held = c.open or c.winner is None
-        state_text = "held for an operator" if held else f"{c.winner} won ({c.rule})"
-        events.append(
-            (
-                c.created_at,
-                "conflict",
-                c.sync,
-                str(c.run_id or "-"),
-                f"{c.field}: crm {c.crm_value!r} vs external {c.external_value!r}, base"
-                f" {c.base!r}: {state_text}"
-                + (f"; resolved {c.resolution}" if c.resolved_at else ""),
-            )
-        )
-    for c in conflicts:
-        if c.resolved_at is not None:
-            # An operator's decision (`syncd conflicts resolve`): they are its writer.
-            events.append(
-                (
-                    c.resolved_at,
-                    "conflict resolved",
-                    "operator (CLI)",
-                    "-",
-                    f"{c.field} = {c.resolved_value!r} ({c.resolution})",
-                )
-            )
-    events.sort(key=lambda e: e[0])
+        events = trace_events(store, object_name, record_id, prop)
     if state.json:
-        emit_json(
-            [{"at": e[0], "event": e[1], "by": e[2], "run": e[3], "detail": e[4]} for e in events]
-        )
+        emit_json([e.as_dict() for e in events])
         return
     print_table(
         ["time", "event", "by", "run", "detail"],
-        ((e[0], e[1], e[2], e[3], shorten(e[4], 100)) for e in events),
+        ((e.at, e.event, e.by, e.run, shorten(e.detail, 100)) for e in events),
         title=f"{object_name} {record_id}" + (f" · {prop}" if prop else ""),
     )

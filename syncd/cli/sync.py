@@ -7,11 +7,10 @@ the database. A config with problems is refused with them listed, as ``syncd che
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -20,6 +19,7 @@ from config import ConfigErrors, load_config
 from config.models import Config
 from connectors.base import Connector
 from store import ConflictRecord, LogSpec, Store
+from syncd.changes import changes_text
 from syncd.cli._context import CLI_SOURCE, DEFAULT_CONFIG, CliState, get_state
 from syncd.cli._lease import DEFAULT_WAIT_SECONDS, sync_lease
 from syncd.cli._output import emit_json, info, print_table, shorten
@@ -28,7 +28,7 @@ from syncd.engine.conflicts import resolve_conflict
 from syncd.engine.reconcile import reconcile_deletes
 from syncd.errors import ConfigError, UsageError
 
-__all__ = ["conflicts_app", "pause", "resume", "sync"]
+__all__ = ["changes_text", "conflicts_app", "pause", "resume", "sync"]
 
 
 class _SecretsUnset(dict[str, str]):
@@ -189,32 +189,6 @@ def sync(
     if summary.paused_reason:
         info(f"paused: {summary.paused_reason}")
         raise typer.Exit(1)
-
-
-_ROOT_KEY = re.compile(r"^root\['(.*)'\]$")
-
-
-def changes_text(changes: Mapping[str, Any] | None) -> str:
-    """A deepdiff description as people read it: ``email: a -> b; phone: + 123``."""
-    if not changes:
-        return ""
-    parts: list[str] = []
-    for kind, items in changes.items():
-        if not isinstance(items, Mapping):
-            parts.append(f"{kind}: {items}")
-            continue
-        for path, detail in items.items():
-            match = _ROOT_KEY.match(str(path))
-            name = match.group(1) if match else str(path)
-            if kind in ("values_changed", "type_changes") and isinstance(detail, Mapping):
-                parts.append(f"{name}: {detail.get('old_value')} -> {detail.get('new_value')}")
-            elif kind == "dictionary_item_added":
-                parts.append(f"{name}: + {detail}")
-            elif kind == "dictionary_item_removed":
-                parts.append(f"{name}: - {detail}")
-            else:
-                parts.append(f"{name}: {detail}")
-    return "; ".join(parts)
 
 
 def pause(

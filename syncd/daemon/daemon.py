@@ -255,7 +255,7 @@ class Daemon:
         changes; then jobs, connectors and the configuration the HTTP server reads are
         swapped under one lock, so a webhook sees the old set or the new, never a mix. A
         file that is invalid, a connector that cannot be built, or a change only a restart
-        can make (store, listen address, ``api:``) refuses the reload whole: the old
+        can make (store, listen address, ``api:``, ``console:``) refuses the reload whole: the old
         configuration keeps running and ``reload_refused`` says why.
         """
         built: dict[str, Connector] = {}
@@ -678,6 +678,7 @@ def _refuse_restart_only(
             ("server.listen", None if listen_given else old.server_listen,
              None if listen_given else new.server_listen),
             ("api", old.api, new.api),
+            ("console", old.console, new.console),
         )
         if before != after
     ]  # fmt: skip

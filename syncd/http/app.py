@@ -1,4 +1,5 @@
-"""The starlette application the daemon serves: webhook receivers, health, and the CRM API.
+"""The starlette application the daemon serves: webhook receivers, health, the CRM API and
+the operators' console (``/console``, ``syncd.console``).
 
 Built from the loaded configuration and an open store; connectors are the ones the daemon
 already holds (``connectors=``) or are built from the configuration on first use and closed
@@ -17,7 +18,7 @@ from datetime import datetime
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.types import Scope
 
@@ -25,6 +26,7 @@ from config.models import ApiConfig, Config
 from connectors.base import Connector
 from store import Store, utcnow
 from syncd.api import API_PREFIXES, ApiSettings, create_api
+from syncd.console import Console, create_console
 from syncd.http.webhooks import CurrentState, WebhookReceiver
 
 __all__ = ["api_settings", "create_app"]
@@ -50,6 +52,10 @@ class _ApiMount(Mount):
         if scope["type"] == "http" and (path.startswith(API_PREFIXES) or path in _API_PATHS):
             return super().matches(scope)
         return Match.NONE, {}
+
+
+async def _to_console(_request: Request) -> Response:
+    return RedirectResponse("/console/", status_code=307)
 
 
 async def _healthz(_request: Request) -> JSONResponse:
@@ -112,6 +118,15 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_route, methods=["GET"]),
     ]
+    if config.api.enabled and config.console.enabled:
+        # The console signs in with the API's tokens: off with the API, or on its own.
+        console = Console(
+            store,
+            (lambda: current()[0]) if current is not None else (lambda: config),
+            session_hours=config.console.session_hours,
+        )
+        routes.append(Route("/console", _to_console, methods=["GET", "HEAD"]))
+        routes.append(Mount("/console", app=create_console(console)))
     if config.api.enabled:
         routes.append(_ApiMount("/", app=create_api(store, api_settings(config.api))))
     return Starlette(routes=routes, lifespan=lifespan)
