@@ -114,6 +114,26 @@ def _with_search_path(url: str, schema: str) -> str:
     )
 
 
+def fresh_db_url(
+    kind: str, directory: Path, sqlite_template: Path, postgres: _Postgres | None
+) -> str:
+    """A migrated, empty store's URL: a fresh SQLite file in ``directory``, or the session's
+    PostgreSQL schema reset (skipped, or failed under ``REQUIRE_ENV``, when there is none).
+
+    ``db_url`` calls it per test; a module-scoped fixture may call it once for its module.
+    """
+    if kind == "sqlite":
+        path = directory / "store.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    if postgres is None:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{REQUIRE_ENV}=1 but {POSTGRES_ENV} is not set")
+        pytest.skip(f"PostgreSQL not configured ({POSTGRES_ENV})")
+    postgres.reset()
+    return postgres.url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(
     request: pytest.FixtureRequest,
@@ -122,16 +142,7 @@ def db_url(
     _postgres_schema: _Postgres | None,
 ) -> str:
     """A migrated, empty store's URL: a fresh SQLite file, or a reset PostgreSQL schema."""
-    if request.param == "sqlite":
-        path = tmp_path / "store.db"
-        shutil.copy(_sqlite_template, path)
-        return f"sqlite:///{path}"
-    if _postgres_schema is None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {POSTGRES_ENV} is not set")
-        pytest.skip(f"PostgreSQL not configured ({POSTGRES_ENV})")
-    _postgres_schema.reset()
-    return _postgres_schema.url
+    return fresh_db_url(request.param, tmp_path, _sqlite_template, _postgres_schema)
 
 
 @pytest.fixture

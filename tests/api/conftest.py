@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -63,9 +64,10 @@ def api_settings() -> ApiSettings:
     return ApiSettings()
 
 
-@pytest.fixture
-def api(store: Store, api_settings: ApiSettings) -> Iterator[Api]:
-    server, thread, url = serve(create_api(store, api_settings))
+@contextmanager
+def running_api(store: Store, settings: ApiSettings) -> Iterator[Api]:
+    """The API on ``store`` served on 127.0.0.1 until the block ends, with a read-write token."""
+    server, thread, url = serve(create_api(store, settings))
     token = make_token(store)
     client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     try:
@@ -74,3 +76,9 @@ def api(store: Store, api_settings: ApiSettings) -> Iterator[Api]:
         client.close()
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def api(store: Store, api_settings: ApiSettings) -> Iterator[Api]:
+    with running_api(store, api_settings) as running:
+        yield running
