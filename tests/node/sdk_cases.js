@@ -176,6 +176,10 @@ const cases = {
     const record = await client.crm.contacts.basicApi.create({
       properties: { email: 'vip.node@example.com', vip_node: 'true' },
     });
+    // JavaScript code passes a JS boolean as often as the string the SDK's type names.
+    const plain = await client.crm.contacts.basicApi.create({
+      properties: { email: 'plain.node@example.com', vip_node: false },
+    });
     const other = await refused(
       core.create('contacts', {
         name: 'vip_other',
@@ -194,6 +198,7 @@ const cases = {
       read: read.options,
       modelNulls: nullKeys(read),
       value: record.properties.vip_node,
+      fromBoolean: plain.properties.vip_node,
       other,
     };
   },
@@ -465,8 +470,9 @@ const cases = {
   // object through the generic objects API, and apiRequest for an endpoint by path.
   async objects(client) {
     const { deals, contacts, companies, objects } = client.crm;
-    const deal = await deals.basicApi.create({ properties: { dealname: 'Big one', amount: '100', pipeline: 'default', dealstage: 'appointmentscheduled' } });
-    const dealBatch = await deals.batchApi.update({ inputs: [{ id: deal.id, properties: { amount: '250' } }] });
+    const deal = await deals.basicApi.create({ properties: { dealname: 'Big one', amount: 100, pipeline: 'default', dealstage: 'appointmentscheduled' } });
+    // A number where the SDK's type says string, as JavaScript code writes amounts.
+    const dealBatch = await deals.batchApi.update({ inputs: [{ id: deal.id, properties: { amount: 250.5 } }] });
     const acme = await companies.basicApi.create({ properties: { name: 'Acme Inline' } });
     const withLink = await contacts.basicApi.create({
       properties: { email: 'inline.node@example.com' },
@@ -505,7 +511,7 @@ const cases = {
       body: { properties: { dealname: 'Bigger one' } },
     });
     return {
-      deal: { amount: dealBatch.results[0].properties.amount, status: dealBatch.status },
+      deal: { made: deal.properties.amount, amount: dealBatch.results[0].properties.amount, status: dealBatch.status },
       inline: (read.associations.companies.results || []).map((r) => ({ id: r.id, type: r.type })),
       acme: acme.id,
       kept: withLink.id,
