@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from connectors.base import ChangePage, Connector, Cursor, WriteRequest
@@ -19,7 +20,9 @@ def read_run(
     limit: int,
     resume: bool,
 ) -> list[ChangePage]:
-    """Every page of one run, as the engine reads them: ``resume`` only for the first."""
+    """Every page of one run, as the engine reads them: ``resume`` only for the first, each
+    cursor through JSON as the store keeps it."""
+    cursor = stored(cursor)
     pages: list[ChangePage] = []
     while True:
         page = connector.fetch_changes(
@@ -30,7 +33,14 @@ def read_run(
         if not page.has_more:
             return pages
         assert len(pages) < MAX_PAGES, "the run did not end: has_more stays true"
-        cursor = page.cursor
+        cursor = stored(page.cursor)
+
+
+def stored(cursor: Cursor | None) -> Cursor | None:
+    """The cursor as the engine gets it back from the store: JSON, nothing else."""
+    kept = json.loads(json.dumps(cursor))
+    assert kept == cursor, f"cursor {cursor!r} does not survive JSON"
+    return kept  # type: ignore[no-any-return]
 
 
 def ids_of(pages: list[ChangePage]) -> list[str]:

@@ -33,11 +33,8 @@ from sqlalchemy.dialects.mysql import VARCHAR as MYSQL_VARCHAR
 from sqlalchemy.engine import make_url
 
 from connectors.base import Connector
-from connectors.carddav import CardDavConnector, CardDavOptions
-from connectors.hubspot import HubSpotConnector, HubSpotOptions
-from connectors.memory import MemoryConnector, MemoryOptions, forget_systems, system
-from connectors.rest import RestConnector, RestOptions
-from connectors.sql import SqlConnector, SqlOptions
+from connectors.memory import forget_systems, system
+from connectors.registry import connector_class
 from store import ChangeSource, SourceType, Store
 from tests.connectors.carddav.conftest import PASSWORD, USER, Radicale
 from tests.connectors.rest.server import TOKEN, Server
@@ -75,9 +72,14 @@ class ContractPeer:
     #: None, or why the system has no credentials to refuse.
     no_credentials: str | None = None
 
-    def connector(self, *, refused: bool = False) -> Connector:
-        """A fresh connector on this peer's system; ``refused`` gives it a wrong credential."""
+    def options(self, *, refused: bool = False) -> dict[str, Any]:
+        """The connector's options as YAML gives them; ``refused``: a wrong credential."""
         raise NotImplementedError
+
+    def connector(self, *, refused: bool = False) -> Connector:
+        """A fresh connector on this peer's system, built as the daemon builds one."""
+        cls = connector_class(self.type_name)
+        return cls("contract", cls.options_model.model_validate(self.options(refused=refused)))
 
     def add(self, email: str, name: str, *, updated_at: datetime | None = None) -> str:
         """A record made outside syncd; its id."""
@@ -132,21 +134,18 @@ class MemoryPeer(ContractPeer):
         self.system.define(self.external_object, unique=["email"], fields=["email", "name"])
         self.system.token = "good-token"
 
-    def connector(self, *, refused: bool = False) -> Connector:
-        options = MemoryOptions.model_validate(
-            {
-                "system": self.system_name,
-                "token": "wrong-token" if refused else "good-token",
-                "objects": {
-                    self.external_object: {
-                        "fields": ["email", "name"],
-                        "unique": ["email"],
-                        "lookback_seconds": LOOKBACK,
-                    }
-                },
-            }
-        )
-        return MemoryConnector("contract", options)
+    def options(self, *, refused: bool = False) -> dict[str, Any]:
+        return {
+            "system": self.system_name,
+            "token": "wrong-token" if refused else "good-token",
+            "objects": {
+                self.external_object: {
+                    "fields": ["email", "name"],
+                    "unique": ["email"],
+                    "lookback_seconds": LOOKBACK,
+                }
+            },
+        }
 
     def add(self, email: str, name: str, *, updated_at: datetime | None = None) -> str:
         values = {"email": email, "name": name}
@@ -220,23 +219,20 @@ class SqlPeer(ContractPeer):
         if table.backend == "sqlite":
             self.no_credentials = "an SQLite file has no credentials to refuse"
 
-    def connector(self, *, refused: bool = False) -> Connector:
+    def options(self, *, refused: bool = False) -> dict[str, Any]:
         url = self.db.url
         if refused:
             url = _refused_sql_url(url)
-        options = SqlOptions.model_validate(
-            {
-                "url": url,
-                "objects": {
-                    self.external_object: {
-                        "table": self.table.name,
-                        "columns": ["email", "name"],
-                        "lookback_seconds": LOOKBACK,
-                    }
-                },
-            }
-        )
-        return SqlConnector("contract", options)
+        return {
+            "url": url,
+            "objects": {
+                self.external_object: {
+                    "table": self.table.name,
+                    "columns": ["email", "name"],
+                    "lookback_seconds": LOOKBACK,
+                }
+            },
+        }
 
     def add(self, email: str, name: str, *, updated_at: datetime | None = None) -> str:
         values = {"email": email, "name": name, "updated_at": _naive_utc(updated_at)}
@@ -280,33 +276,30 @@ class RestPeer(ContractPeer):
         server.reset()
         self.server = server
 
-    def connector(self, *, refused: bool = False) -> Connector:
-        options = RestOptions.model_validate(
-            {
-                "base_url": self.server.url,
-                "auth": {"type": "bearer", "token": "wrong-token" if refused else TOKEN},
-                "retry": {"attempts": 2, "max_wait_seconds": 0.1},
-                "objects": {
-                    self.external_object: {
-                        "path": "/api/cursor/customers",
-                        "records_path": "data",
-                        "paging": {
-                            "type": "cursor",
-                            "param": "cursor",
-                            "next_path": "meta.next",
-                            "limit_param": "limit",
-                        },
-                        "updated_since_param": "updated_since",
-                        "create": {"method": "POST", "path": "/api/customers"},
-                        "update": {"method": "PATCH", "path": "/api/customers/{id}"},
-                        "delete": {"method": "DELETE", "path": "/api/customers/{id}"},
-                        "find_param": "email",
-                        "lookback_seconds": LOOKBACK,
-                    }
-                },
-            }
-        )
-        return RestConnector("contract", options)
+    def options(self, *, refused: bool = False) -> dict[str, Any]:
+        return {
+            "base_url": self.server.url,
+            "auth": {"type": "bearer", "token": "wrong-token" if refused else TOKEN},
+            "retry": {"attempts": 2, "max_wait_seconds": 0.1},
+            "objects": {
+                self.external_object: {
+                    "path": "/api/cursor/customers",
+                    "records_path": "data",
+                    "paging": {
+                        "type": "cursor",
+                        "param": "cursor",
+                        "next_path": "meta.next",
+                        "limit_param": "limit",
+                    },
+                    "updated_since_param": "updated_since",
+                    "create": {"method": "POST", "path": "/api/customers"},
+                    "update": {"method": "PATCH", "path": "/api/customers/{id}"},
+                    "delete": {"method": "DELETE", "path": "/api/customers/{id}"},
+                    "find_param": "email",
+                    "lookback_seconds": LOOKBACK,
+                }
+            },
+        }
 
     def add(self, email: str, name: str, *, updated_at: datetime | None = None) -> str:
         stamp = updated_at.isoformat().replace("+00:00", "Z") if updated_at else None
@@ -355,17 +348,14 @@ class CardDavPeer(ContractPeer):
         self.radicale = radicale
         self.book = radicale.new_book()
 
-    def connector(self, *, refused: bool = False) -> Connector:
-        options = CardDavOptions.model_validate(
-            {
-                "url": self.book,
-                "username": USER,
-                "password": "wrong-password" if refused else PASSWORD,
-                "timeout_seconds": 10,
-                "objects": {self.external_object: {}},
-            }
-        )
-        return CardDavConnector("contract", options)
+    def options(self, *, refused: bool = False) -> dict[str, Any]:
+        return {
+            "url": self.book,
+            "username": USER,
+            "password": "wrong-password" if refused else PASSWORD,
+            "timeout_seconds": 10,
+            "objects": {self.external_object: {}},
+        }
 
     def add(self, email: str, name: str, *, updated_at: datetime | None = None) -> str:
         assert updated_at is None, self.no_backdating
@@ -426,22 +416,19 @@ class HubSpotPeer(ContractPeer):
     def _ids(self, *, archived: bool) -> list[int]:
         return [r.id for r in self.remote.list_records("contacts", limit=10_000, archived=archived)]
 
-    def connector(self, *, refused: bool = False) -> Connector:
-        options = HubSpotOptions.model_validate(
-            {
-                "access_token": "wrong-token" if refused else self.token,
-                "base_url": self.url,
-                "objects": {
-                    self.external_object: {
-                        "object_type": "contacts",
-                        "properties": ["email", "firstname"],
-                        "id_property": "email",
-                        "lookback_seconds": LOOKBACK,
-                    }
-                },
-            }
-        )
-        return HubSpotConnector("contract", options)
+    def options(self, *, refused: bool = False) -> dict[str, Any]:
+        return {
+            "access_token": "wrong-token" if refused else self.token,
+            "base_url": self.url,
+            "objects": {
+                self.external_object: {
+                    "object_type": "contacts",
+                    "properties": ["email", "firstname"],
+                    "id_property": "email",
+                    "lookback_seconds": LOOKBACK,
+                }
+            },
+        }
 
     def add(self, email: str, name: str, *, updated_at: datetime | None = None) -> str:
         assert updated_at is None, self.no_backdating

@@ -12,15 +12,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.base import Connector
+from connectors.base import Connector, ConnectorError
 from tests.contract._helpers import ids_of, name_of, read_run
 from tests.contract.peers import ContractPeer
 
 
-def test_paging_reads_every_record_once_and_ends(peer: ContractPeer, connector: Connector) -> None:
+@pytest.mark.parametrize("limit", [1, 3])
+def test_paging_reads_every_record_once_and_ends(
+    peer: ContractPeer, connector: Connector, limit: int
+) -> None:
     made = [peer.add(f"page{n}@contract.test", f"Page{n}") for n in range(7)]
 
-    pages = read_run(connector, peer, None, limit=3, resume=False)
+    pages = read_run(connector, peer, None, limit=limit, resume=False)
 
     read = ids_of(pages)
     assert sorted(read) == sorted(made), "each record read exactly once in one run"
@@ -114,3 +117,34 @@ def test_reading_by_ids_by_value_and_every_id(peer: ContractPeer, connector: Con
     assert found["first@contract.test"].id == first
     assert sorted(every) == sorted([first, second])
     assert len(every) == len(set(every))
+
+
+def test_an_empty_system_reads_nothing_and_its_cursor_finds_what_comes_next(
+    peer: ContractPeer, connector: Connector
+) -> None:
+    empty = read_run(connector, peer, None, limit=5, resume=False)
+    added = peer.add("next@contract.test", "Next")
+
+    pages = read_run(connector, peer, empty[-1].cursor, limit=5, resume=True)
+
+    assert ids_of(empty) == []
+    assert ids_of(pages) == [added]
+    assert list(connector.iter_ids(peer.external_object)) == [added]
+
+
+def test_empty_asks_get_empty_answers_and_a_limit_below_one_is_refused(
+    peer: ContractPeer, connector: Connector
+) -> None:
+    record_id = peer.add("only@contract.test", "Only")
+
+    assert connector.fetch_by_ids(peer.external_object, []) == []
+    assert [r.id for r in connector.fetch_by_ids(peer.external_object, [record_id] * 2)] == [
+        record_id
+    ]
+    assert connector.find_by(peer.external_object, peer.email, []) == {}
+    assert connector.write(peer.external_object, []) == []
+    assert connector.delete(peer.external_object, []) == []
+    assert connector.find_created(peer.external_object, []) == []
+    with pytest.raises(ConnectorError):
+        connector.fetch_changes(peer.external_object, None, limit=0, resume=False)
+    assert list(peer.held()) == [record_id]

@@ -45,8 +45,11 @@ def test_a_batch_gets_one_result_per_input_in_order(
     assert held[existing] == ("existing@contract.test", "Updated")
     assert results[2].external_id == existing
     assert len(held) == 3, "the refused create left nothing behind"
-    for result in (results[0], results[2], results[4]):
-        assert result.record is None or result.record.id == result.external_id
+    for result, name in ((results[0], "Good1"), (results[2], "Updated"), (results[4], "Good2")):
+        if result.record is not None:  # what the system holds after the write, when known
+            assert result.record.id == result.external_id
+            assert result.record.fields.get(peer.name) == name
+            assert result.record.updated_at is None or result.record.updated_at.tzinfo
 
 
 @pytest.mark.parametrize("match", [True, False], ids=["with-match", "without-match"])
