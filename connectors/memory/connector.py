@@ -53,10 +53,11 @@ class MemoryConnector(Connector):
     type_name: ClassVar[str] = "memory"
     options_model: ClassVar[type[ConnectorOptions]] = MemoryOptions
 
-    def __init__(self, name: str, options: ConnectorOptions) -> None:
+    def __init__(self, name: str, options: ConnectorOptions, **context: Any) -> None:
+        # ``context``: what the daemon hands every connector (an HTTP client); none is needed.
         if not isinstance(options, MemoryOptions):
             raise ConnectorError(f"connector {name}: memory connector needs MemoryOptions")
-        super().__init__(name, options)
+        super().__init__(name, options, **context)
         self._opts = options
         self.system: MemorySystem = system(options.system or name)
         known = set(self.system.objects())
