@@ -96,6 +96,70 @@ fetchModule.default = async (url, init = {}) => {
   return new fetchModule.Response(text, { url: response.url, status: response.status, statusText: response.statusText, headers: response.headers });
 };
 
+// Each raw answer against the type the SDK decodes it into. The SDK's generated models carry
+// HubSpot's documented field types (from HubSpot's OpenAPI documents), but its decoder copies
+// a primitive as it comes: a number sent as "14" stays a string in the model, and JavaScript's
+// `===` then differs from HubSpot's. So the outermost decode of each answer is walked here:
+// every field of a known type must have that JSON type. Fields the model does not define are
+// kept apart (`extraFields`): HubSpot sends undocumented fields too, so they are reported, not
+// refused.
+let shapes = null; // the running case's {typeProblems, extraFields}
+const JSON_TYPES = {
+  string: 'string', boolean: 'boolean', number: 'number', integer: 'number', long: 'number',
+  double: 'number', float: 'number',
+};
+function checkShape(models, data, type, path) {
+  if (data === null || data === undefined || type === 'any') return;
+  for (const suffix of [' | null', ' | undefined']) {
+    if (type.endsWith(suffix)) return checkShape(models, data, type.slice(0, -suffix.length), path);
+  }
+  if (JSON_TYPES[type]) {
+    if (typeof data !== JSON_TYPES[type]) shapes.typeProblems.push(`${path}: ${type} expected, got ${JSON.stringify(data)}`);
+  } else if (type === 'Date') {
+    if (typeof data !== 'string' || Number.isNaN(Date.parse(data))) shapes.typeProblems.push(`${path}: a date expected, got ${JSON.stringify(data)}`);
+  } else if (type.startsWith('Array<')) {
+    if (!Array.isArray(data)) return shapes.typeProblems.push(`${path}: an array expected`);
+    data.forEach((item, i) => checkShape(models, item, type.slice(6, -1), `${path}[${i}]`));
+  } else if (type.startsWith('{ [key: string]: ')) {
+    if (typeof data !== 'object' || Array.isArray(data)) return shapes.typeProblems.push(`${path}: an object expected`);
+    const inner = type.slice('{ [key: string]: '.length, -'; }'.length);
+    for (const [key, item] of Object.entries(data)) checkShape(models, item, inner, `${path}.${key}`);
+  } else if (models[type] && typeof models[type].getAttributeTypeMap === 'function') {
+    if (typeof data !== 'object' || Array.isArray(data)) return shapes.typeProblems.push(`${path}: a ${type} object expected`);
+    const attributes = models[type].getAttributeTypeMap();
+    const known = new Set(attributes.map((a) => a.baseName));
+    for (const key of Object.keys(data)) if (!known.has(key)) shapes.extraFields.push(`${type}.${key}`);
+    for (const a of attributes) checkShape(models, data[a.baseName], a.type, `${path}.${a.baseName}`);
+  } // else an enum (a string union only in the .d.ts files): nothing to check at run time
+}
+const codegen = path.join(path.dirname(require.resolve('@hubspot/api-client')), 'codegen', 'crm');
+function serializers(dir) {
+  return require('fs').readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const inside = path.join(dir, entry.name);
+    if (!entry.isDirectory()) return [];
+    if (entry.name === 'models') {
+      const file = path.join(inside, 'ObjectSerializer.js');
+      return require('fs').existsSync(file) ? [file] : [];
+    }
+    return serializers(inside);
+  });
+}
+for (const file of serializers(codegen)) {
+  const models = require(file);
+  const { ObjectSerializer } = models;
+  const decode = ObjectSerializer.deserialize;
+  let depth = 0;
+  ObjectSerializer.deserialize = function deserialize(data, type, format) {
+    if (depth === 0 && shapes) checkShape(models, data, type, type);
+    depth += 1;
+    try {
+      return decode.call(this, data, type, format);
+    } finally {
+      depth -= 1;
+    }
+  };
+}
+
 // A client as client code makes one; calls through it are watched (see `watch`).
 function sdkClient(models, token = accessToken) {
   return watch(new hubspot.Client({ accessToken: token, basePath }), models);
@@ -564,6 +628,7 @@ async function main() {
     if (!cases[name]) throw new Error(`no case named ${name}`);
     const exchanges = [];
     const models = [];
+    shapes = { typeProblems: [], extraFields: [] };
     let outcome;
     try {
       recording = exchanges;
@@ -574,7 +639,14 @@ async function main() {
     const problems = models.flatMap(({ call, model }) =>
       typeof model === 'object' && model && typeof model.json !== 'function' ? modelProblems(model, call, []) : [],
     );
-    out[name] = { ...outcome, calls: models.map(({ call }) => call), modelProblems: problems, exchanges };
+    out[name] = {
+      ...outcome,
+      calls: models.map(({ call }) => call),
+      modelProblems: problems,
+      typeProblems: shapes.typeProblems,
+      extraFields: [...new Set(shapes.extraFields)].sort(),
+      exchanges,
+    };
   }
   process.stdout.write(JSON.stringify(out));
 }
