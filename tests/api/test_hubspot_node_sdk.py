@@ -49,12 +49,28 @@ BAD_CODES = {
 Cases = dict[str, dict[str, Any]]
 
 
+MIN_NODE = 18  # tests/node/package.json's engines, and @hubspot/api-client 13's
+
+
+def node_version(node: str) -> str:
+    """``node --version``: ``v20.20.2``."""
+    return subprocess.run(
+        [node, "--version"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
+
+
 def node_sdk_missing(
-    which: Callable[[str], str | None] = shutil.which, node_dir: Path = NODE_DIR
+    which: Callable[[str], str | None] = shutil.which,
+    node_dir: Path = NODE_DIR,
+    version: Callable[[str], str] = node_version,
 ) -> str | None:
     """Why the Node SDK cannot run here, with what to do about it; None when it can."""
-    if which("node") is None:
+    node = which("node")
+    if node is None:
         return "Node.js is not installed (no `node` on PATH); install Node.js >= 18 to run these"
+    found = version(node)
+    if int(found.lstrip("v").split(".")[0]) < MIN_NODE:
+        return f"Node.js {found} at {node} is too old: HubSpot's Node SDK needs >= {MIN_NODE}"
     if not (node_dir / "node_modules" / "@hubspot" / "api-client" / "package.json").is_file():
         return (
             "HubSpot's Node SDK is not installed in tests/node; `make test` installs it "
@@ -67,9 +83,10 @@ def require_node_sdk(
     env: Mapping[str, str] = os.environ,
     which: Callable[[str], str | None] = shutil.which,
     node_dir: Path = NODE_DIR,
+    version: Callable[[str], str] = node_version,
 ) -> str:
     """The ``node`` to run; skips when the SDK cannot run here, fails when the CI requires it."""
-    reason = node_sdk_missing(which, node_dir)
+    reason = node_sdk_missing(which, node_dir, version)
     if reason is not None:
         if env.get(REQUIRE_NODE_ENV) == "1":
             pytest.fail(f"{REQUIRE_NODE_ENV}=1 but {reason}")
@@ -378,18 +395,29 @@ def test_a_missing_node_or_sdk_skips_locally_and_fails_under_the_ci(tmp_path: Pa
         return None
 
     def node(_name: str) -> str | None:
-        return "/usr/bin/node"
+        return "/opt/node/bin/node"
+
+    def current(_node: str) -> str:
+        return "v20.20.2"
+
+    def old(_node: str) -> str:
+        return "v16.20.0"
 
     with pytest.raises(pytest.skip.Exception, match=r"Node\.js is not installed"):
         require_node_sdk(env={}, which=no_node)
     with pytest.raises(pytest.fail.Exception, match=rf"{REQUIRE_NODE_ENV}=1 but Node\.js"):
         require_node_sdk(env={REQUIRE_NODE_ENV: "1"}, which=no_node)
+    with pytest.raises(pytest.skip.Exception, match=r"v16\.20\.0 .* too old: .* >= 18"):
+        require_node_sdk(env={}, which=node, version=old)
     # node is there but `npm ci` never ran in this directory.
     with pytest.raises(pytest.skip.Exception, match=r"Node SDK is not installed.*make test"):
-        require_node_sdk(env={}, which=node, node_dir=tmp_path)
+        require_node_sdk(env={}, which=node, node_dir=tmp_path, version=current)
     with pytest.raises(pytest.fail.Exception, match="Node SDK is not installed"):
-        require_node_sdk(env={REQUIRE_NODE_ENV: "1"}, which=node, node_dir=tmp_path)
+        require_node_sdk(
+            env={REQUIRE_NODE_ENV: "1"}, which=node, node_dir=tmp_path, version=current
+        )
     installed = tmp_path / "node_modules" / "@hubspot" / "api-client"
     installed.mkdir(parents=True)
     (installed / "package.json").write_text("{}")
-    assert require_node_sdk(env={}, which=node, node_dir=tmp_path) == "/usr/bin/node"
+    found = require_node_sdk(env={}, which=node, node_dir=tmp_path, version=current)
+    assert found == "/opt/node/bin/node"
