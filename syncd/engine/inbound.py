@@ -219,6 +219,8 @@ def _apply_deletes(
     rule = spec.delete_from_external
     if rule in ("archive", "delete"):
         linked = _keep_crm_edits(ctx, tx, linked, links, work)
+    if rule == "delete":
+        linked = _spare_archived(ctx, tx, linked, links, work)
     writes = len(linked) if rule in ("archive", "delete") else 0
     total = so_far + writes
     if brake and writes and spec.brake_trips(total, linked_total):
@@ -255,6 +257,45 @@ def _apply_deletes(
         tx.remember_unlinked({links[r.id].crm_id: r.id for r in linked})
     ctx.summary.add("inbound.ignored_deletes", len(gone) - len(linked))
     return writes
+
+
+def _spare_archived(
+    ctx: RunContext,
+    tx: SyncTx,
+    gone: list[ExternalRecord],
+    links: dict[str, Any],
+    work: _PageWork,
+) -> list[ExternalRecord]:
+    """``gone`` without the records whose CRM record is archived already: those are only
+    unlinked, never purged.
+
+    The CRM user archived the record first, so the external record's disappearance is our
+    own delete (``deletes.from_crm``) whose answer a crash lost, or a delete that agrees with
+    the CRM's: either way the record stays archived, restorable with its history, as it
+    would after a pass that kept its delete's answer.
+    """
+    if not gone:
+        return gone
+    records = tx.get_records(
+        ctx.spec.crm_object, [links[r.id].crm_id for r in gone], include_archived=True
+    )
+    spared = [r for r in gone if (rec := records.get(links[r.id].crm_id)) and rec.archived]
+    if not spared:
+        return gone
+    tx.delete_links([r.id for r in spared])
+    for record in spared:
+        work.logs.append(
+            _log(
+                LogAction.UNLINKED,
+                links[record.id].crm_id,
+                record.id,
+                "deleted in the external system; the CRM record was archived already and"
+                " stays archived",
+            )
+        )
+        ctx.summary.add("inbound.unlinked")
+    kept = {r.id for r in spared}
+    return [r for r in gone if r.id not in kept]
 
 
 def apply_external_deletes(

@@ -314,14 +314,15 @@ def test_rest_edit_made_after_a_crm_archive_brings_the_contact_back(
 
 
 @pytest.mark.parametrize("rule", ["crm_wins", "most_recent"])
-@pytest.mark.parametrize("full_first", [True, False])
+@pytest.mark.parametrize("found_by", ["full", "plain", "reconcile"])
 def test_lost_answer_to_our_delete_does_not_purge_the_archived_record(
-    store: Store, sql_db: SqlDatabase, tmp_path: Path, rule: str, full_first: bool
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, rule: str, found_by: str
 ) -> None:
     """The CRM archives Ann; the pass deletes her row outside but dies before it keeps
-    the answer. The next ``--full`` finds the row missing: that is our own delete, not one
-    from the shop, and Ann's archived record (restorable, with its history) is not purged
-    under ``from_external: delete``."""
+    the answer. What runs next (a ``--full`` pass, a plain one, or the daemon's scheduled
+    delete reconciliation, which the model found purging her) finds the row missing: that
+    is our own delete, not one from the shop, and Ann's archived record (restorable, with
+    its history) is not purged under ``from_external: delete``."""
     from tests.model.machine import InjectedCrash, _Crash, _CrashingConnector
 
     for h in _sync(store, sql_db, tmp_path, rule=rule, deletes="delete"):
@@ -335,7 +336,10 @@ def test_lost_answer_to_our_delete_does_not_purge_the_archived_record(
             run_sync(h.spec, dying, h.store)  # type: ignore[arg-type]
         assert h.peer.rows() == {}
 
-        h.run(full=full_first)
+        if found_by == "reconcile":
+            reconcile_deletes(h.spec, h.connector, h.store)
+        else:
+            h.run(full=found_by == "full")
         h.run(full=True)
         h.run()
 
