@@ -5,10 +5,13 @@
 // what it prints.
 //
 // Usage: SYNCD_API_URL=http://127.0.0.1:PORT SYNCD_API_TOKEN=... node sdk_cases.js [case ...]
-// Prints one JSON object: {caseName: {result | error, exchanges}}. `result` is what the case
-// returned (SDK models turned to JSON); `error` is what it threw; `exchanges` is every HTTP
-// answer the SDK received during the case, raw (status, headers, the body text parsed as JSON)
-// so that the test can check the wire, not only what the SDK's models made of it.
+// Prints one JSON object: {caseName: {result | error, calls, modelProblems, typeProblems,
+// extraFields, exchanges}}. `result` is what the case returned (SDK models turned to JSON);
+// `error` is what it threw; `calls` the SDK methods it called; `modelProblems` nulls and
+// unparsable dates in the decoded models (see `watch`); `typeProblems` and `extraFields` how
+// the raw answers differ from the SDK's generated models (see `checkShape`); `exchanges` every
+// HTTP answer the SDK received, raw (status, headers, the body parsed as JSON), so that the
+// test can check the wire, not only what the SDK's models made of it.
 
 const path = require('path');
 const hubspot = require('@hubspot/api-client');
