@@ -82,6 +82,11 @@ def _show(result: DemoResult, prefix: str) -> None:
         info(f"  {prefix} trace contacts {conflict.crm_id}")
     info(f"  {prefix} conflicts list")
     info(f"  {prefix} run            # keep the daemon running; edit either side and watch")
+    if result.console_token:
+        info(
+            f"The console: while `{prefix} run` runs, open {result.console_url} and sign in"
+            f" with the demo's write token {result.console_token}"
+        )
 
 
 def demo(

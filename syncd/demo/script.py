@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from config.models import DEFAULT_LISTEN
 from store import ChangeSource, ConflictRecord, Record, Store, SyncLogEntry
 from syncd.daemon import Daemon, DaemonOptions
 from syncd.demo.files import DemoFiles
@@ -28,6 +29,8 @@ SYNCS = (COMPANIES, CUSTOMERS)
 #: Seconds a step may take before the demo calls it broken: a pass runs every second and a
 #: step takes one or two, but a loaded machine may take ten times as long.
 STEP_TIMEOUT = 30.0
+#: The token the demo makes for its console (a fresh store each run, so never reused).
+CONSOLE_TOKEN = "demo-operator"
 DEMO_SOURCE = ChangeSource.cli()
 
 CRM_COMPANIES: tuple[tuple[str, str], ...] = (
@@ -70,6 +73,10 @@ class DemoResult:
     conflicts: list[ConflictRecord] = field(default_factory=list)
     log: list[SyncLogEntry] = field(default_factory=list)
     status: list[SyncStatus] = field(default_factory=list)
+    #: A write token the demo made for its console (the store is the demo's own, reset on
+    #: every run): signs in at ``console_url`` once ``syncd run`` serves it.
+    console_token: str = ""
+    console_url: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +85,7 @@ class DemoResult:
             "shop": str(self.files.shop),
             "seconds": round(self.seconds, 2),
             "crm": {"contacts": self.contacts, "companies": self.companies},
+            "console": {"url": self.console_url, "token": self.console_token},
             "shop_counts": {"customers": self.customers, "companies": self.shop_companies},
             "steps": self.steps,
             "status": [s.as_dict() for s in self.status],
@@ -376,6 +384,9 @@ def run_demo(files: DemoFiles, say: Narrator) -> DemoResult:
             run.finish()
         finally:
             daemon.stop()
+        with Store.open(files.store_url) as store:
+            _token, result.console_token = store.create_api_token(CONSOLE_TOKEN, ["write"])
+        result.console_url = f"http://{DEFAULT_LISTEN}/console/"
     finally:
         shop.close()
     result.seconds = time.monotonic() - started
