@@ -302,9 +302,17 @@ class MemoryConnector(Connector):
         """The record as the contract carries it; its version becomes what writes are based on."""
         with self._lock:
             self._read[(name, record.id)] = record.version
+        declared = self._options_of(name).fields
+        # A system with a schema answers every field, null when never written (as a table
+        # or most APIs do); the engine reads a field that is absent as "not provided".
+        fields = (
+            {f: record.fields.get(f) for f in declared}
+            if declared is not None
+            else dict(record.fields)
+        )
         return ExternalRecord(
             id=record.id,
-            fields=dict(record.fields),
+            fields=fields,
             updated_at=record.updated_at,
             deleted=record.deleted,
             version=str(record.version),

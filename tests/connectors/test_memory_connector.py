@@ -111,6 +111,20 @@ def test_tombstones_are_reported_as_changes_and_reads(make: Any) -> None:
     assert list(connector.iter_ids("customers")) == []
 
 
+def test_declared_fields_are_answered_null_when_never_written(make: Any) -> None:
+    """The engine reads an absent field as "not provided": a system with a schema answers
+    all of it (the model tests found a CRM edit never pushed while it did not)."""
+    connector = make(objects={"customers": {"fields": ["email", "name"]}})
+    (made,) = connector.write("customers", [WriteRequest("s:1", None, {"email": "a@x.test"})])
+    (read,) = connector.fetch_by_ids("customers", [str(made.external_id)])
+
+    assert made.record is not None and dict(made.record.fields) == {
+        "email": "a@x.test",
+        "name": None,
+    }
+    assert dict(read.fields) == {"email": "a@x.test", "name": None}
+
+
 def test_refused_values_fail_their_request_naming_the_field(make: Any) -> None:
     connector = make(objects={"customers": {"fields": ["email", "name"]}})
     requests = [
