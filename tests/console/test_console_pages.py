@@ -19,6 +19,19 @@ PAGES = (
 )
 
 
+def _wait_for_a_finished_run(world: World, before: int) -> None:
+    """The console's pass runs on a thread of its own: wait until its run is recorded done
+    (a test must not end, closing the store, under a pass still writing)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        runs = world.store.list_sync_runs(SYNC)
+        if len(runs) > before and runs[0].status != "running":
+            time.sleep(0.2)  # the thread closes its connector after the run is recorded
+            return
+        time.sleep(0.1)
+    raise AssertionError("the console's pass did not finish in 30 s")
+
+
 def _record_page(world: World) -> str:
     return f"/console/records/contacts/{world.ada_id}"
 
@@ -165,12 +178,7 @@ def test_run_now_records_a_run(url: str, world: World) -> None:
         csrf = csrf_of(client.get(f"/console/syncs/{SYNC}").text)
         answer = client.post(f"/console/syncs/{SYNC}/run", data={"csrf": csrf})
         assert answer.status_code == 303 and answer.headers["location"].endswith("done=started")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            runs = world.store.list_sync_runs(SYNC)
-            if len(runs) > before and runs[0].status != "running":
-                break
-            time.sleep(0.1)
+        _wait_for_a_finished_run(world, before)
         refused = client.post(f"/console/syncs/{SYNC}/confirm-brake", data={"csrf": csrf})
     assert len(world.store.list_sync_runs(SYNC)) == before + 1
     assert world.store.list_sync_runs(SYNC)[0].status == "ok"
@@ -185,9 +193,7 @@ def test_confirm_a_tripped_brake_runs_without_it(url: str, world: World) -> None
         assert "Confirm the deletes and run" in page
         answer = client.post(f"/console/syncs/{SYNC}/confirm-brake", data={"csrf": csrf_of(page)})
         assert answer.status_code == 303
-    deadline = time.monotonic() + 30
-    while world.store.sync_state(SYNC).paused and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for_a_finished_run(world, before=2)
     assert not world.store.sync_state(SYNC).paused  # as `syncd sync --allow-deletes`
 
 

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from store import ChangeSource, ConflictRecord, SourceType, Store
+from store import ChangeSource, ConflictRecord, HistoryEntry, SourceType, Store
+from store.errors import StoreError
 from syncd.cli._lease import sync_lease
 from syncd.console.app import Call, Refused, done
 from syncd.console.runs import LEASE_WAIT_SECONDS, console_holder
@@ -42,30 +43,37 @@ class Row:
     state: str
 
 
-def _crm_side(store: Store, c: ConflictRecord) -> Side:
+def _crm_side(c: ConflictRecord, history: list[HistoryEntry]) -> Side:
     """Who wrote the CRM value the conflict saw: the newest history entry of the field at or
-    before the conflict (the record may be gone or the field renamed: then unknown)."""
-    try:
-        history = store.property_history(c.crm_object, c.crm_id, c.field)
-    except Exception:
+    before the conflict that holds that value (else the newest before it; else unknown)."""
+    before = [h for h in history if h.timestamp <= c.created_at]
+    same = [h for h in before if h.value == c.crm_value]
+    if not (same or before):
         return Side(c.crm_value, "unknown", None)
-    before = [h for h in history if h.timestamp <= c.created_at and h.value == c.crm_value]
-    if not before:
-        before = [h for h in history if h.timestamp <= c.created_at]
-    if not before:
-        return Side(c.crm_value, "unknown", None)
-    h = max(before, key=lambda h: h.timestamp)
-    return Side(
-        c.crm_value, h.source_type.value + (f" {h.source_id}" if h.source_id else ""), h.timestamp
-    )
+    h = max(same or before, key=lambda h: h.timestamp)
+    writer = h.source_type.value + (f" {h.source_id}" if h.source_id else "")
+    return Side(c.crm_value, writer, h.timestamp)
 
 
-def _row(store: Store, c: ConflictRecord) -> Row:
-    external = Side(c.external_value, f"external system (sync {c.sync})", c.created_at)
-    if c.winner == "crm" and c.loser_changed_at is not None:
-        external = Side(c.external_value, external.writer, c.loser_changed_at)
-    state = "open" if c.open else ("resolved" if c.resolved_at else "settled")
-    return Row(c, _crm_side(store, c), external, state)
+def _rows(store: Store, conflicts: list[ConflictRecord]) -> list[Row]:
+    """The page's rows; the CRM side's writers read in one go per object and field."""
+    histories: dict[tuple[str, str], dict[int, list[HistoryEntry]]] = {}
+    for key in {(c.crm_object, c.field) for c in conflicts}:
+        ids = sorted({c.crm_id for c in conflicts if (c.crm_object, c.field) == key})
+        try:
+            found = store.property_histories(key[0], ids, [key[1]])
+        except StoreError:  # the object or property is gone: writers unknown
+            found = {}
+        histories[key] = {i: by_name.get(key[1], []) for i, by_name in found.items()}
+    rows = []
+    for c in conflicts:
+        external = Side(c.external_value, f"external system (sync {c.sync})", c.created_at)
+        if c.winner == "crm" and c.loser_changed_at is not None:
+            external = Side(c.external_value, external.writer, c.loser_changed_at)
+        state = "open" if c.open else ("resolved" if c.resolved_at else "settled")
+        history = histories[(c.crm_object, c.field)].get(c.crm_id, [])
+        rows.append(Row(c, _crm_side(c, history), external, state))
+    return rows
 
 
 def show(call: Call) -> Response:
@@ -89,7 +97,7 @@ def show(call: Call) -> Response:
     kept = {k: v for k, v in (("state", state), ("sync", sync)) if v}
     return call.page(
         "conflicts.html",
-        rows=[_row(store, c) for c in found],
+        rows=_rows(store, found),
         state=state,
         sync=sync,
         syncs=sorted(call.console.config().syncs),
