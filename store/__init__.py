@@ -9,15 +9,23 @@ formatting, filter parsing, CSV import and export) are re-exported below.
 
 from __future__ import annotations
 
-from store.api import Store
-from store.association_ops import MAX_LABELS_PER_PAIR
-from store.associations_api import MAX_LINKS, LinkRequest
-from store.builtin_schema import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
-from store.catalog import suggest
-from store.csv_export import export_properties, iter_records, write_csv, write_json
-from store.csv_import import MODES, AssociateSpec, ImportRequest, import_csv
-from store.csv_reader import MAX_CELL_CHARS, CsvFileError
-from store.engine import make_engine, redact_url
+from store.activities.timeline import (
+    ACTIVITY_TYPES,
+    MAX_TIMELINE_PAGE,
+    SUMMARY_LENGTH,
+    TimelineEntry,
+)
+from store.associations.part import MAX_LINKS, LinkRequest
+from store.associations.sql import MAX_LABELS_PER_PAIR
+from store.csv.export import export_properties, iter_records, write_csv, write_json
+from store.csv.importer import MODES, AssociateSpec, ImportRequest, import_csv
+from store.csv.part import ImportSummary
+from store.csv.reader import MAX_CELL_CHARS, CsvFileError
+from store.db.builtin import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
+from store.db.catalog import suggest
+from store.db.engine import make_engine, redact_url
+from store.db.migrate import current_revision, head_revision, upgrade
+from store.db.types import utcnow
 from store.errors import (
     BatchError,
     DuplicateError,
@@ -28,12 +36,9 @@ from store.errors import (
     StoreError,
     ValidationError,
 )
-from store.imports_api import ImportSummary
-from store.inbox_ops import InboxEntry, InboxEntrySpec
-from store.intent_ops import CreateIntent
-from store.lease_ops import Fence, LeaseHolder, LeaseLostError
-from store.lists_ops import DYNAMIC, MANUAL, SNAPSHOT, CrmList, MembershipEvent, SavedView
-from store.migrate import current_revision, head_revision, upgrade
+from store.facade import Store
+from store.inbox.sql import InboxEntry, InboxEntrySpec
+from store.lists.sql import DYNAMIC, MANUAL, SNAPSHOT, CrmList, MembershipEvent, SavedView
 from store.models import (
     Association,
     AssociationLabel,
@@ -50,10 +55,10 @@ from store.models import (
     Record,
     SourceType,
 )
-from store.ops_ops import DaemonSeen, SyncOverview
-from store.record_ops import MAX_BATCH, is_record_id
-from store.schema_ops import MAX_UNIQUE_PROPERTIES
-from store.search import (
+from store.overview.sql import DaemonSeen, SyncOverview
+from store.records.sql import MAX_BATCH, is_record_id
+from store.schema.sql import MAX_UNIQUE_PROPERTIES
+from store.search.filters import (
     OPERATORS,
     Filter,
     FilterGroup,
@@ -64,7 +69,9 @@ from store.search import (
     parse_sort,
     parse_sorts,
 )
-from store.sync_models import (
+from store.sync.intents import CreateIntent
+from store.sync.leases import Fence, LeaseHolder, LeaseLostError
+from store.sync.models import (
     ConflictRecord,
     ConflictSpec,
     Link,
@@ -76,11 +83,9 @@ from store.sync_models import (
     SyncRun,
     SyncState,
 )
-from store.sync_ops import LinkConflictError
-from store.sync_tx import SyncTx
-from store.timeline import ACTIVITY_TYPES, MAX_TIMELINE_PAGE, SUMMARY_LENGTH, TimelineEntry
-from store.tokens_api import MAX_SECRET_LENGTH, ApiToken, ApiTokenError
-from store.types import utcnow
+from store.sync.sql import LinkConflictError
+from store.sync.tx import SyncTx
+from store.tokens.part import MAX_SECRET_LENGTH, ApiToken, ApiTokenError
 from store.values import MAX_VALUE_LENGTH, canonical_value, format_datetime
 
 __all__ = [

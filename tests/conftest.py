@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from store import ChangeSource, SourceType, Store, make_engine, upgrade
-from store.tables import metadata
+from store.db.tables import metadata
 
 POSTGRES_ENV = "SYNCD_TEST_POSTGRES_URL"
 REQUIRE_ENV = "SYNCD_TEST_REQUIRE_POSTGRES"

@@ -176,7 +176,7 @@ class MergeBody(ApiModel):
     objectIdToMerge: RecordIdValue
 
 
-# HubSpot's operators, then the store's relative-date ones (``store.search.OPERATORS``).
+# HubSpot's operators, then the store's relative-date ones (``store.OPERATORS``).
 Operator = Literal[
     "EQ",
     "NEQ",

@@ -5,7 +5,7 @@ the two passes read the same journal and both created outside. Every command tha
 pass or writes a sync's links (``syncd sync``, ``syncd conflicts resolve``) therefore takes
 the sync's lease under a holder name of its own and writes through ``Store.fenced``. When
 another process holds it, the command asks for it (the daemon hands it over after the pass
-in hand, see ``store.lease_ops.want``) and waits up to ``--wait`` seconds, saying so on
+in hand, see ``Store.want_lease``) and waits up to ``--wait`` seconds, saying so on
 stderr; after that it refuses with one line and exit code 1, never running beside the other.
 
 A background thread renews the lease while the command works (a long ``--full`` outlives

@@ -18,7 +18,7 @@ from store import (
     Store,
     ValidationError,
 )
-from store import search_api as search_module
+from store.search import part as search_module
 from syncd.api.objects_models import Operator
 from tests.conftest import API
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from store import Store
-from store import tables as t
+from store.db import tables as t
 from tests.daemon._harness import (
     DaemonProcess,
     Shop,

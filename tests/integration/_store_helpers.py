@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from store import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES, Record, Store
-from store import tables as t
+from store.db import tables as t
 from tests.conftest import API
 
 _serial = itertools.count(1)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from store import ApiToken, ApiTokenError, NotFoundError, Store
-from store import tables as t
+from store.db import tables as t
 
 
 def test_create_keeps_only_the_hash(store: Store) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from store import DuplicateError, Store, utcnow
-from store._tx import Tx
-from store.record_ops import create_records
+from store.db.tx import Tx
+from store.records.sql import create_records
 from tests.conftest import API
 
 

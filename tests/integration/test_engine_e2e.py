@@ -802,7 +802,7 @@ def test_a_retriable_failure_is_retried_after_its_back_off(
 
         # A minute later (past the first back-off of 30 s) the record is due and goes out.
         later = datetime.now(UTC) + timedelta(minutes=1)
-        monkeypatch.setattr("store.sync_api.utcnow", lambda: later)
+        monkeypatch.setattr("store.sync.part.utcnow", lambda: later)
         assert h.store.outbound_due("shop-customers") != []
         run_sync(h.specs["shop-customers"], busy, h.store)
     finally:
@@ -886,7 +886,7 @@ def test_after_the_configured_attempts_a_record_is_parked_not_dropped(
         run_sync(spec, busy, h.store)  # attempt 1: back off
         assert h.store.outbox("shop-customers", parked=False)[0].attempts == 1
         later = datetime.now(UTC) + timedelta(hours=1)
-        monkeypatch.setattr("store.sync_api.utcnow", lambda: later)
+        monkeypatch.setattr("store.sync.part.utcnow", lambda: later)
         run_sync(spec, busy, h.store)  # attempt 2: the last one
     finally:
         busy.close()

@@ -64,7 +64,7 @@ def test_a_refused_row_is_retried_by_itself_once_its_value_is_freed(
     h.store.update_record("contacts", ann.id, {"email": "ann.old@x.io"}, UI)
     h.cycle()
     later = datetime.now(UTC) + timedelta(minutes=1)  # past the first back-off of 30 s
-    monkeypatch.setattr("store.sync_api.utcnow", lambda: later)
+    monkeypatch.setattr("store.sync.part.utcnow", lambda: later)
     _, summary = h.cycle()
 
     assert summary.get("inbound.retried") == 1, summary.line()

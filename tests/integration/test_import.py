@@ -18,7 +18,7 @@ from store import (
     Store,
     import_csv,
 )
-from store import tables as t
+from store.db import tables as t
 from tests.conftest import API
 from tests.integration._import_helpers import by_email, report_rows, run, write_csv
 from tests.integration._store_helpers import contact, labels_between

@@ -15,8 +15,8 @@ import time
 import pytest
 
 from store import BatchError, ChangeSource, SourceType, Store
-from store._tx import Tx
-from store.record_ops import create_records
+from store.db.tx import Tx
+from store.records.sql import create_records
 from tests.conftest import API
 
 WRITERS = 4

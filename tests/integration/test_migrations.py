@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from store import NotMigratedError, Store, current_revision, head_revision, upgrade
-from store.tables import metadata
+from store.db.tables import metadata
 from tests.conftest import API
 
 SEARCH_INDEX_PREFIX = "ix_records_search_"
@@ -19,7 +19,7 @@ SEARCH_INDEX_PREFIX = "ix_records_search_"
 
 def _not_a_search_index(obj: object, name: str | None, kind: str, *_: object) -> bool:
     # Search's expression indexes (migration 0003) differ by dialect, so they are not in
-    # store.tables; test_search_indexes checks them, and that nothing else is left out.
+    # store.db.tables; test_search_indexes checks them, and that nothing else is left out.
     return not (kind == "index" and (name or "").startswith(SEARCH_INDEX_PREFIX))
 
 

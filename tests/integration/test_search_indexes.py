@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Connection, func, select, text
 
 from store import Store
-from store import tables as t
-from store.catalog import load_object
-from store.search import (
+from store.db import tables as t
+from store.db.catalog import load_object
+from store.search.filters import (
     INDEXED_PROPERTIES,
     FilterGroup,
     index_expression,
@@ -21,7 +21,7 @@ from store.search import (
 from tests.conftest import API
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
-migration = importlib.import_module("store.migrations.versions.0003_search_indexes")
+migration = importlib.import_module("store.db.migrations.versions.0003_search_indexes")
 
 
 def test_migration_indexes_what_search_declares() -> None:

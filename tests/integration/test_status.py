@@ -25,7 +25,7 @@ from store import (
     SyncTx,
     make_engine,
 )
-from store import tables as t
+from store.db import tables as t
 from syncd.cli import app
 from syncd.metrics import SyncMetrics
 from tests.conftest import API

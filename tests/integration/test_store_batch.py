@@ -19,8 +19,8 @@ from store import (
     RecordWriteError,
     Store,
     ValidationError,
-    record_ops,
 )
+from store.records import sql as record_sql
 from tests.conftest import API
 from tests.integration._store_helpers import contact, snapshot
 
@@ -294,7 +294,7 @@ def test_a_batch_over_the_limit_is_refused_whole(store: Store, operation: str) -
 
 
 def test_a_batch_at_the_limit_is_accepted(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(record_ops, "MAX_BATCH", 7)
+    monkeypatch.setattr(record_sql, "MAX_BATCH", 7)
     result: BatchResult = store.create_records("contacts", [{"firstname": "x"}] * 7, API)
     assert len(result.records) == 7
     with pytest.raises(RecordWriteError, match="at most 7"):

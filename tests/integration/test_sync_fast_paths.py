@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from store import ChangeSource, LinkConflictError, LinkWrite, Record, Store, SyncTx
-from store import tables as t
+from store.db import tables as t
 from store.errors import DuplicateError
 from tests.conftest import API
 

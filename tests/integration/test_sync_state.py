@@ -24,7 +24,7 @@ from store import (
     StoreError,
     SyncTx,
 )
-from store import tables as t
+from store.db import tables as t
 from tests.conftest import API
 from tests.integration._store_helpers import company, contact, linked_ids
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from store.csv_columns import (
+from store.csv.columns import (
     error_type,
     guard_formula,
     match_columns,

@@ -1,8 +1,9 @@
-"""The store's modules import one another without a circle.
+"""The store's modules import one another without a circle, and its packages only downwards.
 
 A circle means neither side can be read, tested or moved alone (CSV import once imported the
 facade that imported it back). Imports under ``if TYPE_CHECKING:`` are left out: they name a
 type and run nothing. Imports inside functions count: they are a circle put off, not gone.
+``ALLOWED`` is the map ``docs/store.md`` draws: which of the store's packages each may import.
 """
 
 from __future__ import annotations
@@ -11,6 +12,27 @@ import ast
 from pathlib import Path
 
 STORE = Path(__file__).resolve().parents[2] / "store"
+
+_BASE = {"errors", "models"}
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "models": set(),
+    "values": _BASE,
+    "db": _BASE,
+    "schema": _BASE | {"values", "db"},
+    "records": _BASE | {"values", "db"},
+    "inbox": _BASE | {"db"},
+    "tokens": _BASE | {"db"},
+    "associations": _BASE | {"values", "db", "schema", "records"},
+    "search": _BASE | {"values", "db", "records"},
+    "activities": _BASE | {"values", "db", "records", "associations"},
+    "lists": _BASE | {"db", "records", "search"},
+    "csv": _BASE | {"values", "db", "records", "associations"},
+    "sync": _BASE | {"values", "db", "records", "associations", "search", "inbox"},
+    "overview": _BASE | {"db", "sync"},
+    "facade": set(),  # the Store: composes every part, so it may import any package
+    "store": set(),  # store/__init__.py: the public face, re-exports from anywhere
+}
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -96,6 +118,43 @@ def test_store_has_no_import_circle() -> None:
     graph = import_graph()
     assert len(graph) > 10, "the store's modules were not found"
     assert circles(graph) == []
+
+
+def package_of(module: str) -> str:
+    """``store.sync.tx`` -> ``sync``; ``store.errors`` -> ``errors``; ``store`` -> ``store``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "store"
+
+
+def package_breaches(graph: dict[str, set[str]]) -> list[str]:
+    breaches = []
+    for module, imported in sorted(graph.items()):
+        here = package_of(module)
+        if here not in ALLOWED:
+            breaches.append(f"{module}: package {here} is not on the map (ALLOWED)")
+            continue
+        if here in ("facade", "store"):
+            continue
+        for other in sorted(imported):
+            there = package_of(other)
+            if there != here and there not in ALLOWED[here]:
+                breaches.append(f"{module} imports {other}: {here} may not import {there}")
+    return breaches
+
+
+def test_store_packages_import_only_down_the_map() -> None:
+    assert package_breaches(import_graph()) == []
+
+
+def test_only_the_face_imports_the_facade() -> None:
+    graph = import_graph()
+    importers = sorted(m for m, imported in graph.items() if "store.facade" in imported)
+    assert importers == ["store"]
+
+
+def test_a_package_reaching_up_is_named() -> None:
+    graph = {"store.db.tx": {"store.sync.sql"}, "store.sync.sql": {"store.db.tx"}}
+    assert package_breaches(graph) == ["store.db.tx imports store.sync.sql: db may not import sync"]
 
 
 def test_a_circle_is_found() -> None:

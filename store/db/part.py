@@ -1,0 +1,30 @@
+"""What every part of the ``Store`` facade may call: one read and one write entry point.
+
+The facade is split by concept into mixins, one ``part.py`` per package (search in
+``store.search.part``, lists and views in ``store.lists.part``, ...) so each stays small; they
+all reach the database only through these two methods, which ``Store`` (``store.facade``)
+implements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from store.db.tx import Tx
+    from store.models import ChangeSource
+
+__all__ = ["FacadePart"]
+
+T = TypeVar("T")
+
+
+class FacadePart:
+    """Base of the facade's mixins: declares the entry points ``Store`` provides."""
+
+    if TYPE_CHECKING:
+
+        def _write(self, source: ChangeSource, work: Callable[[Tx], T]) -> T: ...
+
+        def _read(self, work: Callable[[Any], T]) -> T: ...
