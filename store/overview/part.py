@@ -57,7 +57,7 @@ class OverviewPart(FacadePart):
         names = list(dict.fromkeys(syncs))
         if not names:
             return {}
-        return self._read(lambda conn: ops_ops.activity_by_hour(conn, names, now, hours))
+        return self._read(lambda conn: overview_sql.activity_by_hour(conn, names, now, hours))
 
     def daemon_beat(self, holder: str, *, pid: int, host: str, stopped: bool = False) -> None:
         """Stamp this daemon's heartbeat (``stopped`` at a clean exit): what `syncd status`

@@ -17,8 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from store import Store
-from store.tokens_api import MAX_SECRET_LENGTH
+from store import MAX_SECRET_LENGTH, Store
 
 __all__ = [
     "COOKIE",

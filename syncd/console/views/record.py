@@ -9,9 +9,8 @@ from urllib.parse import quote
 
 from starlette.responses import RedirectResponse, Response
 
-from store import HistoryEntry
+from store import HistoryEntry, TimelineEntry
 from store.errors import StoreError
-from store.timeline import TimelineEntry
 from syncd.console.app import Call, Refused
 from syncd.trace import trace_events
 
