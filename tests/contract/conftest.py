@@ -53,6 +53,10 @@ def _memory(request: pytest.FixtureRequest) -> ContractPeer:
     return MemoryPeer()
 
 
+def _memory_without_keys(request: pytest.FixtureRequest) -> ContractPeer:
+    return MemoryPeer(idempotency_keys=False)
+
+
 def _sql(backend: str) -> PeerFactory:
     def make(request: pytest.FixtureRequest) -> ContractPeer:
         tables: Callable[[str], SqlTable] = request.getfixturevalue("_contract_sql_tables")
@@ -78,7 +82,7 @@ def _hubspot(request: pytest.FixtureRequest) -> ContractPeer:
 
 #: Every registered type's peers, by the case id they run under.
 PEER_FACTORIES: dict[str, dict[str, PeerFactory]] = {
-    "memory": {"memory": _memory},
+    "memory": {"memory": _memory, "memory-nokeys": _memory_without_keys},
     "sql": {f"sql-{b}": _sql(b) for b in ("sqlite", "postgresql", "mariadb")},
     "rest": {"rest": _rest},
     "carddav": {"carddav": _carddav},

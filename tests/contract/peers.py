@@ -128,7 +128,10 @@ class MemoryPeer(ContractPeer):
     type_name = "memory"
     versions = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, idempotency_keys: bool = True) -> None:
+        #: False: a system without idempotency keys, where a lost answer is found only by
+        #: its match value (else reported as maybe made).
+        self.idempotency_keys = idempotency_keys
         self.system_name = f"contract-{uuid.uuid4().hex[:8]}"
         self.system = system(self.system_name)
         self.system.define(self.external_object, unique=["email"], fields=["email", "name"])
@@ -138,6 +141,7 @@ class MemoryPeer(ContractPeer):
         return {
             "system": self.system_name,
             "token": "wrong-token" if refused else "good-token",
+            "idempotency_keys": self.idempotency_keys,
             "objects": {
                 self.external_object: {
                     "fields": ["email", "name"],
