@@ -7,7 +7,7 @@ every problem located (file:line:col). ``check_config`` adds what only the store
 
 from __future__ import annotations
 
-from config.check import TRANSFORM_TYPES, check_config, check_static
+from config.check import check_config, check_static
 from config.load import load_config, read_config, sort_problems
 from config.loader import load_store_url
 from config.models import (
@@ -26,7 +26,6 @@ from config.models import (
 from config.problems import ConfigErrors, ConfigProblem
 
 __all__ = [
-    "TRANSFORM_TYPES",
     "AssociationConfig",
     "Config",
     "ConfigErrors",

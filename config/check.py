@@ -17,28 +17,15 @@ from config.problems import ConfigProblem, nearest
 from conflict.model import Rule
 from connectors.base import ConnectorError
 from connectors.registry import connector_class
+from mapping import TRANSFORMS
+from syncd.direction import Direction
 
 if TYPE_CHECKING:
     from store import PropertyDef, Store
 
-__all__ = ["TRANSFORM_TYPES", "check_config", "check_static"]
+__all__ = ["check_config", "check_static"]
 
 Path = tuple[str | int, ...]
-
-# The CRM property types each transform's output can be stored in. identity, constant and
-# default pass text through: the store checks it against any type.
-TRANSFORM_TYPES: Mapping[str, frozenset[str]] = {
-    "lowercase": frozenset({"string", "enumeration"}),
-    "uppercase": frozenset({"string", "enumeration"}),
-    "trim": frozenset({"string", "enumeration"}),
-    "e164": frozenset({"string"}),
-    "split": frozenset({"string"}),
-    "number": frozenset({"number"}),
-    "boolean": frozenset({"bool"}),
-    "date": frozenset({"date"}),
-    "datetime": frozenset({"datetime"}),
-    "enum": frozenset({"enumeration", "string", "bool"}),
-}
 _BOOL_VALUES = ("true", "false")
 
 
@@ -142,7 +129,7 @@ def _check_flows(report: _Report, sync: SyncConfig, path: Path) -> None:
                 (*where, "direction"),
                 f"flows {field.direction} but the sync only flows {sync.direction}",
             )
-        elif field.conflict is Rule.MANUAL and direction != "two-way":
+        elif field.conflict is Rule.MANUAL and direction is not Direction.TWO_WAY:
             report.add(
                 (*where, "conflict"),
                 f"manual needs a two-way field; this one flows {direction} and never conflicts",
@@ -156,7 +143,7 @@ def _check_writers(report: _Report, sync: SyncConfig, path: Path) -> None:
     for index, field in sync.numbered_fields():
         where = (*path, "fields", index)
         direction = sync.field_direction(field)
-        if direction in ("two-way", "to_crm"):
+        if direction is not None and direction.to_crm:
             for position, name in enumerate(field.crm_names):
                 first = crm_writers.setdefault(name, index)
                 if first != index:
@@ -164,7 +151,7 @@ def _check_writers(report: _Report, sync: SyncConfig, path: Path) -> None:
                         (*where, "crm") if isinstance(field.crm, str) else (*where, "crm", position)
                     )
                     report.add(key, f"CRM property {name} is also written by fields[{first}]")
-        if direction in ("two-way", "to_external") and field.external:
+        if direction is not None and direction.to_external and field.external:
             for other, first in external_writers.items():
                 path_a, path_b = field.external, other
                 if (
@@ -271,13 +258,15 @@ def _check_field(
 ) -> None:
     direction = sync.field_direction(field) or field.direction
     kind = "enum" if field.values is not None else (field.transform or "identity")
-    fits = TRANSFORM_TYPES.get(kind)
+    # The transform table itself says which property types a transform's values fit.
+    transform = TRANSFORMS.get(kind)
+    fits = transform.writes if transform is not None else None
     for position, name in enumerate(field.crm_names):
         where: Path = (*path, "crm") if isinstance(field.crm, str) else (*path, "crm", position)
         prop = properties.get(name, where)
         if prop is None:
             continue
-        if prop.read_only and direction in ("two-way", "to_crm"):
+        if prop.read_only and direction.to_crm:
             report.add(
                 where,
                 f"property {name} is read-only; the field can only flow to_external",

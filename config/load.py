@@ -441,10 +441,9 @@ class _Reader:
             if field.options and field.transform is None:
                 self.add((*path, "options"), "options need a transform")
                 return
-        try:
-            field.mapping()
-        except ConfigError as exc:
-            self.add(_mapping_error_path(field, path, exc), str(exc))
+        if field.problem is not None:  # compiled when the model was made; it says where
+            setting, message = field.problem
+            self.add((*path, *setting), message)
 
 
 # Keys whose value the static checks read across fields: a sync whose value of one of them is
@@ -486,22 +485,3 @@ def _salvage(body: dict[str, Any]) -> SyncConfig | None:
         return None
     sync._field_index = tuple(kept)
     return sync
-
-
-def _mapping_error_path(
-    field: FieldConfig, path: tuple[str | int, ...], exc: ConfigError
-) -> tuple[str | int, ...]:
-    """The key a mapping-layer refusal is about: the option, the transform, crm or external."""
-    option = exc.data.get("option")
-    if isinstance(option, str):
-        if field.values is not None and option in ("values", "unmapped", "default"):
-            return (*path, option)
-        return (*path, "options", option)
-    message = str(exc)
-    if "unknown option" in message:
-        return (*path, "options")
-    if "transform" in exc.data or message.startswith("unknown transform"):
-        return (*path, "transform" if field.transform is not None else "values")
-    if ": external " in message:
-        return (*path, "external")
-    return (*path, "crm")

@@ -8,6 +8,7 @@ builds these; ``config.check`` compares them with the store.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +27,16 @@ from pydantic import (
 from config.loader import YamlDocument
 from conflict.model import Rule
 from connectors.base import ConnectorOptions
-from mapping import EnumMap, FieldMapping, Identity, Transform, build_transform
+from mapping import (
+    EnumMap,
+    FieldMapping,
+    Identity,
+    MappingConfigError,
+    Transform,
+    build_transform,
+)
+from syncd.direction import Direction
+from syncd.errors import ConfigError
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -50,7 +60,6 @@ __all__ = [
     "check_listen",
 ]
 
-Direction = Literal["two-way", "to_crm", "to_external"]
 DeleteAction = Literal["archive", "delete", "ignore"]
 FilterValue = str | int | float | bool | None
 
@@ -209,27 +218,72 @@ class SyncFilters(_Model):
 
 
 class FieldConfig(_Model):
-    """One mapped field: external path <-> CRM properties, with its transform and rule."""
+    """One mapped field: external path <-> CRM properties, with its transform and rule.
+
+    The field is compiled once, when the model is made: its transform is built and checked
+    and tied to its properties in a :class:`FieldMapping` (``compiled``), which the engine's
+    spec uses as it is. A mistake the mapping layer refuses is kept (``problem``) with the
+    YAML key it is about, for the loader to report with its file:line:col.
+    """
 
     crm: str | list[str]
     external: str = ""
-    direction: Direction = "two-way"
+    direction: Direction = Direction.TWO_WAY
     transform: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     values: dict[str, str] | None = None
     unmapped: Literal["error", "skip", "default"] | None = None
     default: str | None = None
     conflict: Rule | None = None
+    _compiled: FieldMapping | None = PrivateAttr(default=None)
+    _problem: tuple[tuple[str, ...], str] | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context: Any, /) -> None:
+        try:
+            self._compiled = FieldMapping(
+                crm=self.crm_names,
+                external=self.external,
+                direction=self.direction,
+                transform=self._transform(),
+            )
+        except MappingConfigError as exc:
+            self._problem = (self._yaml_key(exc.key), str(exc))
+        except ConfigError as exc:  # pragma: no cover - mapping raises MappingConfigError
+            self._problem = (("transform" if self.values is None else "values",), str(exc))
 
     @property
     def crm_names(self) -> tuple[str, ...]:
         """The CRM property names, one or several (``split`` fills two)."""
         return (self.crm,) if isinstance(self.crm, str) else tuple(self.crm)
 
-    def build_transform(self) -> Transform:
+    @property
+    def problem(self) -> tuple[tuple[str, ...], str] | None:
+        """Why the mapping layer refused this field: the key under the field (``options``,
+        ``options.region``, ``values``, ``transform``, ``crm``, ...) and the message."""
+        return self._problem
+
+    @property
+    def compiled(self) -> FieldMapping:
+        """The field mapping built from this field, once; ConfigError if it was refused."""
+        if self._compiled is None:
+            assert self._problem is not None
+            raise ConfigError(self._problem[1], key=".".join(self._problem[0]))
+        return self._compiled
+
+    def _yaml_key(self, key: tuple[str, ...]) -> tuple[str, ...]:
+        """Where a setting the mapping layer names is written in this field's YAML: a value
+        map's options are keys of the field itself (``values``, ``unmapped``, ``default``)."""
+        if self.values is not None:
+            if key == ("transform",):
+                return ("values",)
+            if len(key) == 2 and key[0] == "options" and key[1] in _VALUE_MAP_KEYS:
+                return (key[1],)
+        return key
+
+    def _transform(self) -> Transform:
         """The transform: a value map when ``values`` is given, else the named one.
 
-        Raises ConfigError from ``mapping`` for an unknown transform or a bad option.
+        Raises MappingConfigError for an unknown transform or a bad option.
         """
         if self.values is not None:
             options: dict[str, Any] = {
@@ -238,20 +292,21 @@ class FieldConfig(_Model):
                 "default": self.default,
                 **self.options,
             }
-            transform = build_transform(EnumMap.name, options)
-            return transform
+            return build_transform(EnumMap.name, options)
         if self.transform is not None:
             return build_transform(self.transform, self.options)
         return Identity()
 
     def mapping(self, direction: Direction | None = None) -> FieldMapping:
-        """The mapping layer's view of this field, flowing ``direction`` (default: its own)."""
-        return FieldMapping(
-            crm=self.crm_names,
-            external=self.external,
-            direction=direction or self.direction,
-            transform=self.build_transform(),
-        )
+        """The compiled mapping, flowing ``direction`` (default: its own); its transform is
+        the one built when the model was made, never a second one."""
+        compiled = self.compiled
+        if direction is None or direction is compiled.direction:
+            return compiled
+        return dataclasses.replace(compiled, direction=direction)
+
+
+_VALUE_MAP_KEYS = frozenset({"values", "unmapped", "default"})
 
 
 class AssociationConfig(_Model):
@@ -274,7 +329,7 @@ class SyncConfig(_Model):
     connector: str
     external_object: str
     crm_object: str
-    direction: Direction = "two-way"
+    direction: Direction = Direction.TWO_WAY
     schedule: Schedule = Field(default_factory=Schedule)
     match: MatchConfig | None = None
     conflict: Rule = Rule.CRM_WINS
@@ -298,14 +353,10 @@ class SyncConfig(_Model):
     def field_direction(self, field: FieldConfig) -> Direction | None:
         """The way ``field`` really flows in this sync; None when it cannot flow at all
         (a ``to_external`` field in a ``to_crm`` sync, which ``config.check`` reports)."""
-        if self.direction == "two-way":
-            return field.direction
-        if field.direction in ("two-way", self.direction):
-            return self.direction
-        return None
+        return field.direction.within(self.direction)
 
     def mappings(self) -> tuple[FieldMapping, ...]:
-        """The field mappings, each narrowed to the sync's direction."""
+        """The compiled field mappings, each narrowed to the sync's direction."""
         return tuple(
             field.mapping(direction)
             for field in self.fields
@@ -316,7 +367,7 @@ class SyncConfig(_Model):
         """Each CRM property's own conflict rule; None means the sync's ``conflict``."""
         return {name: field.conflict for field in self.fields for name in field.crm_names}
 
-    def field_directions(self) -> dict[str, str]:
+    def field_directions(self) -> dict[str, Direction]:
         """Each CRM property's direction, narrowed to the sync's."""
         return {
             name: self.field_direction(field) or field.direction

@@ -18,7 +18,7 @@ def check_warnings(config: Config) -> list[ConfigProblem]:
     report = _Report(config)
     for name, sync in config.syncs.items():
         connector = config.connectors.get(sync.connector)
-        if connector is None or sync.direction == "to_crm":
+        if connector is None or not sync.direction.to_external:
             continue
         match = sync.match.external if sync.match is not None else None
         risk = connector.options.lost_create_risk(sync.external_object, match)

@@ -2,8 +2,9 @@
 
 The engine builds a :class:`FieldState` per mapped field from the link's base, the CRM's
 current value and the mapped external value, so the resolver never needs to know where any
-of them came from. Rules and directions accept their configuration spelling (plain strings,
-as ``mapping`` uses) and are checked here, once, so a typo fails loudly at construction.
+of them came from. Rules and directions accept their configuration spelling (plain strings)
+and are checked here, once, so a typo fails loudly at construction. ``Direction`` and
+``Side`` are ``syncd.direction``'s, the one type the configuration and mapping use too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Final, Literal, TypeAlias
 
 from conflict.errors import InvalidFieldStateError, UnknownDirectionError, UnknownRuleError
+from syncd.direction import Direction, Side
 
 __all__ = [
     "NO_BASE",
@@ -43,27 +45,6 @@ without the difference, an agreed-empty field that one side later fills would lo
 first-sync disagreement and the rule could clear the new value."""
 
 BaseValue: TypeAlias = str | Literal[NoBase.NO_BASE] | None
-
-
-class Side(enum.StrEnum):
-    """One end of a sync."""
-
-    CRM = "crm"
-    EXTERNAL = "external"
-
-
-class Direction(enum.StrEnum):
-    """Which way a field may flow; the spellings are ``mapping``'s."""
-
-    TWO_WAY = "two-way"
-    TO_CRM = "to_crm"
-    TO_EXTERNAL = "to_external"
-
-    def allows(self, towards: Side) -> bool:
-        """Whether a value may be written *to* ``towards``."""
-        if self is Direction.TWO_WAY:
-            return True
-        return (self is Direction.TO_CRM) == (towards is Side.CRM)
 
 
 class Rule(enum.StrEnum):

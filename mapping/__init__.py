@@ -1,6 +1,7 @@
 """Field mappings and transforms: external values <-> the CRM's canonical property values.
 
-Pure (no I/O, no clock, nothing of ours but ``syncd.errors``): the engine hands in one
+Pure (no I/O, no clock, nothing of ours but the leaves ``syncd.errors`` and
+``syncd.direction``): the engine hands in one
 record's values and a tuple of frozen :class:`FieldMapping`; it gets back the other side's
 values or a :class:`MappingError` (a record error) naming field, value and transform.
 See ``docs/mapping.md``.
@@ -8,13 +9,20 @@ See ``docs/mapping.md``.
 
 from __future__ import annotations
 
-from mapping.base import SKIP, Constant, Default, Identity, Transform, canonical_decimal
+from mapping.base import (
+    SKIP,
+    VALUE_KINDS,
+    Constant,
+    Default,
+    Identity,
+    Transform,
+    canonical_decimal,
+)
 from mapping.canonical import crm_respelled, external_respelled
 from mapping.enums import EnumMap
-from mapping.errors import MappingError
+from mapping.errors import MappingConfigError, MappingError
 from mapping.fields import (
     MAX_VALUE_LENGTH,
-    Direction,
     FieldMapping,
     check_mappings,
     map_to_crm,
@@ -26,6 +34,7 @@ from mapping.registry import TRANSFORMS, build_transform
 from mapping.split import SplitJoin
 from mapping.temporal import DateFormat, DateTimeFormat
 from mapping.text import E164, Lowercase, Trim, Uppercase
+from syncd.direction import Direction
 
 __all__ = [
     "E164",
@@ -33,6 +42,7 @@ __all__ = [
     "MISSING",
     "SKIP",
     "TRANSFORMS",
+    "VALUE_KINDS",
     "Boolean",
     "Constant",
     "DateFormat",
@@ -43,6 +53,7 @@ __all__ = [
     "FieldMapping",
     "Identity",
     "Lowercase",
+    "MappingConfigError",
     "MappingError",
     "Number",
     "SplitJoin",

@@ -21,11 +21,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Final, NoReturn
 
-from mapping.errors import MappingError
-from syncd.errors import ConfigError
+from mapping.errors import MappingConfigError, MappingError
 
 __all__ = [
     "SKIP",
+    "VALUE_KINDS",
     "Constant",
     "Default",
     "Identity",
@@ -43,6 +43,10 @@ class Skip(Enum):
 
 
 SKIP: Final = Skip.SKIP
+#: What an external value can be, as transforms declare in ``Transform.reads`` (JSON's
+#: scalars, and the dates and times a database driver hands over).
+VALUE_KINDS: Final = frozenset({"text", "number", "boolean", "date", "datetime"})
+_SCALARS: Final = frozenset({"text", "number", "boolean"})
 _MAX_NUMBER_LENGTH = 60
 
 
@@ -58,6 +62,13 @@ class Transform(ABC):
     #: whose way back is the identity: both sides should then hold that one spelling, so a
     #: value spelled otherwise on either side is rewritten with it (``mapping.canonical``).
     canonical: bool = False
+    #: The kinds of external value ``to_crm`` reads (others are the record's error), from
+    #: :data:`VALUE_KINDS`; empty for a transform that ignores what the external side holds.
+    reads: frozenset[str] = frozenset({"text"})
+    #: The CRM property types ``to_crm``'s values can be stored in; None for text passed
+    #: through as it came (the store checks it against the property's type). ``syncd check``
+    #: reads this to refuse, say, a ``date`` transform into a number property.
+    writes: frozenset[str] | None = None
 
     @property
     def invertible(self) -> bool:
@@ -104,6 +115,7 @@ class Identity(Transform):
     """
 
     name = "identity"
+    reads = _SCALARS
 
     @property
     def invertible(self) -> bool:
@@ -137,6 +149,7 @@ class Constant(Transform):
     value: str | None = None
     name = "constant"
     fills_missing = True
+    reads = frozenset()
 
     def __post_init__(self) -> None:
         _check_text_option(self.name, "value", self.value)
@@ -155,6 +168,7 @@ class Default(Transform):
     value: str | None = None
     name = "default"
     fills_missing = True
+    reads = _SCALARS
 
     def __post_init__(self) -> None:
         _check_text_option(self.name, "value", self.value)
@@ -168,10 +182,13 @@ class Default(Transform):
         return value
 
 
-def option_error(transform: str, option: str, reason: str) -> ConfigError:
+def option_error(transform: str, option: str, reason: str) -> MappingConfigError:
     """A bad transform option: stop at start and name the transform, option and rule."""
-    return ConfigError(
-        f"transform {transform}: option {option!r} {reason}", transform=transform, option=option
+    return MappingConfigError(
+        f"transform {transform}: option {option!r} {reason}",
+        key=("options", option),
+        transform=transform,
+        option=option,
     )
 
 

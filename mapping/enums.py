@@ -44,6 +44,8 @@ class EnumMap(Transform):
     _pairs: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False)
     _reverse: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     name = "enum"
+    reads = frozenset({"text", "number", "boolean"})
+    writes = frozenset({"enumeration", "string", "bool"})
 
     def __post_init__(self) -> None:
         pairs = self.values.items() if isinstance(self.values, Mapping) else self.values

@@ -1,7 +1,9 @@
 """Errors of the mapping package: one record's value could not be mapped.
 
     SyncdError
-    ├── ConfigError            (syncd.errors) a transform or field mapping is configured wrong
+    ├── ConfigError                (syncd.errors)
+    │   └── MappingConfigError     a transform or field mapping is configured wrong; ``key``
+    │                              names the setting at fault
     └── RecordError
         └── MappingError       one value of one record cannot be read by its transform
 
@@ -11,9 +13,11 @@ counts it and goes on with the rest of the batch, so it must never surface as a 
 
 from __future__ import annotations
 
-from syncd.errors import RecordError
+from typing import Any
 
-__all__ = ["MappingError", "shown"]
+from syncd.errors import ConfigError, RecordError
+
+__all__ = ["MappingConfigError", "MappingError", "shown"]
 
 _SHOWN_MAX = 120
 
@@ -49,3 +53,17 @@ class MappingError(RecordError):
     def for_field(self, field: str) -> MappingError:
         """The same error, now naming the field the value belongs to."""
         return MappingError(self.reason, value=self.value, transform=self.transform, field=field)
+
+
+class MappingConfigError(ConfigError):
+    """A field mapping or transform configured wrong, with the setting at fault as data.
+
+    ``key`` is where in one field's settings the mistake is: ``("crm",)``, ``("external",)``,
+    ``("direction",)``, ``("transform",)`` (an unknown name), ``("options",)`` (an unknown
+    option) or ``("options", NAME)`` (a bad value of option NAME). ``config`` turns it into
+    the YAML key (and so file:line:col) without reading the message.
+    """
+
+    def __init__(self, message: str, *, key: tuple[str, ...], **data: Any) -> None:
+        super().__init__(message, key=key, **data)
+        self.key = key

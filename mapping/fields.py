@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
 from mapping.base import SKIP, Constant, Identity, Transform
-from mapping.errors import MappingError
+from mapping.errors import MappingConfigError, MappingError
 from mapping.paths import MISSING, check_path, get_path, set_path
+from syncd.direction import Direction
 from syncd.errors import ConfigError
 
 __all__ = [
@@ -30,8 +30,7 @@ __all__ = [
     "map_to_external",
 ]
 
-Direction = Literal["two-way", "to_crm", "to_external"]
-DIRECTIONS: tuple[str, ...] = get_args(Direction)
+DIRECTIONS: tuple[str, ...] = tuple(d.value for d in Direction)
 MAX_VALUE_LENGTH = 65_536  # the store's limit for one property value
 
 
@@ -41,47 +40,55 @@ class FieldMapping:
 
     ``crm`` has as many names as the transform's ``arity`` (two for a name split). Only a
     ``constant`` may leave ``external`` empty: it writes the CRM and reads nothing.
+    ``direction`` may be given in its YAML spelling (``"to_crm"``); it is kept as a
+    :class:`Direction`. A mistake is a :class:`MappingConfigError` whose ``key`` names it.
     """
 
     crm: tuple[str, ...]
     external: str
-    direction: Direction = "two-way"
+    direction: Direction = Direction.TWO_WAY
     transform: Transform = field(default_factory=Identity)
 
     def __post_init__(self) -> None:
         if isinstance(self.crm, str):
             object.__setattr__(self, "crm", (self.crm,))
         label = f"field {self.external or self.crm!r}"
+
+        def refuse(key: str, problem: str) -> MappingConfigError:
+            return MappingConfigError(f"{label}: {problem}", key=(key,), field=self.external)
+
         if not isinstance(self.transform, Transform):
-            raise ConfigError(f"{label}: transform must be a Transform", field=self.external)
-        if self.direction not in DIRECTIONS:
-            raise ConfigError(
-                f"{label}: direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}",
-                field=self.external,
-            )
+            raise refuse("transform", "transform must be a Transform")
+        if not isinstance(self.direction, Direction):
+            if self.direction not in DIRECTIONS:
+                raise refuse(
+                    "direction",
+                    f"direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}",
+                )
+            object.__setattr__(self, "direction", Direction(self.direction))
         if not self.crm or not all(isinstance(name, str) and name for name in self.crm):
-            raise ConfigError(f"{label}: crm must name at least one property", field=self.external)
+            raise refuse("crm", "crm must name at least one property")
         if len(self.crm) != self.transform.arity:
-            raise ConfigError(
-                f"{label}: transform {self.transform.name} fills {self.transform.arity} CRM"
+            raise refuse(
+                "crm",
+                f"transform {self.transform.name} fills {self.transform.arity} CRM"
                 f" properties, {len(self.crm)} given ({', '.join(self.crm)})",
-                field=self.external,
             )
-        constant_only = isinstance(self.transform, Constant) and self.direction == "to_crm"
+        constant_only = isinstance(self.transform, Constant) and self.direction is Direction.TO_CRM
         if not (self.external == "" and constant_only):
             problem = check_path(self.external)
             if problem:
-                raise ConfigError(f"{label}: external {problem}", field=self.external)
+                raise refuse("external", f"external {problem}")
 
     @property
     def to_crm(self) -> bool:
         """Whether external values flow into the CRM through this mapping."""
-        return self.direction in ("two-way", "to_crm")
+        return self.direction is not Direction.TO_EXTERNAL
 
     @property
     def to_external(self) -> bool:
         """Whether CRM values flow out to the external system through this mapping."""
-        return self.direction in ("two-way", "to_external")
+        return self.direction is not Direction.TO_CRM
 
 
 def check_mappings(mappings: Iterable[FieldMapping]) -> None:
@@ -117,7 +124,7 @@ def map_to_crm(
         )
     result: dict[str, str | None] = {}
     for mapping in mappings:
-        if mapping.direction not in _TO_CRM:
+        if mapping.direction is Direction.TO_EXTERNAL:
             continue
         transform = mapping.transform
         raw = get_path(external_record, mapping.external) if mapping.external else MISSING
@@ -150,9 +157,6 @@ def map_to_crm(
         for name, value in zip(mapping.crm, values, strict=True):
             result[name] = _crm_value(value, mapping, where)
     return result
-
-
-_TO_CRM = ("two-way", "to_crm")
 
 
 def _crm_value(value: object, mapping: FieldMapping, where: str) -> str | None:

@@ -31,6 +31,8 @@ class Number(Transform):
     decimal: str = "."
     thousands: str | None = None
     name = "number"
+    reads = frozenset({"text", "number"})
+    writes = frozenset({"number"})
 
     def __post_init__(self) -> None:
         if self.decimal not in (".", ","):
@@ -107,6 +109,8 @@ class Boolean(Transform):
     true: Sequence[str | int | bool] = ("yes", "true", "1")
     false: Sequence[str | int | bool] = ("no", "false", "0")
     name = "boolean"
+    reads = frozenset({"text", "number", "boolean"})
+    writes = frozenset({"bool"})
 
     def __post_init__(self) -> None:
         for option in ("true", "false"):

@@ -25,6 +25,7 @@ class SplitJoin(Transform):
     parts: int = 2
     from_right: bool = False
     name = "split"
+    writes = frozenset({"string"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.separator, str) or not self.separator:

@@ -42,6 +42,8 @@ class DateFormat(Transform):
 
     format: str | None = None
     name = "date"
+    reads = frozenset({"text", "date"})
+    writes = frozenset({"date"})
 
     def __post_init__(self) -> None:
         _check_format(self.name, self.format)
@@ -89,6 +91,8 @@ class DateTimeFormat(Transform):
     format: str | None = None
     timezone: str = "UTC"
     name = "datetime"
+    reads = frozenset({"text", "datetime"})
+    writes = frozenset({"datetime"})
 
     def __post_init__(self) -> None:
         _check_format(self.name, self.format)

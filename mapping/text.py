@@ -20,6 +20,7 @@ class _TextTransform(Transform):
     """Reads text only: a number or a list where text belongs is the record's mistake."""
 
     canonical = True
+    writes: frozenset[str] | None = frozenset({"string", "enumeration"})
 
     def text(self, value: object) -> str | None:
         if value is None:
@@ -76,6 +77,7 @@ class E164(_TextTransform):
 
     region: str = "US"
     name = "e164"
+    writes = frozenset({"string"})
 
     def __post_init__(self) -> None:
         if not isinstance(self.region, str) or self.region.upper() not in _REGIONS:

@@ -184,7 +184,7 @@ class SyncMetrics:
         # Name -> whether the sync writes outside (a to_crm sync has no outbound lag).
         self.syncs = {
             sync if isinstance(sync, str) else sync.name: (
-                True if isinstance(sync, str) else sync.direction != "to_crm"
+                True if isinstance(sync, str) else sync.direction.to_external
             )
             for sync in syncs
         }

@@ -196,8 +196,8 @@ def build_status(config_sync: SyncConfig, overview: SyncOverview, now: datetime)
         if state == "paused"
         else next_run(config_sync.schedule, max(starts, default=None), now)
     )
-    pushes = config_sync.direction != "to_crm"
-    pulls = config_sync.direction != "to_external"
+    pushes = config_sync.direction.to_external
+    pulls = config_sync.direction.to_crm
     lag = overview.outbound_lag if pushes else None
     if lag is None:
         lag_text = "n/a (to_crm)"

@@ -268,8 +268,7 @@ class Daemon:
                 listen_given=bool(self.options.listen),
                 store_given=self._db_url != self.config.store_url,
             )
-            for sync in config.syncs.values():
-                build_spec(config, sync)
+            specs = {name: build_spec(config, sync) for name, sync in config.syncs.items()}
             for name, options in config.connectors.items():
                 if options != self.config.connectors.get(name):
                     built[name] = build_connector(config, name)
@@ -281,7 +280,7 @@ class Daemon:
             )
             return False
         with self._lock:
-            self._apply_config(config, built)
+            self._apply_config(config, built, specs)
             self.config = config
             self._unfit.clear()
             self._check_connections()
@@ -551,11 +550,21 @@ class Daemon:
 
     # ------------------------------------------------------------ configuration
 
-    def _apply_config(self, config: Config, built: dict[str, Connector] | None = None) -> None:
+    def _apply_config(
+        self,
+        config: Config,
+        built: dict[str, Connector] | None = None,
+        specs: dict[str, SyncSpec] | None = None,
+    ) -> None:
         """Bring jobs and connectors in line with ``config`` (added, changed, removed);
-        ``built`` holds the new or changed connectors a reload made beforehand."""
+        ``built`` holds the new or changed connectors and ``specs`` the specs a reload made
+        beforehand (to refuse a configuration it cannot run), used as they are."""
         built = built or {}
-        wanted = {name: build_spec(config, sync) for name, sync in config.syncs.items()}
+        wanted = (
+            specs
+            if specs is not None
+            else {name: build_spec(config, sync) for name, sync in config.syncs.items()}
+        )
         for name in [n for n in self._syncs if n not in wanted]:
             self._remove_job(name)
             del self._syncs[name]

@@ -1,9 +1,13 @@
-"""From the loaded YAML to what the engine runs: specs and connector instances."""
+"""From the loaded YAML to what the engine runs: specs and connector instances.
+
+The configuration compiled each field when it was loaded (``FieldConfig.compiled``: the
+transform built and checked, tied to its properties); a spec is assembled from those
+compiled mappings, narrowed to the sync's direction, and builds no transform of its own.
+"""
 
 from __future__ import annotations
 
 from config.models import Config, SyncConfig
-from conflict import Direction
 from connectors.base import Connector
 from connectors.registry import connector_class
 from syncd.engine.spec import AssociationSpec, SyncSpec
@@ -33,7 +37,7 @@ def build_spec(config: Config, sync: SyncConfig) -> SyncSpec:
         crm_object=sync.crm_object,
         mappings=sync.mappings(),
         rules=sync.field_rules(),
-        direction=Direction(sync.direction),
+        direction=sync.direction,
         default_rule=sync.conflict,
         match_crm=sync.match.crm if sync.match else None,
         match_external=sync.match.external if sync.match else None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -20,10 +19,8 @@ from conflict import (
     NO_BASE,
     Action,
     Conflict,
-    Direction,
     FieldState,
     RecordDecision,
-    Rule,
     Side,
     resolve_record,
 )
@@ -184,11 +181,6 @@ def _decide(
     return resolve_record(states, spec.default_rule)
 
 
-# Per spec (by identity): whether its rules and directions are parsed values and its
-# fields distinct, i.e. whether resolving could refuse anything but a naive time.
-_PLAIN_SPECS: dict[int, tuple[weakref.ref[SyncSpec], bool]] = {}
-
-
 def _plain(
     spec: SyncSpec, crm_changed_at: Mapping[str, datetime], external_changed_at: datetime | None
 ) -> bool:
@@ -198,21 +190,7 @@ def _plain(
         return False
     if any(when is not None and when.utcoffset() is None for when in crm_changed_at.values()):
         return False
-    cached = _PLAIN_SPECS.get(id(spec))
-    if cached is not None and cached[0]() is spec:
-        return cached[1]
-    plain = (
-        isinstance(spec.default_rule, Rule)
-        and all(
-            isinstance(f.direction, Direction) and (f.rule is None or isinstance(f.rule, Rule))
-            for f in spec.fields
-        )
-        and len({f.name for f in spec.fields}) == len(spec.fields)
-    )
-    if len(_PLAIN_SPECS) > 1000:  # specs come and go with configuration reloads
-        _PLAIN_SPECS.clear()
-    _PLAIN_SPECS[id(spec)] = (weakref.ref(spec), plain)
-    return plain
+    return spec.plain
 
 
 def changed_at_by_record(

@@ -1,7 +1,10 @@
 """One sync as the engine runs it: mappings, per-property rules and directions, resolved once.
 
-Built from the YAML's ``SyncConfig`` so the engine's inner loops read plain frozen values,
-never the configuration models; tests build it directly.
+Built from the YAML's ``SyncConfig`` (``syncd.engine.build``) out of the field mappings the
+configuration compiled when it was loaded, so the engine's inner loops read plain frozen
+values, never the configuration models, and no transform is built twice. What the engine
+would otherwise work out per record (the dict of fields by name, whether resolving could
+refuse anything) is worked out here, once per spec. Tests build it directly.
 """
 
 from __future__ import annotations
@@ -87,7 +90,19 @@ class SyncSpec:
         # the field flows, so reading uses the same mappings opened to both directions.
         object.__setattr__(self, "reading_mappings", tuple(_readable(m) for m in self.mappings))
         # Looked up per field of every record created: a dict, not a scan of the fields.
-        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        by_name = {f.name: f for f in self.fields}
+        object.__setattr__(self, "_by_name", by_name)
+        # Whether the rules and directions are parsed values and the fields distinct, so
+        # resolving could refuse nothing but a naive time (``diff.plan_record`` reads it).
+        plain = (
+            isinstance(self.default_rule, Rule)
+            and all(
+                isinstance(f.direction, Direction) and (f.rule is None or isinstance(f.rule, Rule))
+                for f in self.fields
+            )
+            and len(by_name) == len(self.fields)
+        )
+        object.__setattr__(self, "_plain", plain)
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -97,6 +112,13 @@ class SyncSpec:
         by_name: dict[str, FieldSpec] = self.__dict__["_by_name"]
         return by_name[name]
 
+    @property
+    def plain(self) -> bool:
+        """Whether resolving this spec's fields could refuse nothing but a naive time:
+        every rule and direction parsed, no field named twice (set once, at construction)."""
+        plain: bool = self.__dict__["_plain"]
+        return plain
+
     def without_brake(self) -> SyncSpec:
         """This spec with the mass-delete brake off (deletes an operator confirmed, or a
         set the caller has already judged as a whole)."""
@@ -104,11 +126,11 @@ class SyncSpec:
 
     @property
     def pulls(self) -> bool:
-        return self.direction in (Direction.TWO_WAY, Direction.TO_CRM)
+        return self.direction.to_crm
 
     @property
     def pushes(self) -> bool:
-        return self.direction in (Direction.TWO_WAY, Direction.TO_EXTERNAL)
+        return self.direction.to_external
 
     @classmethod
     def build(
@@ -128,9 +150,7 @@ class SyncSpec:
         fields: list[FieldSpec] = []
         for mapping in narrowed:
             for prop in mapping.crm:
-                fields.append(
-                    FieldSpec(prop, Direction(mapping.direction), (rules or {}).get(prop))
-                )
+                fields.append(FieldSpec(prop, mapping.direction, (rules or {}).get(prop)))
         for assoc in options.get("associations", ()):
             fields.append(FieldSpec(assoc.key, _narrow_direction(assoc.direction, direction)))
         return cls(
@@ -146,22 +166,22 @@ class SyncSpec:
 
 
 def _narrow_direction(own: Direction, sync: Direction) -> Direction:
-    if sync is Direction.TWO_WAY:
-        return own
-    return sync if own in (Direction.TWO_WAY, sync) else own
+    # One that cannot flow at all was left out by the configuration (``config.check``
+    # reports it); a spec built by hand keeps it as given.
+    return own.within(sync) or own
 
 
 def _narrow(mapping: FieldMapping, sync: Direction) -> FieldMapping:
     """A field never flows wider than its sync (a to_crm sync writes nothing outside)."""
-    narrowed = _narrow_direction(Direction(mapping.direction), sync)
-    if narrowed.value == mapping.direction:
+    narrowed = _narrow_direction(mapping.direction, sync)
+    if narrowed is mapping.direction:
         return mapping
-    return dataclasses.replace(mapping, direction=narrowed.value)
+    return dataclasses.replace(mapping, direction=narrowed)
 
 
 def _readable(mapping: FieldMapping) -> FieldMapping:
-    if mapping.direction == "two-way" or not mapping.external:
+    if mapping.direction is Direction.TWO_WAY or not mapping.external:
         return mapping
     if isinstance(mapping.transform, Constant):
         return mapping
-    return dataclasses.replace(mapping, direction="two-way")
+    return dataclasses.replace(mapping, direction=Direction.TWO_WAY)

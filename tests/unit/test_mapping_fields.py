@@ -16,6 +16,7 @@ from mapping import (
     Constant,
     DateFormat,
     Default,
+    Direction,
     EnumMap,
     FieldMapping,
     Lowercase,
@@ -40,11 +41,11 @@ MAPPINGS = (
     FieldMapping(
         ("lifecyclestage",),
         "status",
-        direction="to_crm",
+        direction=Direction.TO_CRM,
         transform=EnumMap(values={"active": "customer", "prospect": "lead"}),
     ),
-    FieldMapping(("hs_lead_source",), "", direction="to_crm", transform=Constant("shop")),
-    FieldMapping(("crm_id",), "meta.crm.id", direction="to_external"),
+    FieldMapping(("hs_lead_source",), "", direction=Direction.TO_CRM, transform=Constant("shop")),
+    FieldMapping(("crm_id",), "meta.crm.id", direction=Direction.TO_EXTERNAL),
 )
 
 
@@ -237,8 +238,8 @@ def test_check_mappings_reports_every_clash() -> None:
         FieldMapping(("email",), "mail"),
         FieldMapping(("city",), "address"),
         FieldMapping(("zip",), "address.zip"),
-        FieldMapping(("x",), "mail", direction="to_crm"),  # reading a field twice is fine
-        FieldMapping(("y",), "email", direction="to_external"),
+        FieldMapping(("x",), "mail", direction=Direction.TO_CRM),  # reading a field twice is fine
+        FieldMapping(("y",), "email", direction=Direction.TO_EXTERNAL),
     )
     with pytest.raises(ConfigError) as caught:
         check_mappings(clashing)
@@ -296,7 +297,8 @@ def test_bad_transform_config_is_config_error(
 
 
 def test_mapping_imports_nothing_impure() -> None:
-    # DESIGN: mapping/ is pure; of ours it may import only syncd.errors, and no I/O library.
+    # DESIGN: mapping/ is pure; of ours it may import only the leaves syncd.errors and
+    # syncd.direction (which import nothing of ours), and no I/O library.
     import ast
     import sys
     from pathlib import Path
@@ -313,4 +315,21 @@ def test_mapping_imports_nothing_impure() -> None:
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
                 if name.startswith("syncd"):
-                    assert name == "syncd.errors", f"{path.name} imports {name}"
+                    assert name in _LEAVES, f"{path.name} imports {name}"
+
+
+_LEAVES = ("syncd.errors", "syncd.direction")
+
+
+def test_the_leaves_mapping_and_conflict_share_import_nothing_of_ours() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    for leaf in _LEAVES:
+        tree = ast.parse(root.joinpath(*leaf.split(".")).with_suffix(".py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.module.split(".")[0] not in {"syncd", "mapping", "conflict"}, leaf
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] != "syncd" for a in node.names), leaf
