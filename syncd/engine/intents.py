@@ -170,11 +170,20 @@ def _base(ctx: RunContext, intent: CreateIntent, record: ExternalRecord) -> dict
     The record may have been edited outside since the create made it (the answer was lost,
     the next pass is minutes later): taking its current values as agreed would make the
     CRM's older values look like the newer change and overwrite that edit unseen. With the
-    sent values as the base, such an edit is an external change like any other.
+    sent values as the base, such an edit is an external change like any other. A field
+    the create carries but did not send (empty in the CRM then) was agreed empty: a system
+    that leaves empty fields out of its answers must not make the CRM's later value look
+    agreed too.
     """
+    unsent = {
+        m.external: None
+        for m in ctx.spec.mappings
+        if m.to_external and m.external and m.external not in intent.fields
+    }
+    sent = {**record.fields, **unsent, **intent.fields}
     try:
-        values = read_external(ctx.spec, {**record.fields, **intent.fields})
-        values.update(associations.external_values(ctx.spec, {**record.fields, **intent.fields}))
+        values = read_external(ctx.spec, sent)
+        values.update(associations.external_values(ctx.spec, sent))
     except MappingError:
         return {}
     return values
@@ -289,7 +298,7 @@ def claim_unlinked(
         intent = candidates[0]
         if intent.crm_id in linked:
             continue
-        item.crm_id, item.base = intent.crm_id, {}
+        item.crm_id, item.base = intent.crm_id, _base(ctx, intent, item.record)
         claimed.append(intent.crm_id)
         logs.append(
             LogSpec(
