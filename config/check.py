@@ -17,7 +17,7 @@ from config.problems import ConfigProblem, nearest
 from conflict.model import Rule
 from connectors.base import ConnectorError
 from connectors.registry import connector_class
-from mapping import TRANSFORMS
+from mapping import TRANSFORMS, find_clashes
 from syncd.direction import Direction
 
 if TYPE_CHECKING:
@@ -137,34 +137,24 @@ def _check_flows(report: _Report, sync: SyncConfig, path: Path) -> None:
 
 
 def _check_writers(report: _Report, sync: SyncConfig, path: Path) -> None:
-    """One CRM property or one external field written by two fields: the last would win."""
-    crm_writers: dict[str, int] = {}
-    external_writers: dict[str, int] = {}
-    for index, field in sync.numbered_fields():
+    """One CRM property or one external field written by two fields: the last would win
+    (the rule is ``mapping.find_clashes``'; here each clash is located in the file)."""
+    numbered = sync.numbered_fields()
+    writers = [(f.crm_names, f.external, sync.field_direction(f)) for _, f in numbered]
+    for clash in find_clashes(writers):
+        index, field = numbered[clash.index]
+        first = numbered[clash.first][0]
         where = (*path, "fields", index)
-        direction = sync.field_direction(field)
-        if direction is not None and direction.to_crm:
-            for position, name in enumerate(field.crm_names):
-                first = crm_writers.setdefault(name, index)
-                if first != index:
-                    key: Path = (
-                        (*where, "crm") if isinstance(field.crm, str) else (*where, "crm", position)
-                    )
-                    report.add(key, f"CRM property {name} is also written by fields[{first}]")
-        if direction is not None and direction.to_external and field.external:
-            for other, first in external_writers.items():
-                path_a, path_b = field.external, other
-                if (
-                    path_a == path_b
-                    or path_a.startswith(path_b + ".")
-                    or path_b.startswith(path_a + ".")
-                ):
-                    report.add(
-                        (*where, "external"),
-                        f"external field {path_a} overlaps {path_b}, written by fields[{first}]",
-                    )
-                    break
-            external_writers.setdefault(field.external, index)
+        if clash.key == "crm":
+            key: Path = (
+                (*where, "crm") if isinstance(field.crm, str) else (*where, "crm", clash.position)
+            )
+            report.add(key, f"CRM property {clash.name} is also written by fields[{first}]")
+        else:
+            report.add(
+                (*where, "external"),
+                f"external field {clash.name} overlaps {clash.other}, written by fields[{first}]",
+            )
 
 
 def _check_association_syncs(report: _Report, config: Config, sync: SyncConfig, path: Path) -> None:

@@ -23,8 +23,10 @@ from mapping.enums import EnumMap
 from mapping.errors import MappingConfigError, MappingError
 from mapping.fields import (
     MAX_VALUE_LENGTH,
+    Clash,
     FieldMapping,
     check_mappings,
+    find_clashes,
     map_to_crm,
     map_to_external,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "TRANSFORMS",
     "VALUE_KINDS",
     "Boolean",
+    "Clash",
     "Constant",
     "DateFormat",
     "DateTimeFormat",
@@ -65,6 +68,7 @@ __all__ = [
     "check_mappings",
     "crm_respelled",
     "external_respelled",
+    "find_clashes",
     "get_path",
     "map_to_crm",
     "map_to_external",

@@ -12,8 +12,9 @@ changed), except for transforms that fill missing values (``constant``, ``defaul
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from mapping.base import SKIP, Constant, Identity, Transform
 from mapping.errors import MappingConfigError, MappingError
@@ -91,25 +92,64 @@ class FieldMapping:
         return self.direction is not Direction.TO_CRM
 
 
-def check_mappings(mappings: Iterable[FieldMapping]) -> None:
+@dataclass(frozen=True)
+class Clash:
+    """Two fields that would write one place: the later one (``index``) and the first.
+
+    ``key`` is what clashes, ``crm`` (one property written twice; ``position`` is its place
+    among the later field's properties) or ``external`` (two paths on the way out, one the
+    same as or inside the other). ``name`` is the later field's property or path, ``other``
+    the first field's. Indexes are positions in the sequence given to :func:`find_clashes`.
+    """
+
+    index: int
+    first: int
+    key: Literal["crm", "external"]
+    name: str
+    other: str
+    position: int = 0
+
+
+def find_clashes(
+    writers: Sequence[tuple[Sequence[str], str, Direction | None]],
+) -> list[Clash]:
+    """Every place written twice, in field order: each writer is a field's CRM properties,
+    external path and direction (None: it flows nowhere). The one rule for
+    :func:`check_mappings` and ``syncd check``, which word and locate the clashes."""
+    clashes: list[Clash] = []
+    crm_writers: dict[str, int] = {}
+    external_writers: dict[str, int] = {}
+    for index, (crm, external, direction) in enumerate(writers):
+        if direction is None:
+            continue
+        if direction.to_crm:
+            for position, name in enumerate(crm):
+                first = crm_writers.setdefault(name, index)
+                if first != index:
+                    clashes.append(Clash(index, first, "crm", name, name, position))
+        if direction.to_external and external:
+            for other, first in external_writers.items():
+                if (
+                    external == other
+                    or external.startswith(other + ".")
+                    or other.startswith(external + ".")
+                ):
+                    clashes.append(Clash(index, first, "external", external, other))
+                    break
+            external_writers.setdefault(external, index)
+    return clashes
+
+
+def check_mappings(mappings: Sequence[FieldMapping]) -> None:
     """Refuse, all problems at once, mappings that would write one place twice."""
-    problems: list[str] = []
-    crm_seen: dict[str, str] = {}
-    external_seen: dict[str, str] = {}
-    for mapping in mappings:
-        if mapping.to_crm:
-            for name in mapping.crm:
-                if name in crm_seen:
-                    problems.append(
-                        f"CRM property {name!r} is written by {crm_seen[name]!r} and {mapping.external!r}"
-                    )
-                crm_seen.setdefault(name, mapping.external)
-        if mapping.to_external:
-            path = mapping.external
-            for other in external_seen:
-                if path == other or path.startswith(other + ".") or other.startswith(path + "."):
-                    problems.append(f"external field {path!r} overlaps {other!r}")
-            external_seen[path] = path
+    clashes = find_clashes([(m.crm, m.external, m.direction) for m in mappings])
+    problems = [
+        f"CRM property {c.name!r} is written by {mappings[c.first].external!r}"
+        f" and {mappings[c.index].external!r}"
+        if c.key == "crm"
+        else f"external field {c.name!r} overlaps {c.other!r}"
+        for c in clashes
+    ]
     if problems:
         raise ConfigError("field mappings conflict: " + "; ".join(problems), problems=problems)
 

@@ -13,6 +13,7 @@ import pytest
 from mapping import (
     MISSING,
     TRANSFORMS,
+    Clash,
     Constant,
     DateFormat,
     Default,
@@ -26,6 +27,7 @@ from mapping import (
     Transform,
     build_transform,
     check_mappings,
+    find_clashes,
     get_path,
     map_to_crm,
     map_to_external,
@@ -333,3 +335,19 @@ def test_the_leaves_mapping_and_conflict_share_import_nothing_of_ours() -> None:
                 assert node.module.split(".")[0] not in {"syncd", "mapping", "conflict"}, leaf
             elif isinstance(node, ast.Import):
                 assert all(a.name.split(".")[0] != "syncd" for a in node.names), leaf
+
+
+def test_find_clashes_gives_the_fields_and_the_property_as_data() -> None:
+    two, crm, out = Direction.TWO_WAY, Direction.TO_CRM, Direction.TO_EXTERNAL
+    writers: list[tuple[tuple[str, ...], str, Direction | None]] = [
+        (("firstname", "lastname"), "name", two),
+        (("email",), "email", crm),
+        (("city", "lastname"), "full", two),  # lastname again, second of its properties
+        (("zip",), "email.zip", out),  # inside email, but email is only read
+        (("x",), "name.first", out),  # inside name, which is written out
+        (("email",), "mail", None),  # flows nowhere: never a clash
+    ]
+    assert find_clashes(writers) == [
+        Clash(index=2, first=0, key="crm", name="lastname", other="lastname", position=1),
+        Clash(index=4, first=0, key="external", name="name.first", other="name"),
+    ]
