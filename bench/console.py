@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from config import load_config
 from store import ChangeSource, SourceType, Store, make_engine
-from store import tables as t
+from store.db import tables as t  # seeds a million log rows in bulk; see BENCH_MAY_REACH
 from syncd.http import create_app
 
 RECORDS = 100_000

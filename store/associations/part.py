@@ -1,6 +1,6 @@
-"""The store facade's part for associations by type id, in batches, and label administration.
+"""The store facade's part for associations: one pair by label, by type id in batches, labels.
 
-``Store.associate`` links one pair by label text; HubSpot's v4 API speaks in association type
+``associate`` links one pair by label text; HubSpot's v4 API speaks in association type
 ids and in batches of up to 2,000 pairs with an answer per pair. What is here does a whole
 batch in one transaction: every record of the batch is locked up front (in id order, so two
 batches cannot deadlock on each other), each pair is checked before anything of it is
@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from store.associations import calculated
 from store.associations import sql as association_sql
 from store.db.catalog import LoadedObject, load_object
 from store.db.part import FacadePart
 from store.errors import RecordWriteError, ValidationError
 from store.models import Association, AssociationLabel, ChangeSource
+from store.records import sql as record_sql
 from store.records.sql import is_record_id, lock_records, read_records, record_not_found
 
 if TYPE_CHECKING:
@@ -52,12 +54,87 @@ class AssociationPage:
 class AssociationsPart(FacadePart):
     """Associations by type id and in batches; association labels and definitions."""
 
-    if TYPE_CHECKING:
+    # ------------------------------------------------------------ one pair by label
 
-        @staticmethod
-        def _associate(
-            tx: Tx, a: LoadedObject, a_id: int, b: LoadedObject, b_id: int, label: str | None
-        ) -> AssociationLabel: ...
+    def list_labels(self, from_object: str, to_object: str) -> list[AssociationLabel]:
+        return self._read(
+            lambda c: association_sql.list_labels(
+                c, load_object(c, from_object), load_object(c, to_object)
+            )
+        )
+
+    def create_label(
+        self, from_object: str, to_object: str, label: str, inverse: str | None = None
+    ) -> list[AssociationLabel]:
+        return self._write(
+            ChangeSource.cli(),
+            lambda tx: association_sql.create_label(
+                tx, tx.object(from_object), tx.object(to_object), label, inverse
+            ),
+        )
+
+    def associate(
+        self,
+        from_object: str,
+        from_id: int,
+        to_object: str,
+        to_id: int,
+        source: ChangeSource,
+        *,
+        label: str | None = None,
+    ) -> AssociationLabel:
+        return self._write(
+            source,
+            lambda tx: self._associate(
+                tx, tx.object(from_object), from_id, tx.object(to_object), to_id, label
+            ),
+        )
+
+    def _associate(
+        self, tx: Tx, a: LoadedObject, a_id: int, b: LoadedObject, b_id: int, label: str | None
+    ) -> AssociationLabel:
+        chosen = association_sql.associate(tx, a, a_id, b, b_id, label)
+        if a.schema.activity and b.name == "contacts":
+            calculated.link_activity_to_primary_company(tx, a, a_id, b_id)
+        elif b.schema.activity and a.name == "contacts":
+            calculated.link_activity_to_primary_company(tx, b, b_id, a_id)
+        return chosen
+
+    def dissociate(
+        self,
+        from_object: str,
+        from_id: int,
+        to_object: str,
+        to_id: int,
+        source: ChangeSource,
+        *,
+        label: str | None = None,
+    ) -> int:
+        """Remove one label, or all links between the two records; returns rows removed."""
+        return self._write(
+            source,
+            lambda tx: association_sql.dissociate(
+                tx, tx.object(from_object), from_id, tx.object(to_object), to_id, label
+            ),
+        )
+
+    def list_associations(
+        self, object_name: str, record_id: int, to_object: str | None = None
+    ) -> list[Association]:
+        """A record's associations with live records; NotFoundError when ``record_id`` is not
+        a record of ``object_name`` (ids are unique across objects: another object's record
+        of that id is not this one)."""
+
+        def work(conn: Any) -> list[Association]:
+            obj = load_object(conn, object_name)
+            to = load_object(conn, to_object) if to_object else None
+            if record_id not in record_sql.read_records(
+                conn, obj, [record_id], include_archived=True
+            ):
+                raise record_sql.record_not_found(obj, record_id)
+            return association_sql.list_associations(conn, obj, record_id, to)
+
+        return self._read(work)
 
     # ------------------------------------------------------------ record links
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from store.db.catalog import LoadedObject
     from store.db.tx import Tx
-    from store.models import ChangeSource
+    from store.models import AssociationLabel, ChangeSource
 
 __all__ = ["FacadePart"]
 
@@ -28,3 +29,11 @@ class FacadePart:
         def _write(self, source: ChangeSource, work: Callable[[Tx], T]) -> T: ...
 
         def _read(self, work: Callable[[Any], T]) -> T: ...
+
+        # Calculated properties of what ``tx`` touched, brought up to date before commit.
+        def _refresh_calculated(self, tx: Tx) -> None: ...
+
+        # One association in ``tx``, with the activity rule (``AssociationsPart``).
+        def _associate(
+            self, tx: Tx, a: LoadedObject, a_id: int, b: LoadedObject, b_id: int, label: str | None
+        ) -> AssociationLabel: ...
