@@ -120,6 +120,9 @@ class ExternalRecord:
     #: included (a CardDAV ETag), when the system has one. The engine keeps it with the link
     #: and passes it back to :meth:`Connector.delete_versions`.
     version: str | None = None
+    #: When the system made the record (aware), where it says: tells a new record that got
+    #: a deleted record's id back (SQLite reuses the last rowid) from an edit of that one.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

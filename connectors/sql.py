@@ -129,6 +129,9 @@ class SqlObjectOptions(ConnectorOptions):
     #: row made by a create whose outcome was lost (a crash, a lost commit answer) is found
     #: again by it, even without a match key.
     create_key_field: str | None = Field(default=None, min_length=1)
+    #: A timestamp column set when a row is made: a row that got a deleted row's id back
+    #: (SQLite without AUTOINCREMENT) is then told from an edit of that row.
+    created_at: str | None = Field(default=None, min_length=1)
 
 
 class SqlOptions(ConnectorOptions):
@@ -197,6 +200,8 @@ class _Object:
     id_col: Column[Any]
     ts_col: Column[Any]
     deleted_col: Column[Any] | None
+    #: The ``created_at`` column, when configured.
+    created_col: Column[Any] | None
     #: The columns exposed as record fields and accepted in writes, by name.
     fields: Mapping[str, Column[Any]]
     #: What every read selects: the fields plus id, timestamp and deleted flag.
@@ -382,11 +387,13 @@ class SqlConnector(Connector):
         if not requests:
             return []
         results: list[WriteResult | None] = [None] * len(requests)
-        stamp = self._ts_param(obj, datetime.now(UTC))
+        now = datetime.now(UTC)
+        stamp = self._ts_param(obj, now)
+        born = self._time_for(obj.created_col, now) if obj.created_col is not None else None
         planned: list[_Planned] = []
         for index, request in enumerate(requests):
             try:
-                planned.append(self._plan(obj, index, request, stamp))
+                planned.append(self._plan(obj, index, request, stamp, born))
             except _RequestError as exc:
                 results[index] = self._failed(request.external_id, exc)
         if not planned:
@@ -448,13 +455,18 @@ class SqlConnector(Connector):
 
     # -- writing ----------------------------------------------------------------------
 
-    def _plan(self, obj: _Object, index: int, request: WriteRequest, stamp: Any) -> _Planned:
-        """The request as bind values, checked before any SQL runs (a bad one fails alone)."""
+    def _plan(
+        self, obj: _Object, index: int, request: WriteRequest, stamp: Any, born: Any
+    ) -> _Planned:
+        """The request as bind values, checked before any SQL runs (a bad one fails alone).
+        ``born`` goes into the ``created_at`` column of a row a create makes."""
         values = self._values(obj, request.fields)
         values[obj.ts_col] = stamp
         key = obj.options.create_key_field
         if request.external_id is None and key is not None:
             values[obj.table.c[key]] = request.key
+        if request.external_id is None and obj.created_col is not None:
+            values[obj.created_col] = born
         if request.external_id is not None:
             param = self._id_param(obj, request.external_id)
             if param is None:
@@ -506,7 +518,9 @@ class SqlConnector(Connector):
         targets = [_norm(target) for _, target, _ in updates]
         if len(set(targets)) != len(targets):
             raise _Fallback("two requests of the batch write one row")
-        self._update_many(conn, obj, [(target, item.values) for item, target, _ in updates])
+        self._update_many(
+            conn, obj, [(target, _kept_on_update(obj, item.values)) for item, target, _ in updates]
+        )
         new_ids = self._insert_many(conn, obj, inserts)
         wanted = [item.values.get(obj.id_col, target) for item, target, _ in updates]
         read = self._read_many(conn, obj, [*wanted, *new_ids.values()])
@@ -719,7 +733,8 @@ class SqlConnector(Connector):
     def _update(
         self, conn: Connection, obj: _Object, param: Any, values: Mapping[Column[Any], Any]
     ) -> ExternalRecord | None:
-        conn.execute(update(obj.table).where(obj.id_col == param).values(dict(values)))
+        changed = _kept_on_update(obj, values)
+        conn.execute(update(obj.table).where(obj.id_col == param).values(changed))
         return self._read_one(conn, obj, values.get(obj.id_col, param))
 
     def _insert(self, conn: Connection, obj: _Object, values: Mapping[Column[Any], Any]) -> Any:
@@ -894,11 +909,13 @@ class SqlConnector(Connector):
                     else _json_value(obj.name, name, value)
                 )
         deleted = obj.deleted_col is not None and bool(row[obj.deleted_col.name])
+        created = obj.created_col
         return ExternalRecord(
             id=str(row[obj.id_col.name]),
             fields=fields,
             updated_at=_aware(obj, row[obj.ts_col.name]),
             deleted=deleted,
+            created_at=_aware(obj, row[created.name], created) if created is not None else None,
         )
 
     # -- objects and connections -------------------------------------------------------
@@ -931,6 +948,8 @@ class SqlConnector(Connector):
             wanted.append(options.deleted)
         if options.create_key_field is not None:
             wanted.append(options.create_key_field)
+        if options.created_at is not None:
+            wanted.append(options.created_at)
         exposed = options.columns if options.columns is not None else list(columns)
         wanted.extend(exposed)
         missing = [c for c in dict.fromkeys(wanted) if c not in columns]
@@ -953,9 +972,12 @@ class SqlConnector(Connector):
         fields = {c: columns[c] for c in exposed}
         id_col = columns[options.id]
         deleted_col = columns[options.deleted] if options.deleted is not None else None
-        extra = [c for c in (id_col, ts_col, deleted_col) if c is not None]
+        created_col = columns[options.created_at] if options.created_at is not None else None
+        extra = [c for c in (id_col, ts_col, deleted_col, created_col) if c is not None]
         selected = tuple(dict.fromkeys([*fields.values(), *extra]))
-        resolved = _Object(name, options, table, id_col, ts_col, deleted_col, fields, selected)
+        resolved = _Object(
+            name, options, table, id_col, ts_col, deleted_col, created_col, fields, selected
+        )
         return None, resolved
 
     def _get_engine(self) -> Engine:
@@ -1119,8 +1141,16 @@ def _to_bool(value: Any) -> bool:
     raise ValueError("not a boolean")
 
 
-def _aware(obj: _Object, value: Any) -> datetime | None:
-    """The row's timestamp as an aware UTC datetime; naive database values are UTC."""
+def _kept_on_update(obj: _Object, values: Mapping[Column[Any], Any]) -> dict[Column[Any], Any]:
+    """``values`` without the ``created_at`` column: a create that finds its row already
+    there (a retry after a lost answer) finishes it, and the row keeps its creation time."""
+    return {c: v for c, v in values.items() if c is not obj.created_col}
+
+
+def _aware(obj: _Object, value: Any, column: Column[Any] | None = None) -> datetime | None:
+    """The row's timestamp (``column``, the ``updated_at`` one by default) as an aware UTC
+    datetime; naive database values are UTC."""
+    name = (column if column is not None else obj.ts_col).name
     if value is None:
         return None
     if isinstance(value, str):
@@ -1128,12 +1158,10 @@ def _aware(obj: _Object, value: Any) -> datetime | None:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ConnectorError(
-                f"object {obj.name}: {obj.ts_col.name} value {_short(value)} is not a timestamp"
+                f"object {obj.name}: {name} value {_short(value)} is not a timestamp"
             ) from None
     if not isinstance(value, datetime):
-        raise ConnectorError(
-            f"object {obj.name}: {obj.ts_col.name} value {_short(value)} is not a timestamp"
-        )
+        raise ConnectorError(f"object {obj.name}: {name} value {_short(value)} is not a timestamp")
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

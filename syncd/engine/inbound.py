@@ -8,7 +8,7 @@ exception leaves all of them as they were, so the next run starts from the same 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,7 +98,15 @@ def apply_page(
     work = _PageWork()
 
     gone = [r for r in latest.values() if r.deleted]
+    reborn = _reborn(latest.values(), links)
+    if reborn:
+        # The linked record was deleted and a new one got its id: the old one's delete
+        # follows the sync's rule, and the new one is read below as any unlinked record.
+        gone += [ExternalRecord(r.id, {}, deleted=True) for r in reborn]
+        _log_reborn(ctx, reborn, links, work)
     deletes = _apply_deletes(ctx, tx, gone, links, work, deletes_so_far, linked_total)
+    for record in reborn:
+        links.pop(record.id, None)
 
     pending: list[_Pending] = []
     for record in latest.values():
@@ -147,6 +155,44 @@ def apply_page(
 
     _finish_page(ctx, tx, work, cursor, list(latest))
     return deletes
+
+
+def _reborn(records: Iterable[ExternalRecord], links: dict[str, Any]) -> list[ExternalRecord]:
+    """Linked records the system made after the state their link agreed on.
+
+    A record cannot be created after it was last seen changed, so one whose creation time
+    is later than its link's last external change time is another record with the id of
+    a deleted one. Both times are the external system's clock; a system that gives no
+    creation time (or no change time) is never judged so.
+    """
+    return [
+        r
+        for r in records
+        if not r.deleted
+        and r.created_at is not None
+        and (link := links.get(r.id)) is not None
+        and link.external_updated_at is not None
+        and r.created_at > link.external_updated_at
+    ]
+
+
+def _log_reborn(
+    ctx: RunContext, reborn: list[ExternalRecord], links: dict[str, Any], work: _PageWork
+) -> None:
+    for record in reborn:
+        link = links[record.id]
+        work.logs.append(
+            _log(
+                LogAction.UNLINKED,
+                link.crm_id,
+                record.id,
+                f"the linked record was deleted and a new one made with its id (created"
+                f" {record.created_at:%Y-%m-%d %H:%M:%S}, after the old one's last change"
+                f" {link.external_updated_at:%Y-%m-%d %H:%M:%S}): the delete is applied and"
+                " the new record read as new",
+            )
+        )
+        ctx.summary.add("inbound.reused_ids")
 
 
 def _crm_records(ctx: RunContext, tx: SyncTx, items: list[_Pending]) -> dict[int, Record]:

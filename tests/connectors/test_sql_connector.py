@@ -361,6 +361,77 @@ def test_create_with_a_match_that_exists_updates_instead_of_doubling(
     assert first.record.updated_at is not None and first.record.updated_at > T0
 
 
+def test_created_at_is_read_filled_by_creates_and_kept_by_updates(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    """``created_at`` tells a row that got a deleted row's id back from an edit of that row:
+    the engine compares it with the link's last change, so it must be the row's own."""
+    table = sql_db.create(
+        Table(
+            sql_db.name("born"),
+            sql_db.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("email", String(200), unique=True),
+            Column("updated_at", _timestamp(False), nullable=False),
+            Column("created_at", _timestamp(False), nullable=True),
+        )
+    )
+    made_outside = T0.replace(tzinfo=None)
+    with sql_db.engine.begin() as conn:
+        conn.execute(
+            insert(table),
+            [{"email": "old@x.test", "updated_at": made_outside, "created_at": made_outside}],
+        )
+    connector = connect(table, created_at="created_at")
+
+    (old,) = connector.fetch_by_ids("customers", ["1"])
+    assert old.created_at == T0
+    assert "created_at" in old.fields  # still an ordinary column to map, if one wants
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    made = WriteRequest("k1", None, {"email": "new@x.test"}, match=("email", "new@x.test"))
+    (created,) = connector.write("customers", [made])
+    assert created.record is not None and created.record.created_at is not None
+    assert created.record.created_at >= before
+    # A create finding its row already there (a retry after a lost answer) and an update
+    # leave the creation time alone.
+    (retried,) = connector.write("customers", [made])
+    (edited,) = connector.write("customers", [WriteRequest("k2", "1", {"email": "o@x.test"})])
+    assert retried.record is not None and edited.record is not None
+    assert retried.record.created_at == created.record.created_at
+    assert edited.record.created_at == T0
+    assert edited.record.updated_at is not None and edited.record.updated_at > T0
+
+
+def test_a_created_at_value_that_is_no_timestamp_names_the_column(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    if sql_db.backend != "sqlite":
+        pytest.skip("only SQLite keeps any text in a timestamp column")
+    table = sql_db.create(
+        Table(
+            sql_db.name("born_bad"),
+            sql_db.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("updated_at", _timestamp(False), nullable=False),
+            Column("made", String(40)),
+        )
+    )
+    with sql_db.engine.begin() as conn:
+        conn.execute(insert(table), [{"updated_at": T0.replace(tzinfo=None), "made": "soon"}])
+    connector = connect(table, created_at="made")
+
+    with pytest.raises(ConnectorError, match="made value 'soon' is not a timestamp"):
+        connector.fetch_by_ids("customers", ["1"])
+
+
+def test_a_created_at_column_that_is_missing_is_named(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    connector = connect(customers(sql_db), created_at="made_at")
+
+    assert "no column 'made_at'" in (connector.check_object("customers") or "")
+
+
 def test_update_writes_only_the_given_fields_and_bumps_updated_at(
     sql_db: SqlDatabase, connect: MakeConnector
 ) -> None:

@@ -59,6 +59,7 @@ class SqlPeer:
                 Column("first_name", String(100)),
                 Column("last_name", String(100)),
                 Column("updated_at", TIMESTAMP_6, nullable=False),
+                Column("created_at", TIMESTAMP_6, nullable=True),
                 sqlite_autoincrement=not reuse_ids,
             )
         )
@@ -66,7 +67,7 @@ class SqlPeer:
         self.connector_yaml = (
             'type: sql\nurl: "${PEER_URL}"\nobjects:\n'
             f"  customers: {{table: {self.table.name}, id: id, updated_at: updated_at,"
-            " lookback_seconds: 1}\n"
+            " created_at: created_at, lookback_seconds: 1}\n"
         )
 
     def reset(self) -> None:
@@ -79,8 +80,9 @@ class SqlPeer:
     def create(self, values: Values) -> str | None:
         try:
             with self.db.engine.begin() as conn:
+                made = self._columns(values)
                 key = conn.execute(
-                    insert(self.table).values(**self._columns(values))
+                    insert(self.table).values(**made, created_at=made["updated_at"])
                 ).inserted_primary_key
         except IntegrityError:
             return None
