@@ -5,8 +5,8 @@ Run: ``.venv/bin/python bench/console.py [--postgres URL] [--records N] [--log-r
 [--conflicts N] [--out bench/results/console.json]``.
 
 Contacts are loaded through ``Store.create_records``; the sync log, runs and conflicts (the
-engine's history, which no public call writes in bulk) are inserted in batches straight into
-their tables, as months of passes would have left them. The daemon's HTTP app serves the
+engine's history, which no public call backdates) are inserted with plain SQL in batches, as
+30 days of passes would have left them, with every sync, direction and action mixed. The daemon's HTTP app serves the
 console on 127.0.0.1 and each page is fetched with a write token (``Authorization: Bearer``)
 over a kept-alive connection: the median and the slowest of ``RUNS`` requests after one
 warm-up. The target is a median of at most 100 ms per page. PostgreSQL runs in a scratch
@@ -30,12 +30,11 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import insert, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from config import load_config
 from store import ChangeSource, SourceType, Store, make_engine
-from store.db import tables as t  # seeds a million log rows in bulk; see BENCH_MAY_REACH
 from syncd.http import create_app
 
 RECORDS = 100_000
@@ -83,7 +82,35 @@ def _contacts(start: int, n: int) -> list[dict[str, object]]:
     ]
 
 
-def _load(store: Store, records: int, log_rows: int, conflicts: int) -> dict[str, Any]:
+_INSERT_RUN = text(
+    "INSERT INTO sync_runs (sync, started_at, finished_at, status, summary)"
+    " VALUES (:sync, :started_at, :finished_at, :status, :summary)"
+)
+_INSERT_LOG = text(
+    "INSERT INTO sync_log (sync, run_id, at, crm_object, crm_id, external_id, direction,"
+    " action, changes, message, level) VALUES (:sync, :run_id, :at, :crm_object, :crm_id,"
+    " :external_id, :direction, :action, :changes, :message, :level)"
+)
+_INSERT_CONFLICT = text(
+    "INSERT INTO sync_conflicts (sync, run_id, crm_object, crm_id, external_id, field, rule,"
+    " base, has_base, crm_value, external_value, winner, loser_value, open, reason,"
+    " created_at) VALUES (:sync, :run_id, :crm_object, :crm_id, :external_id, :field, :rule,"
+    " :base, :has_base, :crm_value, :external_value, :winner, :loser_value, :open, :reason,"
+    " :created_at)"
+)
+_CHANGED = json.dumps(
+    {"values_changed": {"root['firstname']": {"old_value": "a", "new_value": "b"}}}
+)
+
+
+def _stamper(engine: Engine) -> Any:
+    """Times as the store keeps them: naive UTC text on SQLite, aware on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        return lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return lambda moment: moment
+
+
+def _load(store: Store, url: str, records: int, log_rows: int, conflicts: int) -> dict[str, Any]:
     """Fill the store; returns the ids the pages are asked about and the load times."""
     rng = random.Random(17)
     now = datetime.now(UTC)
@@ -99,21 +126,25 @@ def _load(store: Store, records: int, log_rows: int, conflicts: int) -> dict[str
     started = time.perf_counter()
     month = 30 * 86400
     runs_per_sync = 300
-    with store._engine.begin() as conn:  # the engine's history, as months of passes left it
-        run_rows = [
-            {
-                "sync": sync,
-                "started_at": now - timedelta(seconds=month * (1 - k / runs_per_sync)),
-                "finished_at": now - timedelta(seconds=month * (1 - k / runs_per_sync) - 5),
-                "status": "ok" if k % 50 else "failed",
-                "summary": {"inbound.read": 40, "inbound.updated": 30, "outbound.updated": 10}
+    engine = make_engine(url)
+    stamp = _stamper(engine)
+    run_rows = [
+        {
+            "sync": sync,
+            "started_at": stamp(now - timedelta(seconds=month * (1 - k / runs_per_sync))),
+            "finished_at": stamp(now - timedelta(seconds=month * (1 - k / runs_per_sync) - 5)),
+            "status": "ok" if k % 50 else "failed",
+            "summary": json.dumps(
+                {"inbound.read": 40, "inbound.updated": 30, "outbound.updated": 10}
                 if k % 50
-                else {"error": "HTTP 503 from shop"},
-            }
-            for sync in SYNCS
-            for k in range(runs_per_sync)
-        ]
-        conn.execute(insert(t.sync_runs), run_rows)
+                else {"error": "HTTP 503 from shop"}
+            ),
+        }
+        for sync in SYNCS
+        for k in range(runs_per_sync)
+    ]
+    with engine.begin() as conn:
+        conn.execute(_INSERT_RUN, run_rows)
         first_run = int(conn.execute(text("SELECT min(id) FROM sync_runs")).scalar_one())
     done = 0
     while done < log_rows:
@@ -123,30 +154,24 @@ def _load(store: Store, records: int, log_rows: int, conflicts: int) -> dict[str
             s = j % len(SYNCS)
             age = month * (1 - j / log_rows)
             crm_id = star if j % 50_000 == 0 else ids[rng.randrange(len(ids))]
-            action = ACTIONS[j % len(ACTIONS)]
+            action = ACTIONS[rng.randrange(len(ACTIONS))]
             rows.append(
                 {
                     "sync": SYNCS[s],
                     "run_id": first_run + s * runs_per_sync + int((j / log_rows) * runs_per_sync),
-                    "at": now - timedelta(seconds=age),
+                    "at": stamp(now - timedelta(seconds=age)),
                     "crm_object": "contacts",
                     "crm_id": crm_id,
                     "external_id": str(crm_id + 1_000_000),
-                    "direction": "inbound" if j % 3 else "outbound",
+                    "direction": "inbound" if rng.random() < 0.7 else "outbound",
                     "action": action,
-                    "changes": {
-                        "values_changed": {
-                            "root['firstname']": {"old_value": "a", "new_value": "b"}
-                        }
-                    }
-                    if action == "updated"
-                    else None,
+                    "changes": _CHANGED if action == "updated" else None,
                     "message": "HTTP 422: invalid email" if action == "error" else None,
                     "level": "error" if action == "error" else "info",
                 }
             )
-        with store._engine.begin() as conn:
-            conn.execute(insert(t.sync_log), rows)
+        with engine.begin() as conn:
+            conn.execute(_INSERT_LOG, rows)
         done += size
     loaded["log_seconds"] = round(time.perf_counter() - started, 1)
     started = time.perf_counter()
@@ -169,14 +194,13 @@ def _load(store: Store, records: int, log_rows: int, conflicts: int) -> dict[str
                 "external_value": f"Ext{k}",
                 "winner": None if open_ else "external",
                 "loser_value": None if open_ else f"Crm{k}",
-                "loser_changed_at": None,
                 "open": open_,
                 "reason": "changed on both sides",
-                "created_at": now - timedelta(seconds=month * (1 - k / conflicts)),
+                "created_at": stamp(now - timedelta(seconds=month * (1 - k / conflicts))),
             }
         )
-    with store._engine.begin() as conn:
-        conn.execute(insert(t.sync_conflicts), rows)
+    with engine.begin() as conn:
+        conn.execute(_INSERT_CONFLICT, rows)
     loaded["conflicts_seconds"] = round(time.perf_counter() - started, 1)
     causes = ("HTTP 409 from shop: {} taken", "HTTP 422: {} is not valid", "timeout after 30s")
 
@@ -195,8 +219,10 @@ def _load(store: Store, records: int, log_rows: int, conflicts: int) -> dict[str
         ),
     )
     if store.dialect == "postgresql":
-        with store._engine.begin() as conn:  # statistics, as autovacuum would gather
-            conn.execute(text("ANALYZE"))
+        # Statistics and the visibility map, as autovacuum would keep them.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
     mid_log = int(log_rows * 0.6)
     return {"star": star, "before_log": mid_log, "before_conflict": conflicts // 2, **loaded}
 
@@ -250,7 +276,7 @@ def measure(url: str, tmp: Path, records: int, log_rows: int, conflicts: int) ->
     )
     config = load_config(config_path)
     with Store.open(url) as store:
-        found = _load(store, records, log_rows, conflicts)
+        found = _load(store, url, records, log_rows, conflicts)
         _info, token = store.create_api_token(f"bench-{uuid.uuid4().hex[:6]}", ["write"])
         server, thread, base = _serve(create_app(config, store))
         result: dict[str, Any] = {k: v for k, v in found.items() if k.endswith("seconds")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from store import Store
+from store import HistoryEntry, Store
 from syncd.changes import changes_text
 
 __all__ = ["TraceEvent", "trace_events"]
@@ -46,15 +46,22 @@ def trace_events(
     prop: str | None = None,
     *,
     resolver: str = "operator (CLI)",
+    history: list[HistoryEntry] | None = None,
 ) -> list[TraceEvent]:
     """The record's events, oldest first; ``prop`` keeps those about one property.
 
     Raises ``NotFoundError`` naming the record when it does not exist. ``resolver`` names
     who an operator's decision is shown as (the CLI's and the console's are both operators).
+    ``history`` is the record's whole property history when the caller read it already
+    (``object_name`` is then the object's own name and the record is known to exist).
     """
-    store.get_record(object_name, record_id, include_archived=True)  # NotFound names it
-    crm_object = store.get_object(object_name).name
-    history = store.property_history(object_name, record_id, prop)
+    if history is None:
+        store.get_record(object_name, record_id, include_archived=True)  # NotFound names it
+        crm_object = store.get_object(object_name).name
+        history = store.property_history(object_name, record_id, prop)
+    else:
+        crm_object = object_name
+        history = [h for h in history if prop is None or h.property == prop]
     log = store.sync_log(crm_object=crm_object, crm_id=record_id, limit=TRACE_LIMIT)
     conflicts = [
         c

@@ -348,7 +348,9 @@ sync_log = Table(
     Index("ix_sync_log_crm", "crm_object", "crm_id"),
     Index("ix_sync_log_sync_external_id", "sync", "external_id"),
     Index("ix_sync_log_run_id", "run_id", "id"),
-    Index("ix_sync_log_sync_at", "sync", "at"),
+    # The activity counts (status, console) read direction and action from the index alone.
+    Index("ix_sync_log_sync_at_kind", "sync", "at", "direction", "action"),
+    Index("ix_sync_log_sync_action", "sync", "action", "id"),
 )
 
 sync_conflicts = Table(
@@ -376,6 +378,7 @@ sync_conflicts = Table(
     Column("resolution", String(50)),
     Column("resolved_value", Text),
     Index("ix_sync_conflicts_sync_open", "sync", "open", "id"),
+    Index("ix_sync_conflicts_record", "crm_object", "crm_id"),
 )
 
 # Records a sync must still write outside (decided, or failed and waiting for a retry).

@@ -31,19 +31,22 @@ class OverviewPart(FacadePart):
     """What ``syncd status``, ``/metrics`` and the retention job read and prune."""
 
     def sync_overview(
-        self, syncs: Sequence[str], now: datetime, *, activity: bool = True
+        self, syncs: Sequence[str], now: datetime, *, activity: bool = True, hourly: bool = False
     ) -> dict[str, SyncOverview]:
         """Each named sync's state, runs, lease, queues and recent activity, read in one
         transaction so the numbers agree with each other.
 
         ``activity`` False skips the sync log (counts of the last hour and day): what a
-        metrics scrape, which never shows them, asks for.
+        metrics scrape, which never shows them, asks for. ``hourly`` also counts the day
+        hour by hour (``synced_hourly``, the console's chart) in the same read.
         """
         _aware(now, "now")
         names = list(dict.fromkeys(syncs))
         if not names:
             return {}
-        found = self._read(lambda conn: overview_sql.overview(conn, names, now, activity=activity))
+        found = self._read(
+            lambda conn: overview_sql.overview(conn, names, now, activity=activity, hourly=hourly)
+        )
         return {name: found[name] for name in names}
 
     def activity_by_hour(

@@ -19,13 +19,17 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Integer,
     Table,
     and_,
     case,
+    cast,
     delete,
     exists,
+    extract,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -60,6 +64,10 @@ def _zero() -> dict[str, int]:
     return dict.fromkeys(_DIRECTIONS, 0)
 
 
+def _hours(hours: int) -> dict[str, list[int]]:
+    return {d: [0] * hours for d in _DIRECTIONS}
+
+
 @dataclass(frozen=True)
 class SyncOverview:
     """Where one sync stands, as stored: the facts ``syncd status`` and the metrics judge.
@@ -88,6 +96,9 @@ class SyncOverview:
     lease_expires_at: datetime | None = None
     synced_1h: dict[str, int] = field(default_factory=_zero)
     synced_24h: dict[str, int] = field(default_factory=_zero)
+    #: ``synced_24h`` hour by hour, oldest hour first (24 entries a direction): the console's
+    #: chart, read with the counts when ``sync_overview(hourly=True)`` asks (else zeros).
+    synced_hourly: dict[str, list[int]] = field(default_factory=lambda: _hours(24))
     parked: int = 0
     #: External records the sync could not apply, not yet asked to retry (`syncd errors`).
     parked_inbound: int = 0
@@ -130,7 +141,12 @@ def _count_by_sync(
 
 
 def overview(
-    conn: Connection, syncs: Sequence[str], now: datetime, *, activity: bool = True
+    conn: Connection,
+    syncs: Sequence[str],
+    now: datetime,
+    *,
+    activity: bool = True,
+    hourly: bool = False,
 ) -> dict[str, SyncOverview]:
     """Every named sync's overview; a sync the store never saw gets an empty one."""
     head = conn.execute(select(t.journal_head.c.last_seq)).scalar()
@@ -148,7 +164,9 @@ def overview(
         ):
             found[row.sync]["lease_holder"] = row.holder
             found[row.sync]["lease_expires_at"] = row.expires_at
-        if activity:
+        if activity and hourly:
+            _activity_hourly(conn, chunk, found, now)
+        elif activity:
             _activity(conn, chunk, found, now)
     return {name: SyncOverview(**values) for name, values in found.items()}
 
@@ -220,6 +238,47 @@ def _queues(
         found[name]["inbox_depth"] = count
 
 
+def _hours_ago(conn: Connection, now: datetime) -> ColumnElement[Any]:
+    """Whole hours between a log row's time and ``now`` (0 for the last hour), computed
+    by the database: a group key, so one read of the day's rows serves every hour."""
+    log = t.sync_log
+    moment = literal(now, log.c.at.type)
+    if conn.dialect.name == "sqlite":
+        hours = (func.julianday(moment) - func.julianday(log.c.at)) * 24.0
+        return cast(hours, Integer)
+    return cast(func.floor(extract("epoch", moment - log.c.at) / 3600.0), Integer)
+
+
+def _activity_rows(
+    conn: Connection, names: Sequence[str], now: datetime, hours: int
+) -> list[tuple[str, str, int, int, int, datetime | None]]:
+    """(sync, direction, hours ago, records changed in the last hour, records changed,
+    newest row of any action) per sync, direction and hour of the ``hours`` up to ``now``:
+    one range read of the (sync, at, direction, action) index, whatever the log's size."""
+    log = t.sync_log
+    hour, start = now - timedelta(hours=1), now - timedelta(hours=hours)
+    counted = log.c.action.in_(ACTIVITY_ACTIONS)
+    ago = _hours_ago(conn, now).label("ago")
+    found: list[tuple[str, str, int, int, int, datetime | None]] = []
+    for chunk in chunks(sorted(set(names)), CHUNK):
+        rows = conn.execute(
+            select(
+                log.c.sync,
+                log.c.direction,
+                ago,
+                func.sum(case((and_(counted, log.c.at >= hour), 1), else_=0)),
+                func.sum(case((counted, 1), else_=0)),
+                func.max(log.c.at),
+            )
+            .where(log.c.sync.in_(chunk), log.c.at >= start, log.c.at <= now)
+            .group_by(log.c.sync, log.c.direction, ago)
+        )
+        found.extend(
+            (r[0], r[1], int(r[2] or 0), int(r[3] or 0), int(r[4] or 0), r[5]) for r in rows
+        )
+    return found
+
+
 def _activity(
     conn: Connection, names: Sequence[str], found: dict[str, dict[str, Any]], now: datetime
 ) -> None:
@@ -238,48 +297,44 @@ def _activity(
         .group_by(log.c.sync, log.c.direction)
     )
     for sync, direction, last_hour, last_day, newest in rows:
+        _count(found[sync], direction, int(last_hour or 0), int(last_day or 0), newest)
+
+
+def _count(
+    item: dict[str, Any], direction: str, last_hour: int, changed: int, newest: datetime | None
+) -> None:
+    if direction in _DIRECTIONS:
+        item.setdefault("synced_1h", _zero())[direction] += last_hour
+        item.setdefault("synced_24h", _zero())[direction] += changed
+    if direction == "inbound" and newest is not None:
+        seen = item.get("last_inbound_at")
+        item["last_inbound_at"] = newest if seen is None else max(seen, newest)
+
+
+def _activity_hourly(
+    conn: Connection, names: Sequence[str], found: dict[str, dict[str, Any]], now: datetime
+) -> None:
+    """``_activity`` and the day's counts hour by hour, in the same read (the console's
+    overview: its chart costs no second pass over the day's rows)."""
+    for sync, direction, ago, last_hour, changed, newest in _activity_rows(conn, names, now, 24):
         item = found[sync]
+        _count(item, direction, last_hour, changed, newest)
         if direction in _DIRECTIONS:
-            item.setdefault("synced_1h", _zero())[direction] = int(last_hour or 0)
-            item.setdefault("synced_24h", _zero())[direction] = int(last_day or 0)
-        if direction == "inbound" and newest is not None:
-            seen = item.get("last_inbound_at")
-            item["last_inbound_at"] = newest if seen is None else max(seen, newest)
+            hourly = item.setdefault("synced_hourly", _hours(24))[direction]
+            hourly[23 - min(max(ago, 0), 23)] += changed
 
 
 def activity_by_hour(
     conn: Connection, names: Sequence[str], now: datetime, hours: int
 ) -> dict[str, dict[str, list[int]]]:
-    """Records changed per sync, direction and hour over the ``hours`` before ``now``.
-
-    One statement per chunk of syncs, one sum per hour: portable (no dialect's date
-    functions) and one range read of the (sync, at) index. Index 0 is the oldest hour;
-    hour ``i`` covers ``[now - (hours - i)h, now - (hours - i - 1)h)``.
-    """
-    log = t.sync_log
-    start = now - timedelta(hours=hours)
-    edges = [start + timedelta(hours=i) for i in range(hours + 1)]
-    sums = [
-        func.sum(case((and_(log.c.at >= edges[i], log.c.at < edges[i + 1]), 1), else_=0))
-        for i in range(hours)
-    ]
-    found: dict[str, dict[str, list[int]]] = {
-        name: {d: [0] * hours for d in _DIRECTIONS} for name in names
-    }
-    for chunk in chunks(sorted(set(names)), CHUNK):
-        rows = conn.execute(
-            select(log.c.sync, log.c.direction, *sums)
-            .where(
-                log.c.sync.in_(chunk),
-                log.c.at >= start,
-                log.c.at < now,
-                log.c.action.in_(ACTIVITY_ACTIONS),
-            )
-            .group_by(log.c.sync, log.c.direction)
-        )
-        for row in rows:
-            if row[1] in _DIRECTIONS:
-                found[row[0]][row[1]] = [int(v or 0) for v in row[2:]]
+    """Records changed per sync, direction and hour over the ``hours`` up to ``now``;
+    index 0 is the oldest hour, the last one the hour up to ``now``."""
+    found = {name: _hours(hours) for name in names}
+    for sync, direction, ago, _last_hour, changed, _newest in _activity_rows(
+        conn, names, now, hours
+    ):
+        if direction in _DIRECTIONS:
+            found[sync][direction][hours - 1 - min(max(ago, 0), hours - 1)] += changed
     return found
 
 

@@ -72,6 +72,11 @@ def test_activity_by_hour_counts_changes_per_direction(store: Store) -> None:
     assert found["s"]["inbound"][-1] == 3 and sum(found["s"]["inbound"]) == 3
     assert found["s"]["outbound"][-1] == 1
     assert found["quiet"] == {"inbound": [0] * 24, "outbound": [0] * 24}
+    overview = store.sync_overview(["s", "quiet"], now, hourly=True)
+    assert overview["s"].synced_hourly == found["s"]  # the same counts, in the same read
+    assert overview["s"].synced_24h == {"inbound": 3, "outbound": 1}
+    assert overview["s"].synced_1h == {"inbound": 3, "outbound": 1}
+    assert store.sync_overview(["s"], now)["s"].synced_hourly["inbound"] == [0] * 24
     later = store.activity_by_hour(["s"], now + timedelta(hours=2), hours=3)
     assert later["s"]["inbound"] == [3, 0, 0]
     with pytest.raises(StoreError, match="hours"):

@@ -2,7 +2,7 @@
 activity, and which daemon processes are alive and which leases they hold.
 
 The same reads as ``syncd status`` (``Store.sync_overview``, ``build_status``,
-``daemon_status``), plus ``Store.activity_by_hour`` for the chart.
+``daemon_status``); the chart's hours come from the same read (``synced_hourly``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from syncd.status import DAEMON_ALIVE_SECONDS, build_status, daemon_status
 
 __all__ = ["show"]
 
+_STANDARD = ("contacts", "companies", "deals", "tickets")
+
 
 def show(call: Call) -> Response:
     config = call.console.config()
@@ -24,13 +26,15 @@ def show(call: Call) -> Response:
     names = [s.name for s in syncs]
     now = datetime.now(UTC)
     store = call.store
-    found = store.sync_overview(names, now)
+    found = store.sync_overview(names, now, hourly=True)
     seen = store.daemons_seen()
     daemon = daemon_status(seen, now)
-    hourly = store.activity_by_hour(names, now)
     statuses = [build_status(s, found[s.name], now) for s in syncs]
     charts = {
-        name: hourly_chart(hourly[name]["inbound"], hourly[name]["outbound"], now) for name in names
+        name: hourly_chart(
+            found[name].synced_hourly["inbound"], found[name].synced_hourly["outbound"], now
+        )
+        for name in names
     }
     leases: dict[str, list[str]] = {}
     for name in names:
@@ -60,5 +64,6 @@ def show(call: Call) -> Response:
         daemon_text=daemon.text(now),
         processes=processes,
         other_leases=sorted(others.items()),
-        objects=[o.name for o in store.list_objects()],
+        # The objects the syncs write, and the standard ones: no schema read for a datalist.
+        objects=sorted({s.crm_object for s in syncs} | set(_STANDARD)),
     )

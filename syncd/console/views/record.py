@@ -43,8 +43,9 @@ def show(call: Call) -> Response:
     store = call.store
     record = store.get_record(object_name, record_id, include_archived=True)
     obj = store.get_object(object_name)
+    every = store.property_history(obj.name, record_id)
     history: dict[str, list[HistoryEntry]] = defaultdict(list)
-    for h in store.property_history(obj.name, record_id):
+    for h in every:
         history[h.property].append(h)
     for entries in history.values():
         entries.sort(key=lambda h: h.timestamp, reverse=True)
@@ -64,6 +65,6 @@ def show(call: Call) -> Response:
         associations=store.list_associations(obj.name, record_id),
         timeline=_timeline(call, obj.name, record_id),
         links=links,
-        trace=trace_events(store, obj.name, record_id, prop, resolver="operator"),
+        trace=trace_events(store, obj.name, record_id, prop, resolver="operator", history=every),
         prop=prop,
     )

@@ -72,6 +72,8 @@ def show(call: Call) -> Response:
         sync=sync.name,
         direction=wanted["direction"] or None,
         action=wanted["action"] or None,
+        # With the object too, the (crm_object, crm_id) index finds the record's rows.
+        crm_object=sync.crm_object if wanted["record"] else None,
         crm_id=int(wanted["record"]) if wanted["record"] else None,
         since=_moment(wanted["since"], "since"),
         until=_moment(wanted["until"], "until"),
