@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
 import statistics
@@ -312,6 +313,7 @@ def main() -> None:
     parser.add_argument("--out", default="bench/results/console.json")
     args = parser.parse_args()
     sizes = (args.records, args.log_rows, args.conflicts)
+    load_at_start = [round(x, 1) for x in os.getloadavg()]
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         if args.sqlite:
@@ -334,7 +336,8 @@ def main() -> None:
                 admin.dispose()
     print(
         f"{args.records} contacts, {args.log_rows} sync log rows, {args.conflicts} conflicts;"
-        f" median and slowest of {RUNS} requests; target median <= {TARGET_MS:g} ms"
+        f" median and slowest of {RUNS} requests; target median <= {TARGET_MS:g} ms;"
+        f" load average at start {', '.join(map(str, load_at_start))} on {os.cpu_count()} cores"
     )
     dbs = list(results)
     print(f"{'page':<26}" + "".join(f"{db + ' median':>20}{'max':>9}" for db in dbs))
@@ -358,6 +361,8 @@ def main() -> None:
         "parked": PARKED + REFUSED,
         "runs": RUNS,
         "target_median_ms": TARGET_MS,
+        "load_average_at_start": load_at_start,
+        "cpus": os.cpu_count(),
         "results": results,
     }
     out.write_text(json.dumps(payload, indent=2) + "\n")
