@@ -18,21 +18,27 @@ from store.activities.timeline import (
 from store.associations.part import MAX_LINKS, LinkRequest
 from store.associations.sql import MAX_LABELS_PER_PAIR
 from store.csv.export import export_properties, iter_records, write_csv, write_json
-from store.csv.importer import MODES, AssociateSpec, ImportRequest, import_csv
+from store.csv.importer import import_csv
 from store.csv.part import ImportSummary
-from store.csv.reader import MAX_CELL_CHARS, CsvFileError
+from store.csv.reader import MAX_CELL_CHARS
+from store.csv.request import MODES, AssociateSpec, ImportRequest
 from store.db.builtin import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
 from store.db.catalog import suggest
 from store.db.engine import make_engine, redact_url
 from store.db.migrate import current_revision, head_revision, upgrade
 from store.db.types import utcnow
 from store.errors import (
+    ApiTokenError,
     BatchError,
+    CsvFileError,
     DuplicateError,
+    LeaseLostError,
+    LinkConflictError,
     NotFoundError,
     NotMigratedError,
     RecordWriteError,
     SchemaError,
+    SearchError,
     StoreError,
     ValidationError,
 )
@@ -62,7 +68,6 @@ from store.search.filters import (
     OPERATORS,
     Filter,
     FilterGroup,
-    SearchError,
     Sort,
     parse_filter_expression,
     parse_filter_groups,
@@ -70,7 +75,7 @@ from store.search.filters import (
     parse_sorts,
 )
 from store.sync.intents import CreateIntent
-from store.sync.leases import Fence, LeaseHolder, LeaseLostError
+from store.sync.leases import Fence, LeaseHolder
 from store.sync.models import (
     ConflictRecord,
     ConflictSpec,
@@ -83,9 +88,8 @@ from store.sync.models import (
     SyncRun,
     SyncState,
 )
-from store.sync.sql import LinkConflictError
 from store.sync.tx import SyncTx
-from store.tokens.part import MAX_SECRET_LENGTH, ApiToken, ApiTokenError
+from store.tokens.part import MAX_SECRET_LENGTH, ApiToken
 from store.values import MAX_VALUE_LENGTH, canonical_value, format_datetime
 
 __all__ = [

@@ -2,15 +2,20 @@
 
     SyncdError
     ├── UsageError
-    │   └── StoreError
-    │       ├── SchemaError            a definition change was refused (built-in, in use, bad)
-    │       └── NotMigratedError       the database schema is not at this version's head
+    │   ├── StoreError
+    │   │   ├── SchemaError            a definition change was refused (built-in, in use, bad)
+    │   │   ├── NotMigratedError       the database schema is not at this version's head
+    │   │   ├── LinkConflictError      one CRM record would be linked to two external ones
+    │   │   ├── LeaseLostError         this process lost its sync's lease: nothing commits
+    │   │   └── ApiTokenError          a token refused: bad name or scope, name taken
+    │   └── CsvFileError               a CSV file cannot be imported as a whole
     └── RecordError
         └── RecordWriteError
             ├── NotFoundError          no such object, property or record
             ├── ValidationError        a value does not fit its property definition
             ├── DuplicateError         a unique value is already held by another record
-            └── BatchError             an atomic batch refused: every failing input listed
+            ├── BatchError             an atomic batch refused: every failing input listed
+            └── SearchError            a search request refused, at the part named by ``path``
 
 Record errors are per record: a sync logs and counts them and goes on with the rest.
 """
@@ -22,12 +27,17 @@ from typing import Any
 from syncd.errors import RecordError, UsageError
 
 __all__ = [
+    "ApiTokenError",
     "BatchError",
+    "CsvFileError",
     "DuplicateError",
+    "LeaseLostError",
+    "LinkConflictError",
     "NotFoundError",
     "NotMigratedError",
     "RecordWriteError",
     "SchemaError",
+    "SearchError",
     "StoreError",
     "ValidationError",
 ]
@@ -102,3 +112,39 @@ class BatchError(RecordWriteError):
             failures=len(failures),
         )
         self.failures = failures
+
+
+class SearchError(RecordWriteError):
+    """A search request was refused; ``path`` names the bad part (``filterGroups[0]...``)."""
+
+    def __init__(self, path: str, problem: str, **data: Any) -> None:
+        super().__init__(f"{path}: {problem}", path=path, **data)
+        self.path = path
+        self.problem = problem
+
+
+class LinkConflictError(StoreError):
+    """A link write would tie one CRM record to two external records of the same sync."""
+
+    def __init__(self, sync: str, crm_id: int, held_by: str, wanted_by: str) -> None:
+        super().__init__(
+            f"sync {sync!r}: CRM record {crm_id} is already linked to external record "
+            f"{held_by!r}, so it cannot also be linked to {wanted_by!r}; delete one of the "
+            "links first (or merge the external records)"
+        )
+        self.sync = sync
+        self.crm_id = crm_id
+        self.held_by = held_by
+        self.wanted_by = wanted_by
+
+
+class LeaseLostError(StoreError):
+    """This process no longer holds the sync's lease: its work must not commit."""
+
+
+class ApiTokenError(StoreError):
+    """A token was refused: a bad name or scope, or a name already taken."""
+
+
+class CsvFileError(UsageError):
+    """The file as a whole cannot be imported (empty, undecodable, bad header, ...)."""

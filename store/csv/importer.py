@@ -15,46 +15,19 @@ whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from store.csv.job import REPORT_COLUMNS, ImportJob
 from store.csv.part import ImportSummary, Progress, details_path
-from store.csv.reader import CsvFileError, LineSource, open_reader, read_header, read_rows
+from store.csv.reader import LineSource, open_reader, read_header, read_rows
+from store.csv.request import MODES, ImportRequest
+from store.errors import CsvFileError
 
 if TYPE_CHECKING:
     from store.facade import Store
 
-__all__ = ["MODES", "REPORT_COLUMNS", "AssociateSpec", "ImportRequest", "import_csv"]
-
-MODES = ("create", "update", "upsert")
-
-
-@dataclass(frozen=True)
-class AssociateSpec:
-    """Associate each row's records: ``from_object`` (the primary) to ``to_object``."""
-
-    from_object: str
-    to_object: str
-    label: str | None = None
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    """What to import and how; ``mapping`` is column -> ``[object.]property`` or ``ignore``."""
-
-    path: Path
-    object: str
-    mode: str = "upsert"
-    id_property: str | None = None
-    encoding: str = "utf-8"
-    error_report: Path | None = None
-    mapping: Mapping[str, str] = field(default_factory=dict)
-    associate: AssociateSpec | None = None
-    strict: bool = False
-    batch_size: int = 500
+__all__ = ["REPORT_COLUMNS", "import_csv"]
 
 
 def _open_report(path: Path) -> IO[str]:

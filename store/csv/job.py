@@ -21,14 +21,13 @@ from store.csv.columns import (
     match_columns,
     unguard_formula,
 )
-from store.csv.reader import CsvFileError
 from store.db.types import utcnow
-from store.errors import RecordWriteError, ValidationError
+from store.errors import CsvFileError, RecordWriteError, ValidationError
 from store.models import BatchResult, ChangeSource, PropertyDef, Record, SourceType
 from store.values import canonical_value, unique_key
 
 if TYPE_CHECKING:
-    from store.csv.importer import ImportRequest
+    from store.csv.request import ImportRequest
     from store.facade import Store
 
 __all__ = ["DEFAULT_ID_PROPERTIES", "REPORT_COLUMNS", "ImportJob"]

@@ -20,12 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from syncd.errors import UsageError
+from store.errors import CsvFileError
 
 __all__ = [
     "MAX_CELL_CHARS",
     "MAX_LINE_BYTES",
-    "CsvFileError",
     "LineSource",
     "Row",
     "read_header",
@@ -42,10 +41,6 @@ _UTF16_32_BOMS = (
     codecs.BOM_UTF16_LE,
     codecs.BOM_UTF16_BE,
 )
-
-
-class CsvFileError(UsageError):
-    """The file as a whole cannot be imported (empty, undecodable, bad header, ...)."""
 
 
 class _OversizedLine(Exception):

@@ -47,7 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from store.db import tables as t
 from store.db.builtin import COUNT_PROPERTIES
 from store.db.catalog import LoadedObject, suggest
-from store.errors import RecordWriteError, ValidationError
+from store.errors import SearchError, ValidationError
 from store.models import PropertyDef
 from store.values import MAX_VALUE_LENGTH, canonical_value, format_datetime, parse_datetime
 
@@ -60,7 +60,6 @@ __all__ = [
     "OPERATORS",
     "Filter",
     "FilterGroup",
-    "SearchError",
     "Sort",
     "association_objects",
     "index_expression",
@@ -127,15 +126,6 @@ _COLUMNS = {
     "hs_lastmodifieddate": "updated_at",
     "lastmodifieddate": "updated_at",
 }
-
-
-class SearchError(RecordWriteError):
-    """A search request was refused; ``path`` names the bad part (``filterGroups[0]...``)."""
-
-    def __init__(self, path: str, problem: str, **data: Any) -> None:
-        super().__init__(f"{path}: {problem}", path=path, **data)
-        self.path = path
-        self.problem = problem
 
 
 @dataclass(frozen=True)

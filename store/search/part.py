@@ -37,7 +37,7 @@ from store.db.catalog import LoadedObject, load_object, suggest
 from store.db.chunks import chunks
 from store.db.part import FacadePart
 from store.db.types import utcnow
-from store.errors import NotFoundError, RecordWriteError
+from store.errors import NotFoundError, RecordWriteError, SearchError
 from store.models import HistoryEntry, Record, SourceType
 from store.records.sql import (
     find_by_unique,
@@ -49,7 +49,6 @@ from store.records.sql import (
 from store.search.filters import (
     ASSOCIATION_PREFIX,
     FilterGroup,
-    SearchError,
     Sort,
     parse_filter_groups,
     parse_sorts,

@@ -22,13 +22,12 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store.db import tables as t
-from store.errors import StoreError
+from store.errors import LeaseLostError
 
 __all__ = [
     "WANT_FRESH",
     "Fence",
     "LeaseHolder",
-    "LeaseLostError",
     "acquire",
     "check",
     "release",
@@ -39,10 +38,6 @@ __all__ = [
 
 #: How long a waiter's request for a lease counts after its last refresh.
 WANT_FRESH = timedelta(seconds=5)
-
-
-class LeaseLostError(StoreError):
-    """This process no longer holds the sync's lease: its work must not commit."""
 
 
 @dataclass(frozen=True)

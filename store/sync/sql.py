@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from store.db import tables as t
 from store.db.catalog import LoadedObject
 from store.db.chunks import chunks
-from store.errors import NotFoundError, StoreError, ValidationError
+from store.errors import LinkConflictError, NotFoundError, StoreError, ValidationError
 from store.models import Association, AssociationLabel, Record
 from store.records.sql import is_record_id, record_from_row
 from store.search.filters import index_expression
@@ -53,7 +53,6 @@ from store.values import unique_key
 __all__ = [
     "CHUNK",
     "RUN_STATUSES",
-    "LinkConflictError",
     "add_conflicts",
     "associations_of",
     "changed_at",
@@ -83,21 +82,6 @@ CHUNK = 500
 RUN_STATUSES = ("running", "ok", "failed", "paused", "dry_run")
 _MAX_SYNC_NAME = 200  # the width of the sync and source_id columns
 _MAX_EXTERNAL_ID = 400
-
-
-class LinkConflictError(StoreError):
-    """A link write would tie one CRM record to two external records of the same sync."""
-
-    def __init__(self, sync: str, crm_id: int, held_by: str, wanted_by: str) -> None:
-        super().__init__(
-            f"sync {sync!r}: CRM record {crm_id} is already linked to external record "
-            f"{held_by!r}, so it cannot also be linked to {wanted_by!r}; delete one of the "
-            "links first (or merge the external records)"
-        )
-        self.sync = sync
-        self.crm_id = crm_id
-        self.held_by = held_by
-        self.wanted_by = wanted_by
 
 
 def check_sync_name(sync: object) -> str:

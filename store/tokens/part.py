@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from store.db import tables as t
 from store.db.part import FacadePart
 from store.db.tx import Tx
-from store.errors import NotFoundError, StoreError
+from store.errors import ApiTokenError, NotFoundError
 from store.models import ChangeSource
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "SCOPES",
     "SECRET_PREFIX",
     "ApiToken",
-    "ApiTokenError",
     "TokensPart",
 ]
 
@@ -44,10 +43,6 @@ _MAX_NAME = 100
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]*")
 # "syncd_" and six random characters: enough to tell tokens apart, useless to an attacker.
 _SHOWN = len(SECRET_PREFIX) + 6
-
-
-class ApiTokenError(StoreError):
-    """A token was refused: a bad name or scope, or a name already taken."""
 
 
 @dataclass(frozen=True)
