@@ -54,7 +54,7 @@ from config.models import Config, SyncConfig
 from connectors.base import Connector
 from store import Fence, LeaseLostError, Store
 from syncd.daemon.process_lock import ProcessLock
-from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
+from syncd.engine import SyncPaused, SyncSpec, build_connector, build_specs, run_sync
 from syncd.engine.context import RunSummary
 from syncd.engine.events import drain_inbox
 from syncd.engine.reconcile import reconcile_deletes
@@ -268,7 +268,7 @@ class Daemon:
                 listen_given=bool(self.options.listen),
                 store_given=self._db_url != self.config.store_url,
             )
-            specs = {name: build_spec(config, sync) for name, sync in config.syncs.items()}
+            specs = build_specs(config)
             for name, options in config.connectors.items():
                 if options != self.config.connectors.get(name):
                     built[name] = build_connector(config, name)
@@ -560,11 +560,7 @@ class Daemon:
         ``built`` holds the new or changed connectors and ``specs`` the specs a reload made
         beforehand (to refuse a configuration it cannot run), used as they are."""
         built = built or {}
-        wanted = (
-            specs
-            if specs is not None
-            else {name: build_spec(config, sync) for name, sync in config.syncs.items()}
-        )
+        wanted = specs if specs is not None else build_specs(config)
         for name in [n for n in self._syncs if n not in wanted]:
             self._remove_job(name)
             del self._syncs[name]

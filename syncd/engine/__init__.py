@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from syncd.engine.build import build_connector, build_spec
+from syncd.engine.build import build_connector, build_spec, build_specs
 from syncd.engine.context import RunSummary
 from syncd.engine.runner import SyncPaused, run_sync
 from syncd.engine.spec import AssociationSpec, FieldSpec, SyncSpec
@@ -15,5 +15,6 @@ __all__ = [
     "SyncSpec",
     "build_connector",
     "build_spec",
+    "build_specs",
     "run_sync",
 ]

@@ -13,7 +13,7 @@ from connectors.registry import connector_class
 from syncd.engine.spec import AssociationSpec, SyncSpec
 from syncd.errors import ConfigError
 
-__all__ = ["build_connector", "build_spec"]
+__all__ = ["build_connector", "build_spec", "build_specs"]
 
 
 def build_spec(config: Config, sync: SyncConfig) -> SyncSpec:
@@ -53,6 +53,11 @@ def build_spec(config: Config, sync: SyncConfig) -> SyncSpec:
         batch_size=sync.batch_size,
         retry_attempts=sync.retry_attempts,
     )
+
+
+def build_specs(config: Config) -> dict[str, SyncSpec]:
+    """Every sync's spec, by name: what a daemon runs for one loaded configuration."""
+    return {name: build_spec(config, sync) for name, sync in config.syncs.items()}
 
 
 def build_connector(config: Config, name: str) -> Connector:
