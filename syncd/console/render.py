@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from syncd.status import ago
@@ -50,6 +51,13 @@ def render(template: str, code: int = 200, **context: Any) -> HTMLResponse:
     nonce = secrets.token_urlsafe(12)
     for key in ("section", "done", "title"):
         context.setdefault(key, "")
+    viewer = context.get("viewer")
+    csrf = getattr(viewer, "csrf", None)
+    # Every form's hidden CSRF field, made once per page (an include per form was the
+    # errors page's largest cost).
+    context["csrf_input"] = (
+        Markup('<input type="hidden" name="csrf" value="%s">') % csrf if csrf else Markup("")
+    )
     html = _ENV.get_template(template).render(css=_CSS, nonce=nonce, **context)
     headers = {
         "Content-Security-Policy": (
