@@ -21,11 +21,20 @@ from sqlalchemy.engine import make_url
 
 from store import ChangeSource, SourceType, Store, make_engine, upgrade
 from store.db.tables import metadata
+from tests._live import LiveServers
 
 POSTGRES_ENV = "SYNCD_TEST_POSTGRES_URL"
 REQUIRE_ENV = "SYNCD_TEST_REQUIRE_POSTGRES"
 
 API = ChangeSource(SourceType.API, "test-token")
+
+
+@pytest.fixture(scope="session")
+def live_servers() -> Iterator[LiveServers]:
+    """Real uvicorn servers started once for the session and lent to tests (``tests/_live.py``)."""
+    servers = LiveServers()
+    yield servers
+    servers.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,54 +1,52 @@
-"""The API behind a real uvicorn server on 127.0.0.1, with a read-write token ready."""
+"""The API with a read-write token ready: called in-process, on a real socket when asked.
+
+``api.client`` hands requests to the application directly (``tests/_asgi.py``): no server,
+no socket. ``api.url`` mounts the same application on one of the session's real uvicorn
+servers (``tests/_live.py``) the first time a test asks for it, for the tests where the
+socket is the point: the guard's raw requests, HubSpot's own clients, concurrent clients.
+"""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
+from starlette.types import ASGIApp
 
 from store import Store
 from syncd.api import ApiSettings, create_api
+from tests._asgi import asgi_client
+from tests._live import LiveServers, serve
+
+__all__ = ["Api", "make_token", "running_api", "serve"]
 
 
 @dataclass
 class Api:
-    """A running API: its base URL, a client carrying a read-write token, and the store."""
+    """The API under test: an in-process client carrying a read-write token, and the store."""
 
-    url: str
     client: httpx.Client
     store: Store
     token: str
+    app: ASGIApp
+    servers: LiveServers
+    _url: str | None = field(default=None, repr=False)
 
+    @property
+    def url(self) -> str:
+        """The base URL of a real server for this test's application (mounted on first use)."""
+        if self._url is None:
+            self._url = self.servers.mount(self.app)
+        return self._url
 
-def serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,  # type: ignore[arg-type]
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-            ws="none",
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}"
+    def close(self) -> None:
+        self.client.close()
+        if self._url is not None:
+            self.servers.unmount(self._url)
+            self._url = None
 
 
 def make_token(store: Store, name: str = "tester", scopes: tuple[str, ...] = ("write",)) -> str:
@@ -65,20 +63,29 @@ def api_settings() -> ApiSettings:
 
 
 @contextmanager
-def running_api(store: Store, settings: ApiSettings) -> Iterator[Api]:
-    """The API on ``store`` served on 127.0.0.1 until the block ends, with a read-write token."""
-    server, thread, url = serve(create_api(store, settings))
+def running_api(
+    store: Store, settings: ApiSettings, servers: LiveServers | None = None
+) -> Iterator[Api]:
+    """The API on ``store`` until the block ends, with a read-write token.
+
+    ``api.url`` is served by one of ``servers`` (the session's ``live_servers``), or, without
+    them, by a server of the block's own, stopped at its end.
+    """
+    own = servers is None
+    lender = LiveServers() if servers is None else servers
+    app = create_api(store, settings)
     token = make_token(store)
-    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    client = asgi_client(app, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    running = Api(client, store, token, app, lender)
     try:
-        yield Api(url, client, store, token)
+        yield running
     finally:
-        client.close()
-        server.should_exit = True
-        thread.join(10)
+        running.close()
+        if own:
+            lender.close()
 
 
 @pytest.fixture
-def api(store: Store, api_settings: ApiSettings) -> Iterator[Api]:
-    with running_api(store, api_settings) as running:
+def api(store: Store, api_settings: ApiSettings, live_servers: LiveServers) -> Iterator[Api]:
+    with running_api(store, api_settings, live_servers) as running:
         yield running

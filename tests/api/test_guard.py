@@ -21,8 +21,9 @@ from sqlalchemy.exc import OperationalError
 from store import ChangeSource, SourceType, Store
 from syncd.api import ApiSettings, create_api
 from syncd.api.guard import RouteScopes
+from tests._live import LiveServers
 from tests.api._guard import PROBE, probe_api, raw_request
-from tests.api.conftest import Api, make_token, serve
+from tests.api.conftest import Api, make_token
 
 CONTACTS = "/crm/v3/objects/contacts"
 RATE_HEADERS = (
@@ -46,18 +47,17 @@ class Probe:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def _serve_probe(store: Store, settings: ApiSettings) -> Iterator[Probe]:
-    server, thread, url = serve(probe_api(store, settings))
+def _serve_probe(store: Store, settings: ApiSettings, servers: LiveServers) -> Iterator[Probe]:
+    url = servers.mount(probe_api(store, settings))
     try:
         yield Probe(url, store, make_token(store, "writer", ("write",)))
     finally:
-        server.should_exit = True
-        thread.join(10)
+        servers.unmount(url)
 
 
 @pytest.fixture
-def probe(store: Store, api_settings: ApiSettings) -> Iterator[Probe]:
-    yield from _serve_probe(store, api_settings)
+def probe(store: Store, api_settings: ApiSettings, live_servers: LiveServers) -> Iterator[Probe]:
+    yield from _serve_probe(store, api_settings, live_servers)
 
 
 def _nothing_written(store: Store, head: int) -> None:
@@ -511,18 +511,20 @@ class _RecordingStore(Store):
         return super().verify_api_token(secret)
 
 
-def test_tokens_are_checked_on_a_worker_thread(store: Store) -> None:
+def test_tokens_are_checked_on_a_worker_thread(store: Store, live_servers: LiveServers) -> None:
     recording = _RecordingStore(store)
-    for running in _serve_probe(recording, ApiSettings()):
+    for running in _serve_probe(recording, ApiSettings(), live_servers):
         with running.client(running.token) as client:
             assert client.get(PROBE).status_code == 200
     # Not the server's thread (it runs the event loop), but one of anyio's workers.
     assert recording.threads == ["AnyIO worker thread"]
 
 
-def test_an_unreachable_database_is_503_not_a_crash(store: Store) -> None:
+def test_an_unreachable_database_is_503_not_a_crash(
+    store: Store, live_servers: LiveServers
+) -> None:
     broken = _RecordingStore(store, broken=True)
-    for running in _serve_probe(broken, ApiSettings()):
+    for running in _serve_probe(broken, ApiSettings(), live_servers):
         with running.client(running.token) as client:
             answer = client.get(PROBE)
     body = _assert_error(answer, 503, "SERVICE_UNAVAILABLE")
