@@ -20,7 +20,8 @@ from store import Store
 from syncd.api import ApiSettings, create_api
 from syncd.cli import app
 from syncd.daemon import Daemon, DaemonOptions
-from tests.api.conftest import make_token, serve
+from tests._live import LiveServers
+from tests.api.conftest import make_token
 from tests.connectors.carddav.conftest import PASSWORD, USER, Radicale, radicale
 from tests.connectors.conftest import SqlDatabase
 from tests.connectors.rest.conftest import _running_api
@@ -186,15 +187,14 @@ connectors:
 
 
 @pytest.fixture
-def remote_hubspot(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def remote_hubspot(tmp_path: Path, live_servers: LiveServers) -> Iterator[tuple[str, str]]:
     """syncd's own HubSpot-compatible API over a second store: the "remote HubSpot"."""
     remote = Store.open(f"sqlite:///{tmp_path / 'remote.db'}")
-    server, thread, url = serve(create_api(remote, ApiSettings(rate_limit_max=10_000)))
+    url = live_servers.mount(create_api(remote, ApiSettings(rate_limit_max=10_000)))
     try:
         yield url, make_token(remote)
     finally:
-        server.should_exit = True
-        thread.join(10)
+        live_servers.unmount(url)
         remote.close()
 
 

@@ -17,7 +17,8 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from store import Store
 from syncd.api import ApiSettings, create_api
-from tests.api.conftest import make_token, serve
+from tests._live import LiveServers
+from tests.api.conftest import make_token
 from tests.model.hubspot_peer import HubSpotPeer
 from tests.model.machine import EXAMPLES_ENV, ci_rule_pairs, machine_class, model_settings
 
@@ -25,17 +26,18 @@ STORES = ("sqlite", "postgresql")
 
 
 @pytest.fixture
-def remote(tmp_path: Path, _sqlite_template: Path) -> Iterator[HubSpotPeer]:
+def remote(
+    tmp_path: Path, _sqlite_template: Path, live_servers: LiveServers
+) -> Iterator[HubSpotPeer]:
     path = tmp_path / "remote.db"
     shutil.copy(_sqlite_template, path)
     store = Store.open(f"sqlite:///{path}", migrate=False)
     settings = ApiSettings(rate_limit_max=1_000_000, rate_limit_interval_ms=1000)
-    server, thread, url = serve(create_api(store, settings))
+    url = live_servers.mount(create_api(store, settings))
     try:
         yield HubSpotPeer(store, url, make_token(store, "model"))
     finally:
-        server.should_exit = True
-        thread.join(10)
+        live_servers.unmount(url)
         store.close()
 
 

@@ -30,7 +30,8 @@ from syncd.cli import app
 from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
 from syncd.engine.events import drain_inbox
 from syncd.http.app import create_app
-from tests.api.conftest import make_token, serve
+from tests._live import LiveServers
+from tests.api.conftest import make_token
 from tests.http._client import AsgiClient
 
 UI = ChangeSource(SourceType.CRM_UI, "test-user")
@@ -161,9 +162,9 @@ class Harness:
 
 
 @pytest.fixture
-def hub(store: Store, tmp_path: Path) -> Iterator[Harness]:
+def hub(store: Store, tmp_path: Path, live_servers: LiveServers) -> Iterator[Harness]:
     remote_store = Store.open(f"sqlite:///{tmp_path / 'remote-hubspot.db'}")
-    server, thread, url = serve(create_api(remote_store, ApiSettings(rate_limit_max=100_000)))
+    url = live_servers.mount(create_api(remote_store, ApiSettings(rate_limit_max=100_000)))
     token = make_token(remote_store)
     client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     path = tmp_path / "syncd.yaml"
@@ -183,8 +184,7 @@ def hub(store: Store, tmp_path: Path) -> Iterator[Harness]:
     finally:
         connector.close()
         client.close()
-        server.should_exit = True
-        thread.join(10)
+        live_servers.unmount(url)
         remote_store.close()
 
 

@@ -20,7 +20,8 @@ from connectors.hubspot import HubSpotConnector
 from store import ChangeSource, SourceType, Store
 from syncd.api import ApiSettings, create_api
 from syncd.engine import RunSummary, SyncSpec, build_connector, build_spec, run_sync
-from tests.api.conftest import make_token, serve
+from tests._live import LiveServers
+from tests.api.conftest import make_token
 
 UI = ChangeSource(SourceType.CRM_UI, "test-user")
 
@@ -81,9 +82,9 @@ class Harness:
 
 
 @pytest.fixture
-def hub(store: Store, tmp_path: Path) -> Iterator[Harness]:
+def hub(store: Store, tmp_path: Path, live_servers: LiveServers) -> Iterator[Harness]:
     remote = Store.open(f"sqlite:///{tmp_path / 'remote-hubspot.db'}")
-    server, thread, url = serve(create_api(remote, ApiSettings(rate_limit_max=100_000)))
+    url = live_servers.mount(create_api(remote, ApiSettings(rate_limit_max=100_000)))
     path = tmp_path / "syncd.yaml"
     path.write_text(CONFIG)
     config = load_config(path, env={"HUBSPOT_URL": url, "HUBSPOT_TOKEN": make_token(remote)})
@@ -94,8 +95,7 @@ def hub(store: Store, tmp_path: Path) -> Iterator[Harness]:
         yield Harness(store, remote, build_spec(config, config.syncs["hs-contacts"]), connector)
     finally:
         connector.close()
-        server.should_exit = True
-        thread.join(10)
+        live_servers.unmount(url)
         remote.close()
 
 
