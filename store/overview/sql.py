@@ -39,7 +39,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from store.db import tables as t
 from store.db.chunks import chunks
 from store.sync.models import SyncRun
-from store.sync.sql import CHUNK, run_from_row
+from store.sync.rows import CHUNK
+from store.sync.runs import run_from_row
 
 __all__ = [
     "ACTIVITY_ACTIONS",

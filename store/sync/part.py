@@ -21,9 +21,12 @@ from store.db.tx import Tx
 from store.db.types import utcnow
 from store.errors import NotFoundError
 from store.models import ChangeSource, JournalEntry, SourceType
+from store.sync import conflicts as conflict_sql
 from store.sync import leases as lease_sql
+from store.sync import links as link_sql
 from store.sync import queues as queue_sql
-from store.sync import sql as sync_sql
+from store.sync import rows as sync_row_sql
+from store.sync import runs as run_sql
 from store.sync.leases import Fence
 from store.sync.models import ConflictRecord, Link, SyncLogEntry, SyncRun, SyncState
 from store.sync.queues import InboundError, OutboxEntry
@@ -87,26 +90,26 @@ class SyncPart(FacadePart):
         from the start (see ``Store._write``), so it must not keep state of its own between
         attempts.
         """
-        sync_sql.check_sync_name(sync)
+        sync_row_sql.check_sync_name(sync)
         return self._write(
             source or ChangeSource(SourceType.INTEGRATION, sync),
             lambda tx: work(SyncTx(tx, sync, run_id)),
         )
 
     def _sync_state_write(self, sync: str, work: Callable[[Tx], T]) -> T:
-        sync_sql.check_sync_name(sync)
+        sync_row_sql.check_sync_name(sync)
         return self._write(ChangeSource(SourceType.INTEGRATION, sync), work)
 
     # ------------------------------------------------------------ state and runs
 
     def sync_state(self, sync: str) -> SyncState:
         """The sync's state; a sync that never ran has the default one."""
-        return self._read(lambda conn: sync_sql.read_state(conn, sync))
+        return self._read(lambda conn: run_sql.read_state(conn, sync))
 
     def set_sync_paused(self, sync: str, paused: bool, reason: str | None = None) -> None:
         self._sync_state_write(
             sync,
-            lambda tx: sync_sql.upsert_state(
+            lambda tx: run_sql.upsert_state(
                 tx.connection,
                 sync,
                 tx.now,
@@ -138,7 +141,7 @@ class SyncPart(FacadePart):
         """When delete reconciliation of ``sync`` is next due (kept across restarts)."""
         self._sync_state_write(
             sync,
-            lambda tx: sync_sql.upsert_state(tx.connection, sync, tx.now, {"reconcile_due_at": at}),
+            lambda tx: run_sql.upsert_state(tx.connection, sync, tx.now, {"reconcile_due_at": at}),
         )
 
     def start_sync_run(self, sync: str, status: str = "running") -> SyncRun:
@@ -146,7 +149,7 @@ class SyncPart(FacadePart):
 
         The sync's ``last_run_at`` moves to its start, except for a dry run (nothing synced).
         """
-        sync_sql.check_status(status)
+        run_sql.check_status(status)
 
         def work(tx: Tx) -> SyncRun:
             run_id = tx.connection.execute(
@@ -155,13 +158,13 @@ class SyncPart(FacadePart):
                 .returning(t.sync_runs.c.id)
             ).scalar_one()
             if status != "dry_run":
-                sync_sql.upsert_state(tx.connection, sync, tx.now, {"last_run_at": tx.now})
+                run_sql.upsert_state(tx.connection, sync, tx.now, {"last_run_at": tx.now})
             return SyncRun(run_id, sync, tx.now, None, status, {})
 
         return self._sync_state_write(sync, work)
 
     def finish_sync_run(self, run_id: int, status: str, summary: dict[str, Any]) -> SyncRun:
-        sync_sql.check_status(status)
+        run_sql.check_status(status)
         sr = t.sync_runs
 
         def work(tx: Tx) -> SyncRun:
@@ -177,7 +180,7 @@ class SyncPart(FacadePart):
             )
             if done is None:
                 raise NotFoundError(f"no sync run {run_id}", run_id=run_id)
-            return sync_sql.run_from_row(done)
+            return run_sql.run_from_row(done)
 
         # Journals nothing; the source is only what ``_write`` requires.
         return self._write(ChangeSource(SourceType.INTEGRATION), work)
@@ -189,7 +192,7 @@ class SyncPart(FacadePart):
         if sync is not None:
             query = query.where(sr.c.sync == sync)
         return self._read(
-            lambda conn: [sync_sql.run_from_row(r) for r in conn.execute(query).mappings()]
+            lambda conn: [run_sql.run_from_row(r) for r in conn.execute(query).mappings()]
         )
 
     # ------------------------------------------------------------ log
@@ -243,7 +246,7 @@ class SyncPart(FacadePart):
             query = query.where(sl.c.at < until)
 
         def read(conn: Any) -> list[SyncLogEntry]:
-            rows = [sync_sql.log_from_row(r) for r in conn.execute(query).mappings()]
+            rows = [run_sql.log_from_row(r) for r in conn.execute(query).mappings()]
             return rows[::-1] if newest else rows
 
         return self._read(read)
@@ -287,7 +290,7 @@ class SyncPart(FacadePart):
         if after_external_id is not None:
             query = query.where(sl.c.external_id > after_external_id)
         return self._read(
-            lambda conn: [sync_sql.link_from_row(r) for r in conn.execute(query).mappings()]
+            lambda conn: [link_sql.link_from_row(r) for r in conn.execute(query).mappings()]
         )
 
     def outbound_due(self, sync: str, *, limit: int = 5000) -> list[int]:
@@ -376,12 +379,12 @@ class SyncPart(FacadePart):
             return False
 
     def get_link_by_crm(self, sync: str, crm_id: int) -> Link | None:
-        return self._read(lambda conn: sync_sql.links_by_crm(conn, sync, [crm_id]).get(crm_id))
+        return self._read(lambda conn: link_sql.links_by_crm(conn, sync, [crm_id]).get(crm_id))
 
     def links_by_external(self, sync: str, external_ids: Sequence[str]) -> dict[str, Link]:
         """The sync's links of these external ids, in a short read (the webhook worker asks
         which events are older than what their link saw before it fetches anything)."""
-        return self._read(lambda conn: sync_sql.links_by_external(conn, sync, external_ids))
+        return self._read(lambda conn: link_sql.links_by_external(conn, sync, external_ids))
 
     # ------------------------------------------------------------ conflicts
 
@@ -417,9 +420,9 @@ class SyncPart(FacadePart):
             query = query.where(sc.c.id < before_id)
 
         def work(conn: Connection) -> list[ConflictRecord]:
-            return [sync_sql.conflict_from_row(r) for r in conn.execute(query).mappings()]
+            return [conflict_sql.conflict_from_row(r) for r in conn.execute(query).mappings()]
 
         return self._read(work)
 
     def get_conflict(self, conflict_id: int) -> ConflictRecord:
-        return self._read(lambda conn: sync_sql.get_conflict(conn, conflict_id))
+        return self._read(lambda conn: conflict_sql.get_conflict(conn, conflict_id))

@@ -27,9 +27,12 @@ from store.errors import RecordWriteError
 from store.inbox import sql as inbox_sql
 from store.models import Association, Record
 from store.records import sql as record_sql
+from store.sync import conflicts as conflict_sql
 from store.sync import intents as intent_sql
+from store.sync import links as link_sql
 from store.sync import queues as queue_sql
-from store.sync import sql as sync_sql
+from store.sync import records as synced_record_sql
+from store.sync import runs as run_sql
 from store.sync import unlinked as unlinked_sql
 from store.sync.intents import CreateIntent
 from store.sync.models import (
@@ -74,16 +77,16 @@ class SyncTx:
     ) -> dict[str, Link]:
         """This sync's links, or (``sync``) another's: an association target may be synced
         by another sync of the same connector."""
-        return sync_sql.links_by_external(self._conn, sync or self.sync, external_ids)
+        return link_sql.links_by_external(self._conn, sync or self.sync, external_ids)
 
     def links_by_crm(self, crm_ids: Sequence[int], *, sync: str | None = None) -> dict[int, Link]:
-        return sync_sql.links_by_crm(self._conn, sync or self.sync, crm_ids)
+        return link_sql.links_by_crm(self._conn, sync or self.sync, crm_ids)
 
     def save_links(self, crm_object: str, links: Sequence[LinkWrite]) -> None:
         """Upsert by external id, replacing the base; ``LinkConflictError`` before any write
         if a CRM record would end up linked to two external records."""
         self._object(crm_object)  # an unknown object is refused, not stored
-        sync_sql.save_links(
+        link_sql.save_links(
             self._conn,
             self.sync,
             crm_object,
@@ -94,7 +97,7 @@ class SyncTx:
         self._linked.update(link.crm_id for link in links)
 
     def delete_links(self, external_ids: Sequence[str]) -> None:
-        sync_sql.delete_links(self._conn, self.sync, external_ids)
+        link_sql.delete_links(self._conn, self.sync, external_ids)
 
     def remember_unlinked(self, unlinked: Mapping[int, str]) -> None:
         """CRM id -> external id: unlinked because the external record was deleted (rule
@@ -111,7 +114,7 @@ class SyncTx:
     def relink(self, from_crm_id: int, to_crm_id: int) -> None:
         """After a merge: the loser's link goes to the winner (``LinkConflictError`` if the
         winner has one of its own in this sync; nothing is changed then)."""
-        sync_sql.relink(self._conn, self.sync, from_crm_id, to_crm_id, self.now)
+        link_sql.relink(self._conn, self.sync, from_crm_id, to_crm_id, self.now)
         self._linked.add(to_crm_id)
 
     # ------------------------------------------------------------ records
@@ -120,14 +123,14 @@ class SyncTx:
         self, object_name: str, ids: Sequence[int], *, include_archived: bool = False
     ) -> dict[int, Record]:
         """Current values, merges not followed (see ``Record.archived`` / ``merged_into``)."""
-        return sync_sql.read_records_as_stored(
+        return synced_record_sql.read_records_as_stored(
             self._conn, self._object(object_name), ids, include_archived=include_archived
         )
 
     def find_by_property(
         self, object_name: str, property_name: str, values: Sequence[str]
     ) -> dict[str, Record]:
-        return sync_sql.find_by_property(
+        return synced_record_sql.find_by_property(
             self._conn,
             self._object(object_name),
             property_name,
@@ -169,14 +172,14 @@ class SyncTx:
     ) -> dict[tuple[int, str], datetime]:
         """When each (record, property) last changed; absent when history never named it."""
         self._object(object_name)
-        return sync_sql.changed_at(self._conn, ids, properties)
+        return synced_record_sql.changed_at(self._conn, ids, properties)
 
     # ------------------------------------------------------------ associations
 
     def associations_of(
         self, object_name: str, ids: Sequence[int], to_object: str
     ) -> dict[int, list[Association]]:
-        return sync_sql.associations_of(
+        return synced_record_sql.associations_of(
             self._conn, self._object(object_name), ids, self._object(to_object)
         )
 
@@ -203,27 +206,27 @@ class SyncTx:
     # ------------------------------------------------------------ state, log, conflicts
 
     def state(self) -> SyncState:
-        return sync_sql.read_state(self._conn, self.sync)
+        return run_sql.read_state(self._conn, self.sync)
 
     def set_cursor(self, cursor: dict[str, Any] | None) -> None:
-        sync_sql.upsert_state(self._conn, self.sync, self.now, {"cursor": cursor})
+        run_sql.upsert_state(self._conn, self.sync, self.now, {"cursor": cursor})
 
     def set_journal_position(self, position: int) -> None:
-        sync_sql.upsert_state(self._conn, self.sync, self.now, {"journal_position": position})
+        run_sql.upsert_state(self._conn, self.sync, self.now, {"journal_position": position})
 
     def log(self, crm_object: str, entries: Sequence[LogSpec]) -> None:
-        sync_sql.write_log(self._conn, self.sync, self.run_id, self.now, crm_object, entries)
+        run_sql.write_log(self._conn, self.sync, self.run_id, self.now, crm_object, entries)
 
     def add_conflicts(self, crm_object: str, conflicts: Sequence[ConflictSpec]) -> list[int]:
         """Their ids, in input order."""
-        return sync_sql.add_conflicts(
+        return conflict_sql.add_conflicts(
             self._conn, self.sync, self.run_id, crm_object, conflicts, self.now
         )
 
     def resolve_conflict(
         self, conflict_id: int, resolution: str, value: str | None
     ) -> ConflictRecord:
-        return sync_sql.resolve_conflict(self._conn, conflict_id, resolution, value, self.now)
+        return conflict_sql.resolve_conflict(self._conn, conflict_id, resolution, value, self.now)
 
     # ------------------------------------------------------------ queues
 
@@ -286,7 +289,7 @@ class SyncTx:
     def _record_conflicts(
         self, crm_object: str, conflicts: Sequence[ConflictSpec]
     ) -> tuple[list[ConflictSpec], list[int]]:
-        known = sync_sql.conflicts_for(self._conn, self.sync, [c.crm_id for c in conflicts])
+        known = conflict_sql.conflicts_for(self._conn, self.sync, [c.crm_id for c in conflicts])
         fresh: list[ConflictSpec] = []
         stale: list[int] = []
         for c in conflicts:
@@ -299,12 +302,12 @@ class SyncTx:
             stale.extend(k.id for k in same_field if k.open)
             fresh.append(c)
         if stale:
-            sync_sql.supersede_conflicts(self._conn, stale, self.now)
+            conflict_sql.supersede_conflicts(self._conn, stale, self.now)
         return fresh, (self.add_conflicts(crm_object, fresh) if fresh else [])
 
     def set_fields(self, fields: Sequence[str]) -> None:
         """Remember the fields this pass carried (a field added later is then backfilled)."""
-        sync_sql.upsert_state(self._conn, self.sync, self.now, {"fields": sorted(fields)})
+        run_sql.upsert_state(self._conn, self.sync, self.now, {"fields": sorted(fields)})
 
     # ------------------------------------------------------------ webhook inbox
 

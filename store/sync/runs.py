@@ -1,0 +1,143 @@
+"""A sync's state (cursor, journal position, pause), its runs, and the log of what each run did."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    insert,
+    select,
+)
+
+from store.db import tables as t
+from store.errors import StoreError
+from store.sync.models import (
+    LogAction,
+    LogDirection,
+    LogSpec,
+    SyncLogEntry,
+    SyncRun,
+    SyncState,
+)
+from store.sync.rows import CHUNK, upsert_into
+
+__all__ = [
+    "RUN_STATUSES",
+    "check_status",
+    "log_from_row",
+    "read_state",
+    "run_from_row",
+    "upsert_state",
+    "write_log",
+]
+
+RUN_STATUSES = ("running", "ok", "failed", "paused", "dry_run")
+
+
+def read_state(conn: Connection, sync: str) -> SyncState:
+    row = conn.execute(select(t.sync_states).where(t.sync_states.c.sync == sync)).mappings().first()
+    if row is None:
+        return SyncState(sync)
+    return SyncState(
+        sync=row["sync"],
+        cursor=row["cursor"],
+        journal_position=row["journal_position"],
+        paused=row["paused"],
+        paused_reason=row["paused_reason"],
+        last_run_at=row["last_run_at"],
+        updated_at=row["updated_at"],
+        fields=None if row["fields"] is None else list(row["fields"]),
+    )
+
+
+def upsert_state(conn: Connection, sync: str, now: datetime, values: Mapping[str, Any]) -> None:
+    """Set some columns of the sync's state row, creating it with defaults if need be."""
+    st = t.sync_states
+    row = {
+        "sync": sync,
+        "cursor": None,
+        "journal_position": 0,
+        "paused": False,
+        "paused_reason": None,
+        "last_run_at": None,
+        "fields": None,
+        "updated_at": now,
+        **values,
+    }
+    statement = upsert_into(conn, st)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[st.c.sync], set_={**values, "updated_at": now}
+        ),
+        row,
+    )
+
+
+def run_from_row(row: Mapping[Any, Any]) -> SyncRun:
+    return SyncRun(
+        id=row["id"],
+        sync=row["sync"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        status=row["status"],
+        summary=dict(row["summary"] or {}),
+    )
+
+
+def check_status(status: str) -> str:
+    if status not in RUN_STATUSES:
+        raise StoreError(f"run status {status!r} unknown; use one of {', '.join(RUN_STATUSES)}")
+    return status
+
+
+# ---------------------------------------------------------------- the log
+
+
+def write_log(
+    conn: Connection,
+    sync: str,
+    run_id: int | None,
+    at: datetime,
+    crm_object: str,
+    entries: Sequence[LogSpec],
+) -> None:
+    if not entries:
+        return
+    rows = [
+        {
+            "sync": sync,
+            "run_id": run_id,
+            "at": at,
+            "crm_object": crm_object,
+            "crm_id": e.crm_id,
+            "external_id": e.external_id,
+            "direction": LogDirection(e.direction).value,
+            "action": LogAction(e.action).value,
+            "changes": e.changes,
+            "message": e.message,
+            "level": e.level,
+        }
+        for e in entries
+    ]
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(t.sync_log), rows[start : start + CHUNK])
+
+
+def log_from_row(row: Mapping[Any, Any]) -> SyncLogEntry:
+    return SyncLogEntry(
+        id=row["id"],
+        sync=row["sync"],
+        run_id=row["run_id"],
+        at=row["at"],
+        crm_object=row["crm_object"],
+        crm_id=row["crm_id"],
+        external_id=row["external_id"],
+        direction=LogDirection(row["direction"]),
+        action=LogAction(row["action"]),
+        changes=row["changes"],
+        message=row["message"],
+        level=row["level"],
+    )
