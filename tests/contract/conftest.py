@@ -22,7 +22,8 @@ from connectors.base import Connector
 from connectors.registry import CONNECTOR_TYPES
 from store import Store
 from syncd.api import ApiSettings, create_api
-from tests.api.conftest import make_token, serve
+from tests._live import LiveServers
+from tests.api.conftest import make_token
 from tests.connectors.carddav.conftest import radicale
 from tests.connectors.conftest import (
     MARIADB_DEFAULT,
@@ -167,17 +168,17 @@ def _contract_sql_tables(
 
 @pytest.fixture(scope="session")
 def _contract_hubspot_api(
-    tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path
+    tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path, live_servers: LiveServers
 ) -> Iterator[tuple[Store, str, str]]:
-    """syncd's HubSpot-compatible API over a store of its own, as "HubSpot"."""
+    """syncd's HubSpot-compatible API over a store of its own, as "HubSpot", mounted on one
+    of the session's real servers (HubSpot's connector speaks HTTP to it)."""
     path = tmp_path_factory.mktemp("contract-hubspot") / "remote.db"
     shutil.copy(_sqlite_template, path)
     remote = Store.open(f"sqlite:///{path}", migrate=False)
     settings = ApiSettings(rate_limit_max=1_000_000, rate_limit_interval_ms=1000)
-    server, thread, url = serve(create_api(remote, settings))
+    url = live_servers.mount(create_api(remote, settings))
     try:
         yield remote, url, make_token(remote, "contract")
     finally:
-        server.should_exit = True
-        thread.join(10)
+        live_servers.unmount(url)
         remote.close()
