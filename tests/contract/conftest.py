@@ -33,8 +33,7 @@ from tests.connectors.conftest import (
     _mariadb_url,
     _unavailable,
 )
-from tests.connectors.rest.server import Server
-from tests.connectors.rest.server import serve as serve_rest
+from tests.connectors.rest.conftest import _running_api
 from tests.contract.peers import (
     CardDavPeer,
     ContractPeer,
@@ -45,7 +44,7 @@ from tests.contract.peers import (
     SqlTable,
 )
 
-__all__ = ["_mariadb_url", "radicale"]
+__all__ = ["_mariadb_url", "_running_api", "radicale"]  # fixtures, from their homes
 
 PeerFactory = Callable[[pytest.FixtureRequest], ContractPeer]
 
@@ -69,7 +68,7 @@ def _sql(backend: str) -> PeerFactory:
 
 
 def _rest(request: pytest.FixtureRequest) -> ContractPeer:
-    return RestPeer(request.getfixturevalue("_contract_rest_api"))
+    return RestPeer(request.getfixturevalue("_running_api"))
 
 
 def _carddav(request: pytest.FixtureRequest) -> ContractPeer:
@@ -131,11 +130,6 @@ def connector(peer: ContractPeer) -> Iterator[Connector]:
 
 
 # -- the systems, once per session -----------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def _contract_rest_api() -> Iterator[Server]:
-    yield from serve_rest(Server())
 
 
 @pytest.fixture(scope="session")
