@@ -307,6 +307,9 @@ class ModelMachine(RuleBasedStateMachine):
         self.ext_seen: set[str] = set()
         self.crm_archived: dict[int, str | None] = {}  # by a user -> external id linked then
         self.ext_deleted: dict[str, int | None] = {}  # by a user -> CRM id linked then
+        # CRM id -> the external id a user deleted while linked to it. Kept by CRM id too:
+        # an external id a system hands out again (SQLite) is deleted again for another.
+        self.ext_deleted_for: dict[int, str] = {}
         self.may_be_unlinked: set[int] = set()  # unlinked by an ignored external delete
         self.untouched_since_unlink: set[int] = set()
         # (external id, property) -> the last value a user put there.
@@ -524,6 +527,8 @@ class ModelMachine(RuleBasedStateMachine):
         external_id = _pick(list(self.peer.rows()), index)
         link = self._links_by_external().get(external_id)
         self.ext_deleted[external_id] = link.crm_id if link else None
+        if link is not None:
+            self.ext_deleted_for[link.crm_id] = external_id
         if link is not None and self.spec.delete_from_external == "ignore":
             self.may_be_unlinked.add(link.crm_id)
             self.untouched_since_unlink.add(link.crm_id)
@@ -684,9 +689,7 @@ class ModelMachine(RuleBasedStateMachine):
     ) -> list[str]:
         problems = []
         rule_ext, rule_crm = self.spec.delete_from_external, self.spec.delete_from_crm
-        deleted_for = {
-            crm_id: ext for ext, crm_id in self.ext_deleted.items() if crm_id is not None
-        }
+        deleted_for = self.ext_deleted_for
         for crm_id, record in crm.items():
             gone = "purged" if record is None else "archived" if record.archived else None
             if gone is None or crm_id in self.crm_archived:
