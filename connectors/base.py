@@ -17,11 +17,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, cast
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
-from syncd.errors import SyncdError
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    QuotaExhaustedError,
+    RecordRefusedError,
+    TransientError,
+    WebhookNotSupportedError,
+    WebhookPayloadError,
+)
 
 __all__ = [
     "AuthError",
@@ -33,6 +42,8 @@ __all__ = [
     "Cursor",
     "ExternalRecord",
     "QuotaExhaustedError",
+    "RecordRefusedError",
+    "TransientError",
     "WebhookEvent",
     "WebhookNotSupportedError",
     "WebhookPayloadError",
@@ -41,48 +52,11 @@ __all__ = [
     "WriteResult",
 ]
 
+if TYPE_CHECKING:
+    from connectors.http import HttpClients
+
 Cursor = dict[str, Any]
 """Where reading stopped: JSON-serialisable, opaque to the engine, stored per sync."""
-
-
-class ConnectorError(SyncdError):
-    """A connector could not do what was asked (unreachable, refused, bad answer).
-
-    ``retriable`` says whether the same call may succeed later (a timeout, a 503), so the
-    engine can retry the run instead of parking it.
-    """
-
-    def __init__(self, message: str, *, retriable: bool = False, **data: object) -> None:
-        super().__init__(message, retriable=retriable, **data)
-        self.retriable = retriable
-
-
-class AuthError(ConnectorError):
-    """The external system refused our credentials and refreshing them did not help.
-
-    Retrying cannot fix it, and hammering a system with bad credentials can lock the account,
-    so the engine pauses the sync with this message until an operator resumes it.
-    """
-
-    def __init__(self, message: str, *, retriable: bool = False, **data: object) -> None:
-        # Never retriable, whatever a subclass's own error hierarchy passes along.
-        super().__init__(message, retriable=False, **data)
-
-
-class QuotaExhaustedError(ConnectorError):
-    """The system's call quota would run out: stop now, resume at ``resume_at``."""
-
-    def __init__(self, message: str, *, resume_at: datetime, **data: object) -> None:
-        super().__init__(message, retriable=True, resume_at=resume_at.isoformat(), **data)
-        self.resume_at = resume_at
-
-
-class WebhookPayloadError(ConnectorError):
-    """A verified webhook body is not the shape the connector accepts: answer 400."""
-
-
-class WebhookNotSupportedError(ConnectorError):
-    """This connector type receives no webhooks."""
 
 
 class ConnectorOptions(BaseModel):
@@ -99,6 +73,10 @@ class ConnectorOptions(BaseModel):
         a warning: without a way to look, a lost answer parks the record for an operator.
         """
         return None
+
+
+#: A connector's options model; a bare ``Connector`` is one of any options.
+OptionsT = TypeVar("OptionsT", bound=ConnectorOptions, default=ConnectorOptions, covariant=True)
 
 
 @dataclass(frozen=True)
@@ -215,29 +193,46 @@ class WebhookEvent:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-class Connector(ABC):
+class Connector(ABC, Generic[OptionsT]):
     """One configured external system; one instance per connector in the YAML.
 
     Methods take the external object's name (``customers``) because one system holds many.
     Every batch method returns one result per input, in order: one bad record never fails
-    the others. A call that fails as a whole raises :class:`ConnectorError`.
+    the others. A call that fails as a whole raises a :class:`ConnectorError` of the kind
+    the engine must act on (see :mod:`connectors.errors`): :class:`AuthError` pauses the
+    sync, :class:`TransientError` fails the pass to be run again, any other fails it.
+
+    Generic in its options model: ``class SqlConnector(Connector[SqlOptions])`` reads
+    ``self.options`` as ``SqlOptions``; the base refuses options of another model once.
+    ``http`` is the daemon's :class:`connectors.http.HttpClients`, from which an HTTP
+    connector takes its client (a connector of another transport ignores it).
     """
 
     #: The ``type:`` this class is configured by.
     type_name: ClassVar[str]
-    #: The pydantic model of its YAML options.
+    #: The pydantic model of its YAML options (the class's ``OptionsT``).
     options_model: ClassVar[type[ConnectorOptions]]
 
-    def __init__(self, name: str, options: ConnectorOptions) -> None:
+    def __init__(
+        self, name: str, options: ConnectorOptions, *, http: HttpClients | None = None
+    ) -> None:
+        if not isinstance(options, self.options_model):
+            raise ConnectorError(
+                f"connector {name}: a {self.type_name} connector needs "
+                f"{self.options_model.__name__}, not {type(options).__name__}"
+            )
         self.name = name
-        self.options = options
+        # Checked just above against options_model, which a subclass keeps equal to OptionsT.
+        self.options: OptionsT = cast(OptionsT, options)
 
     def check_object(self, external_object: str) -> str | None:
         """What stops this connector from working with ``external_object`` now, or None.
 
         Contacts the system (once, no retries): reachable, credentials accepted, the object
         there. ``syncd check --connect`` and ``syncd run`` at start ask it for every sync, so
-        a wrong URL or token is named before a sync reports "nothing to do".
+        a wrong URL or token is named before a sync reports "nothing to do". Refused
+        credentials raise :class:`AuthError` rather than return a text: the daemon pauses
+        the sync instead of asking again before every pass (which could lock the account).
         """
         return None
 

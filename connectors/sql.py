@@ -26,6 +26,7 @@ driver message is scrubbed of it too.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
@@ -81,6 +82,7 @@ from sqlalchemy.exc import (
 )
 
 from connectors.base import (
+    AuthError,
     ChangePage,
     Connector,
     ConnectorError,
@@ -88,12 +90,16 @@ from connectors.base import (
     CreateCheck,
     Cursor,
     ExternalRecord,
+    TransientError,
     WriteOutcome,
     WriteRequest,
     WriteResult,
 )
 
-__all__ = ["SqlConnector", "SqlObjectOptions", "SqlOptions"]
+if TYPE_CHECKING:
+    from connectors.http import HttpClients
+
+__all__ = ["SqlConnector", "SqlObjectOptions", "SqlOptions", "refused_credentials"]
 
 #: Ids per ``IN (...)``: well under every database's bind-parameter limit.
 ID_CHUNK = 500
@@ -214,22 +220,22 @@ class _Object:
         return or_(self.deleted_col.is_(None), self.deleted_col == false())
 
 
-class SqlConnector(Connector):
+class SqlConnector(Connector[SqlOptions]):
     """Reads and writes rows of tables in one database (SQLite, PostgreSQL, MariaDB, ...)."""
 
     type_name: ClassVar[str] = "sql"
     options_model: ClassVar[type[ConnectorOptions]] = SqlOptions
 
-    def __init__(self, name: str, options: ConnectorOptions) -> None:
-        if not isinstance(options, SqlOptions):
-            raise ConnectorError(f"connector {name}: sql connector needs SqlOptions")
-        super().__init__(name, options)
-        self._sql_options = options
+    def __init__(
+        self, name: str, options: ConnectorOptions, *, http: HttpClients | None = None
+    ) -> None:
+        super().__init__(name, options, http=http)
+        self._sql_options = self.options
         self._engine: Engine | None = None
         self._objects: dict[str, _Object] = {}
         self._lock = threading.Lock()
         try:
-            parsed: URL | None = make_url(options.url)
+            parsed: URL | None = make_url(self.options.url)
         except ArgumentError:
             parsed = None
         self._url = parsed
@@ -1026,11 +1032,17 @@ class SqlConnector(Connector):
             raise self._call_error(exc) from None
 
     def _call_error(self, exc: DBAPIError) -> ConnectorError:
-        retriable = exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-        return ConnectorError(
-            f"connector {self.name}: database {self._shown_url}: {self._scrub(_describe(exc))}",
-            retriable=retriable,
-        )
+        """The kind of a failure of the database as a whole: refused credentials pause the
+        sync, a lost or refused connection is passing, anything else fails the pass."""
+        text = f"connector {self.name}: database {self._shown_url}: {self._scrub(_describe(exc))}"
+        if refused_credentials(exc):
+            return AuthError(
+                f"{text}; the database refused the credentials: fix the user and password "
+                "in url:, then resume the sync"
+            )
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return TransientError(text)
+        return ConnectorError(text)
 
     def _is_sqlite(self) -> bool:
         return self._url is not None and self._url.get_backend_name() == "sqlite"
@@ -1186,6 +1198,29 @@ def _json_value(object_name: str, column: str, value: Any) -> Any:
         "record cannot carry; leave it out with columns:",
         column=column,
     )
+
+
+#: SQLSTATE class 28, "invalid authorization specification" (PostgreSQL: 28000, 28P01).
+_AUTH_SQLSTATES = frozenset({"28000", "28P01"})
+#: MySQL/MariaDB: access denied for user (1045), to the database (1044), by auth plugin (1698).
+_AUTH_MYSQL_CODES = frozenset({1044, 1045, 1698})
+#: libpq words a refusal at connect time, where psycopg has no SQLSTATE to give.
+_AUTH_TEXT = re.compile(
+    r'password authentication failed|role ".*" does not exist|no pg_hba\.conf entry'
+    r"|authentication failed|password is required|access denied for user",
+    re.IGNORECASE,
+)
+
+
+def refused_credentials(exc: DBAPIError) -> bool:
+    """Whether the database refused the user or password (as opposed to being down)."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _AUTH_SQLSTATES:
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _AUTH_MYSQL_CODES:
+        return True
+    return bool(_AUTH_TEXT.search(str(orig)))
 
 
 def _describe(exc: SQLAlchemyError) -> str:

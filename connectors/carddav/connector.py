@@ -20,6 +20,7 @@ change just those properties and keep the rest (photos, X- properties) as they a
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +36,6 @@ from vobject.base import Component
 
 from connectors.base import (
     ChangePage,
-    Connector,
     ConnectorError,
     ConnectorOptions,
     CreateCheck,
@@ -64,6 +64,15 @@ from connectors.carddav.vcard import (
     new_card,
     parse_card,
     write_text,
+)
+from connectors.errors import AuthError, TransientError
+from connectors.http import (
+    ClientSettings,
+    HttpClients,
+    HttpConnector,
+    retrying,
+    status_error,
+    transport_error,
 )
 
 __all__ = ["CREATE_NAMESPACE", "CardDavConnector"]
@@ -120,34 +129,42 @@ class _Listing:
 _GONE = "\x00gone"
 
 
-class CardDavConnector(Connector):
+class CardDavConnector(HttpConnector[CardDavOptions]):
     """Reads and writes vCards of CardDAV address books."""
 
     type_name: ClassVar[str] = "carddav"
     options_model: ClassVar[type[ConnectorOptions]] = CardDavOptions
 
-    def __init__(self, name: str, options: ConnectorOptions) -> None:
-        if not isinstance(options, CardDavOptions):
-            raise ConnectorError(f"connector {name}: carddav connector needs CardDavOptions")
-        super().__init__(name, options)
-        self._opts = options
-        self._client = httpx.Client(
-            auth=httpx.BasicAuth(options.username, options.password.get_secret_value()),
-            timeout=httpx.Timeout(options.timeout_seconds),
-            verify=options.verify_tls,
-            follow_redirects=False,
-            headers={"User-Agent": "syncd-carddav"},
-        )
-        self._dav = DavClient(self._client)
+    def __init__(
+        self,
+        name: str,
+        options: ConnectorOptions,
+        *,
+        http: HttpClients | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(name, options, http=http)
+        self._opts = self.options
+        self._sleep = sleep
+        self._dav = DavClient(self.http_client)
         self._books = {
-            obj: _Book(obj, Collection.of(o.url or options.url))
-            for obj, o in options.objects.items()
+            obj: _Book(obj, Collection.of(o.url or self._opts.url))
+            for obj, o in self._opts.objects.items()
         }
         self._lock = threading.Lock()
         self._etags: OrderedDict[str, str] = OrderedDict()
         self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._card_chars = 0
         self._listings: dict[str, _Listing] = {}
+
+    def client_settings(self) -> ClientSettings:
+        options = self.options
+        return ClientSettings(
+            timeout=options.timeout_seconds,
+            verify=options.verify_tls,
+            auth=(options.username, options.password.get_secret_value()),
+            headers={"User-Agent": "syncd-carddav"},
+        )
 
     # -- the contract -------------------------------------------------------------------
 
@@ -156,7 +173,11 @@ class CardDavConnector(Connector):
         if book is None:
             return self._unknown(external_object)
         try:
-            members = self._call(book, lambda: self._dav.propfind_collection(book.collection.url))
+            members = self._call(
+                book, lambda: self._dav.propfind_collection(book.collection.url), attempts=1
+            )
+        except AuthError:
+            raise  # the sync pauses rather than ask again with refused credentials
         except ConnectorError as exc:
             return str(exc)
         if not any(m.is_addressbook for m in members):
@@ -341,7 +362,7 @@ class CardDavConnector(Connector):
         return results
 
     def close(self) -> None:
-        self._client.close()
+        super().close()
         with self._lock:
             self._etags.clear()
             self._cards.clear()
@@ -397,13 +418,9 @@ class CardDavConnector(Connector):
     ) -> tuple[dict[str, str | None], str | None, str | None]:
         """Changed hrefs since ``token`` (tombstones included), the new token, the token used."""
         for attempt in (token, None) if token is not None else (None,):
-            reader = MultistatusReader()
             entries: dict[str, str | None] = {}
             try:
-                members = self._call(
-                    book,
-                    partial(_all, self._dav.sync_collection, book.collection.url, attempt, reader),
-                )
+                members, reader = self._call(book, partial(self._sync_members, book, attempt))
             except _TokenExpired:
                 log.warning(
                     "carddav_sync_token_expired",
@@ -424,6 +441,14 @@ class CardDavConnector(Connector):
                 )
             return entries, reader.sync_token, attempt
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _sync_members(
+        self, book: _Book, token: str | None
+    ) -> tuple[list[Member], MultistatusReader]:
+        """One whole sync-collection answer (a fresh reader for each try of the policy)."""
+        reader = MultistatusReader()
+        members = list(self._dav.sync_collection(book.collection.url, token, reader))
+        return members, reader
 
     # -- changes: ETag comparison --------------------------------------------------------
 
@@ -709,36 +734,63 @@ class CardDavConnector(Connector):
                 )
         return href
 
-    def _call(self, book: _Book, action: Callable[[], T]) -> T:
-        """Run a whole-call request: every failure is a ConnectorError the engine understands."""
+    def _call(self, book: _Book, action: Callable[[], T], *, attempts: int | None = None) -> T:
+        """Run a whole-call request: every failure is a ConnectorError of the kind to act on."""
         try:
-            return self._request(action)
+            return self._request(action, attempts=attempts)
         except _Unreachable as exc:
-            raise ConnectorError(f"connector {self.name}: {exc.message}", retriable=True) from None
+            raise TransientError(f"connector {self.name}: {exc.message}") from None
         except DavError as exc:
             if 400 <= exc.status < 500 and "valid-sync-token" in exc.conditions:
                 raise _TokenExpired() from None
-            raise ConnectorError(
-                f"connector {self.name}: {book.collection.url}: {self._describe(exc)}",
-                retriable=exc.status == 429 or exc.status >= 500,
-                status=exc.status,
+            raise self._status_error(
+                exc, f"connector {self.name}: {book.collection.url}: {self._describe(exc)}"
             ) from None
         except DavProtocolError as exc:
-            raise ConnectorError(
-                f"connector {self.name}: {book.collection.url}: {exc}", status=None
-            ) from None
+            raise ConnectorError(f"connector {self.name}: {book.collection.url}: {exc}") from None
 
-    def _request(self, action: Callable[[], T]) -> T:
+    def _request(self, action: Callable[[], T], *, attempts: int | None = None) -> T:
+        """``action`` under the retry policy: a passing status or a lost connection is tried
+        again; after the last try an unreachable server is :class:`_Unreachable` and an
+        answer's status the :class:`DavError` it was, for the caller to word."""
+        policy = retrying(self._opts.retry, sleep=self._sleep, attempts=attempts)
         try:
-            return action()
-        except httpx.TimeoutException:
-            raise _Unreachable(
-                f"the CardDAV server did not answer within {self._opts.timeout_seconds:g}s"
-            ) from None
-        except httpx.TransportError as exc:
-            raise _Unreachable(
-                f"the CardDAV server cannot be reached ({type(exc).__name__})"
-            ) from None
+            for attempt in policy:
+                with attempt:
+                    try:
+                        return action()
+                    except httpx.HTTPError as exc:
+                        raise self._transport_error(exc) from None
+                    except DavError as exc:
+                        error = self._status_error(exc, str(exc))
+                        if isinstance(error, TransientError):
+                            raise _Again(error, exc) from None
+                        raise
+        except _Again as again:
+            raise again.dav from None
+        except _Lost as lost:
+            raise _Unreachable(lost.message) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _transport_error(self, exc: httpx.HTTPError) -> Exception:
+        kind = transport_error(exc, "CardDAV")
+        if not isinstance(kind, TransientError):
+            return ConnectorError(f"connector {self.name}: {kind}")
+        if isinstance(exc, httpx.TimeoutException) and kind.sent:
+            text = f"the CardDAV server did not answer within {self._opts.timeout_seconds:g}s"
+        else:
+            text = f"the CardDAV server cannot be reached ({type(exc).__name__})"
+        return _Lost(text, sent=kind.sent)
+
+    def _status_error(self, exc: DavError, message: str) -> ConnectorError:
+        """The shared reading of the status (connectors.http): 401/403 pause the sync."""
+        if exc.status in (401, 403):
+            message += "; fix username/password (or the account's rights), then resume the sync"
+        return status_error(
+            exc.status,
+            message,
+            headers={"Retry-After": exc.retry_after} if exc.retry_after else None,
+        )
 
     def _describe(self, exc: DavError) -> str:
         if exc.status == 401:
@@ -752,8 +804,26 @@ class CardDavConnector(Connector):
         return f"the server answered {exc.status} {exc.detail}".rstrip()
 
     def _request_failure(self, exc: DavError, what: str) -> _RequestError:
-        retriable = exc.status in (408, 423, 429) or exc.status >= 500
-        return _RequestError(f"{what} refused: {self._describe(exc)}", retriable=retriable)
+        """One card's refused request: its own failure, unless the credentials were refused
+        (that is every card's failure: AuthError, and the engine pauses the sync)."""
+        error = self._status_error(
+            exc, f"connector {self.name}: {what} refused: {self._describe(exc)}"
+        )
+        if isinstance(error, AuthError):
+            raise error
+        return _RequestError(f"{what} refused: {self._describe(exc)}", retriable=error.retriable)
+
+
+class _Again(TransientError):
+    """A passing status inside the retry policy; ``dav`` is the answer to report after."""
+
+    def __init__(self, error: TransientError, dav: DavError) -> None:
+        super().__init__(error.message, retry_after=error.retry_after, sent=error.sent)
+        self.dav = dav
+
+
+class _Lost(TransientError):
+    """No answer (no connection, a timeout) inside the retry policy."""
 
 
 class _Exists(Exception):

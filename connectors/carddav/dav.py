@@ -52,11 +52,20 @@ class DavProtocolError(Exception):
 class DavError(Exception):
     """The server answered a request with an error status."""
 
-    def __init__(self, status: int, conditions: frozenset[str], detail: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        conditions: frozenset[str],
+        detail: str,
+        *,
+        retry_after: str | None = None,
+    ) -> None:
         super().__init__(f"{status} {detail}".strip())
         self.status = status
         self.conditions = conditions
         self.detail = detail
+        #: The raw ``Retry-After`` header of a 429 or 503, for the retry policy.
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -431,4 +440,6 @@ def _dav_error(resp: httpx.Response) -> DavError:
     detail = resp.reason_phrase or ""
     if conditions:
         detail = f"{detail} ({', '.join(sorted(conditions))})"
-    return DavError(resp.status_code, conditions, detail)
+    return DavError(
+        resp.status_code, conditions, detail, retry_after=resp.headers.get("Retry-After")
+    )

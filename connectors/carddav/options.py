@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from connectors.base import ConnectorOptions
+from connectors.http import RetryOptions
 
 __all__ = ["CardDavObjectOptions", "CardDavOptions"]
 
@@ -53,6 +54,8 @@ class CardDavOptions(ConnectorOptions):
     password: SecretStr
     timeout_seconds: float = Field(default=30.0, gt=0)
     verify_tls: bool = True
+    #: How often a request failed for a passing reason (429, 503, no connection) is tried.
+    retry: RetryOptions = Field(default_factory=lambda: RetryOptions.model_validate({}))
     #: Read changes with the sync-collection REPORT when the server offers it; false forces
     #: the ETag comparison (one PROPFIND per pass, the ETags kept in the cursor).
     use_sync_collection: bool = True

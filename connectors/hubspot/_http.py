@@ -12,7 +12,6 @@ has passed, and ``X-HubSpot-RateLimit-Remaining: 0`` does the same before a 429 
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from collections import deque
@@ -20,52 +19,26 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-)
 
-from connectors import base
-from connectors.base import ConnectorError
+from connectors.errors import AuthError, ConnectorError, TransientError
+from connectors.http import retrying, status_error, transport_error
 
 from ._options import HubSpotOptions, RateLimitOptions
 
 __all__ = ["AuthError", "HubSpotClient", "HubSpotError", "SlidingWindow"]
 
-#: Statuses HubSpot documents as passing: locked (423), rate limit (429), migration (477),
-#: and the 5xx family including Cloudflare's 521/523/524.
-RETRY_STATUSES = frozenset({423, 429, 477, 500, 502, 503, 504, 521, 523, 524})
+#: HubSpot's own passing status beside the standard ones (423 locked, 429, 5xx): 477, a
+#: portal being migrated; like 423 and 429 it says the request was not processed.
+HUBSPOT_PASSING = frozenset({477})
 #: HubSpot asks to wait at least 2 s on 423 Locked.
 LOCKED_WAIT = 2.0
 #: Bodies larger than this are refused before parsing (a proxy error page, a runaway answer).
 MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 
 
-class HubSpotError(ConnectorError):
-    """HubSpot refused or failed a call; ``status_code`` and ``category`` say how."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retriable: bool = False,
-        status_code: int | None = None,
-        category: str | None = None,
-        retry_after: float | None = None,
-        body: object = None,
-    ) -> None:
-        super().__init__(message, retriable=retriable, status_code=status_code, category=category)
-        self.status_code = status_code
-        self.category = category
-        self.retry_after = retry_after
-        #: The parsed error body, for callers that map per-input errors (never logged).
-        self.body = body
-
-
-class AuthError(HubSpotError, base.AuthError):
-    """The token is refused (401) or lacks a scope (403): no retry helps; fix the app."""
+#: HubSpot's failures are the connectors' own kinds; ``status`` and ``body`` (the parsed
+#: error body) let a caller map per-input errors, ``data["category"]`` names HubSpot's.
+HubSpotError = ConnectorError
 
 
 class SlidingWindow:
@@ -141,13 +114,13 @@ class HubSpotClient:
         self,
         options: HubSpotOptions,
         *,
-        client: httpx.Client | None = None,
+        client: httpx.Client,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._options = options
-        self._own_client = client is None
-        self._http = client or httpx.Client(timeout=options.timeout_seconds)
+        # The daemon's (HttpClients); closed by whoever made it.
+        self._http = client
         self._auth = {"Authorization": f"Bearer {options.access_token.get_secret_value()}"}
         self._clock = clock
         self._sleep = sleep
@@ -156,10 +129,6 @@ class HubSpotClient:
         #: Requests sent and 429s received, for tests and the operator.
         self.sent = 0
         self.throttled = 0
-
-    def close(self) -> None:
-        if self._own_client:
-            self._http.close()
 
     def request(
         self,
@@ -181,34 +150,10 @@ class HubSpotClient:
         (429, 423, 477, a refused connection): a timeout or 5xx after sending may have
         created records, and the caller's ``match`` lookup recovers those instead.
         """
-        retry = self._options.retry
-
-        def retriable(exc: BaseException) -> bool:
-            if not isinstance(exc, HubSpotError) or not exc.retriable:
-                return False
-            if exc.retry_after is not None and exc.retry_after > retry.max_wait_seconds:
-                return False  # a daily limit: the engine retries the run later instead
-            if idempotent:
-                return True
-            return exc.status_code in (423, 429, 477) or (
-                exc.status_code is None and isinstance(exc.__cause__, httpx.ConnectError)
-            )
-
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, HubSpotError) and exc.retry_after is not None:
-                return float(exc.retry_after)
-            base = min(retry.max_wait_seconds, 0.5 * 2.0 ** (state.attempt_number - 1))
-            return base / 2 + random.uniform(0, base / 2)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts or retry.attempts),
-            wait=wait,
-            retry=retry_if_exception(retriable),
-            sleep=self._sleep,
-            reraise=True,
+        policy = retrying(
+            self._options.retry, sleep=self._sleep, idempotent=idempotent, attempts=attempts
         )
-        for attempt in retrying:
+        for attempt in policy:
             with attempt:
                 return self._once(method, path, json_body, params, search, accept)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -234,17 +179,18 @@ class HubSpotClient:
                 headers=self._auth,
                 timeout=self._options.timeout_seconds,
             )
-        except httpx.TimeoutException as exc:
-            raise HubSpotError(
-                f"HubSpot did not answer {method} {path} within "
-                f"{self._options.timeout_seconds:g} s",
-                retriable=True,
-            ) from exc
-        except httpx.TransportError as exc:
-            raise HubSpotError(
-                f"HubSpot cannot be reached for {method} {path}: {type(exc).__name__}",
-                retriable=True,
-            ) from exc
+        except httpx.HTTPError as exc:
+            kind = transport_error(exc, f"{method} {path}")
+            if not isinstance(kind, TransientError):
+                raise kind from exc
+            if isinstance(exc, httpx.TimeoutException) and kind.sent:
+                text = (
+                    f"HubSpot did not answer {method} {path} within "
+                    f"{self._options.timeout_seconds:g} s"
+                )
+            else:
+                text = f"HubSpot cannot be reached for {method} {path}: {type(exc).__name__}"
+            raise TransientError(text, sent=kind.sent) from exc
         return self._classify(method, path, response, search, accept)
 
     def _classify(
@@ -267,7 +213,7 @@ class HubSpotClient:
             return status, self._parse(method, path, response)
         try:
             body = self._parse(method, path, response)
-        except HubSpotError:
+        except ConnectorError:
             body = None  # an error page that is not JSON still has a status worth reporting
         text, category = _message(body)
         where = f"HubSpot answered {status} to {method} {path}"
@@ -275,38 +221,37 @@ class HubSpotClient:
         if category:
             detail += f" ({category})"
         if status in (401, 403):
-            hint = (
-                "the access token is invalid or expired; create a new private app token"
+            detail += (
+                "; the access token is invalid or expired; create a new private app token"
                 if status == 401
-                else "the private app lacks a scope this call needs; add it in the app settings"
+                else "; the private app lacks a scope this call needs; add it in the app settings"
             )
-            raise AuthError(f"{detail}; {hint}", status_code=status, category=category, body=body)
-        if status in RETRY_STATUSES:
-            retry_after = _header_float(response.headers, "Retry-After")
+        error = status_error(
+            status,
+            detail,
+            headers=response.headers,
+            body=body,
+            transient=HUBSPOT_PASSING,
+            unprocessed=HUBSPOT_PASSING,
+            category=category,
+        )
+        if isinstance(error, TransientError):
             if status == 429:
                 self.throttled += 1
-                if retry_after is None:
-                    retry_after = window.window
-                window.block(retry_after)
+                if error.retry_after is None:
+                    error.retry_after = window.window
+                window.block(error.retry_after)
             elif status == 423:
-                retry_after = max(retry_after or 0.0, LOCKED_WAIT)
-            raise HubSpotError(
-                detail,
-                retriable=True,
-                status_code=status,
-                category=category,
-                retry_after=retry_after,
-                body=body,
-            )
-        raise HubSpotError(detail, status_code=status, category=category, body=body)
+                error.retry_after = max(error.retry_after or 0.0, LOCKED_WAIT)
+        raise error
 
     def _parse(self, method: str, path: str, response: httpx.Response) -> Any:
         content = response.content
         if len(content) > MAX_RESPONSE_BYTES:
-            raise HubSpotError(
+            raise ConnectorError(
                 f"HubSpot's answer to {method} {path} is {len(content)} bytes, over the "
                 f"{MAX_RESPONSE_BYTES} byte limit",
-                status_code=response.status_code,
+                status=response.status_code,
             )
         if not content:
             return None
@@ -314,9 +259,8 @@ class HubSpotClient:
             return json.loads(content)
         except (ValueError, RecursionError):
             # A truncated body is usually a dropped connection or a proxy page: try again.
-            raise HubSpotError(
+            raise TransientError(
                 f"HubSpot's answer to {method} {path} (status {response.status_code}) is not "
                 "valid JSON; the response was cut off or came from a proxy",
-                retriable=True,
-                status_code=response.status_code,
+                status=response.status_code,
             ) from None

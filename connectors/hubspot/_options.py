@@ -7,6 +7,7 @@ import re
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from connectors.base import ConnectorOptions
+from connectors.http import RetryOptions
 from connectors.webhooks import Scheme, WebhookOptions
 
 __all__ = [
@@ -100,13 +101,6 @@ class RateLimitOptions(ConnectorOptions):
     per_seconds: float = Field(default=10.0, gt=0, le=3600)
 
 
-class RetryOptions(ConnectorOptions):
-    """How often a call refused for a passing reason (429, 5xx, timeout) is tried."""
-
-    attempts: int = Field(default=5, ge=1, le=20)
-    max_wait_seconds: float = Field(default=30.0, ge=0, le=600)
-
-
 class HubSpotWebhookOptions(WebhookOptions):
     """The ``webhook:`` section; HubSpot signs with its v3 scheme, so that is the default."""
 
@@ -134,7 +128,7 @@ class HubSpotOptions(ConnectorOptions):
     #: covers it, and behind a proxy the URL the daemon sees differs.
     webhook_url: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
-    retry: RetryOptions = Field(default_factory=RetryOptions)
+    retry: RetryOptions = Field(default_factory=lambda: RetryOptions.model_validate({}))
 
     def lost_create_risk(self, external_object: str, match_field: str | None) -> str | None:
         if match_field is not None or external_object not in self.objects:

@@ -30,9 +30,7 @@ _EXISTING = re.compile(r"Existing ID:\s*(\d+)")
 
 
 def bad_answer(what: str, path: str) -> HubSpotError:
-    return HubSpotError(
-        f"HubSpot's answer to {path} is not what its API documents: {what}", retriable=False
-    )
+    return HubSpotError(f"HubSpot's answer to {path} is not what its API documents: {what}")
 
 
 def parse_time(value: object) -> datetime | None:

@@ -16,11 +16,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import httpx
-
 from connectors.base import (
     ChangePage,
-    Connector,
     ConnectorError,
     ConnectorOptions,
     Cursor,
@@ -31,6 +28,8 @@ from connectors.base import (
     WriteRequest,
     WriteResult,
 )
+from connectors.errors import TransientError
+from connectors.http import ClientSettings, HttpClients, HttpConnector
 from connectors.webhooks import verify_signature
 
 from ._carry import fill_associations, read_only, split_fields, write_associations
@@ -187,7 +186,7 @@ class _Cursor:
         return cursor
 
 
-class HubSpotConnector(Connector):
+class HubSpotConnector(HttpConnector[HubSpotOptions]):
     """HubSpot CRM objects (contacts, companies, deals, custom ``2-…`` objects, …)."""
 
     type_name: ClassVar[str] = "hubspot"
@@ -198,19 +197,21 @@ class HubSpotConnector(Connector):
         name: str,
         options: ConnectorOptions,
         *,
-        client: httpx.Client | None = None,
+        http: HttpClients | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         search_cap: int = SEARCH_RESULT_CAP,
     ) -> None:
-        if not isinstance(options, HubSpotOptions):
-            raise ConnectorError(f"connector {name}: hubspot connector needs HubSpotOptions")
-        super().__init__(name, options)
-        self._hs = options
-        self._http = HubSpotClient(options, client=client, clock=clock, sleep=sleep)
+        super().__init__(name, options, http=http)
+        self._hs = self.options
+        self._http = HubSpotClient(self.options, client=self.http_client, clock=clock, sleep=sleep)
         self._search_cap = search_cap
         self._labels: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
         self._read_only: dict[str, frozenset[str]] = {}
+
+    def client_settings(self) -> ClientSettings:
+        options = self.options
+        return ClientSettings(timeout=options.timeout_seconds)
 
     @property
     def requests_sent(self) -> int:
@@ -238,11 +239,14 @@ class HubSpotConnector(Connector):
         try:
             self._http.request("GET", path, params={"limit": 1}, attempts=1)
         except AuthError as exc:
-            return f"connector {self.name}: HubSpot refused the access token: {exc}"
+            raise AuthError(
+                f"connector {self.name}: HubSpot refused the access token: {exc}",
+                status=exc.status,
+            ) from None
         except HubSpotError as exc:
-            if exc.status_code is None:
+            if exc.status is None:
                 return f"connector {self.name}: cannot reach {self._hs.base_url}: {exc}"
-            if exc.status_code in (400, 404):
+            if exc.status in (400, 404):
                 return (
                     f"connector {self.name}: object {external_object}: HubSpot has no object"
                     f" type {obj.object_type!r} ({exc})"
@@ -273,8 +277,7 @@ class HubSpotConnector(Connector):
                     raise ConnectorError(
                         f"connector {self.name}: more than {self._search_cap} {obj.object_type} "
                         f"records share {obj.modified} = {state.after_time} ms; HubSpot's search "
-                        "cannot page past them. Touch a few of them to spread their times.",
-                        retriable=False,
+                        "cannot page past them. Touch a few of them to spread their times."
                     )
                 restarted_at = state.after_time
                 state.query_time, state.after = state.after_time, None
@@ -506,9 +509,6 @@ class HubSpotConnector(Connector):
             app_id=self._hs.app_id,
         )
 
-    def close(self) -> None:
-        self._http.close()
-
     # -- beyond the contract ----------------------------------------------------------
 
     def property_definitions(self, object_name: str) -> list[dict[str, Any]]:
@@ -595,7 +595,7 @@ class HubSpotConnector(Connector):
             try:
                 definitions = self.property_definitions(external_object)
             except AuthError as exc:
-                if exc.status_code != 403:
+                if exc.status != 403:
                     raise
                 # The token may not read schemas (a missing scope): write as before, and
                 # HubSpot names a read-only property in its refusal of that record.
@@ -841,19 +841,16 @@ class HubSpotConnector(Connector):
         except AuthError:
             raise
         except HubSpotError as exc:
-            if exc.status_code in (400, 409, 422) and len(items) > 1:
+            if exc.status in (400, 409, 422) and len(items) > 1:
                 for item in items:  # one bad input refused the batch: find it
                     self._create(obj, [item], out, conflicts)
                 return
             eid = existing_id(exc.body) if isinstance(exc.body, dict) else None
-            if exc.status_code == 409 and eid is not None and len(items) == 1:
+            if exc.status == 409 and eid is not None and len(items) == 1:
                 conflicts.append((items[0][0], eid))
                 return
             # A timeout, dropped connection or 5xx after sending: HubSpot may have made them.
-            unsure = exc.retriable and not (
-                exc.status_code in (423, 429, 477)
-                or (exc.status_code is None and isinstance(exc.__cause__, httpx.ConnectError))
-            )
+            unsure = isinstance(exc, TransientError) and exc.sent
             for pos, _, _ in items:
                 out[pos] = WriteResult(
                     WriteOutcome.FAILED,
@@ -927,13 +924,13 @@ class HubSpotConnector(Connector):
         except AuthError:
             raise
         except HubSpotError as exc:
-            if exc.status_code in (400, 404, 409, 422) and len(sendable) > 1:
+            if exc.status in (400, 404, 409, 422) and len(sendable) > 1:
                 for item in sendable:
                     self._update(obj, [item], out)
                 return
             for pos, rid, _, _ in sendable:
                 message = str(exc)
-                if exc.status_code == 404:
+                if exc.status == 404:
                     message = f"no {obj.object_type} record with id {rid!r} (deleted in HubSpot?)"
                 out[pos] = _failed(message, rid, retriable=exc.retriable)
             return
@@ -967,12 +964,12 @@ class HubSpotConnector(Connector):
         except AuthError:
             raise
         except HubSpotError as exc:
-            if exc.status_code in (400, 409, 422) and len(items) > 1:
+            if exc.status in (400, 409, 422) and len(items) > 1:
                 for item in items:
                     self._archive(obj, [item], out)
                 return
             for pos, rid in items:
-                if exc.status_code == 404:
+                if exc.status == 404:
                     out[pos] = WriteResult(WriteOutcome.DELETED, external_id=rid)
                 else:
                     out[pos] = _failed(str(exc), rid, retriable=exc.retriable)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import httpx
 
-from connectors.base import ConnectorError
-from connectors.rest.errors import AuthError
+from connectors.errors import AuthError, TransientError
+from connectors.http import status_error, transport_error
 from connectors.rest.options import ApiKeyAuth, Auth, BasicAuth, BearerAuth, OAuth2Auth
 
 __all__ = ["Credentials", "make_credentials"]
@@ -111,17 +111,26 @@ class OAuth2Credentials(Credentials):
         try:
             response = self._post_form(self._options.token_url, form)
         except httpx.HTTPError as exc:
-            raise ConnectorError(
-                f"{where} unreachable ({type(exc).__name__})", retriable=True
+            error = transport_error(exc, where)
+            if not error.retriable:
+                raise error from None
+            # The request this token was for is not sent yet, whatever became of this one.
+            raise TransientError(
+                f"{where} unreachable ({type(exc).__name__})", sent=False
             ) from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ConnectorError(f"{where} answered {response.status_code}", retriable=True)
+        refused = None
+        if response.status_code >= 400:
+            refused = status_error(response.status_code, f"{where} answered {response.status_code}")
+        if isinstance(refused, TransientError):
+            refused.sent = False  # the request this token was for is not sent yet
+            raise refused
         body = response.content[:MAX_TOKEN_BODY] if len(response.content) <= MAX_TOKEN_BODY else b""
         try:
             data = json.loads(body) if body else None
         except (ValueError, RecursionError):
             data = None
-        if response.status_code >= 400:
+        if refused is not None:
+            # OAuth2 answers refused client credentials with 400 or 401 alike (RFC 6749 5.2).
             reason = ""
             if isinstance(data, dict) and isinstance(data.get("error"), str):
                 reason = f": {data['error'][:100]}"
@@ -132,7 +141,7 @@ class OAuth2Credentials(Credentials):
             )
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
-            raise ConnectorError(f"{where} answered without an access_token", retriable=True)
+            raise TransientError(f"{where} answered without an access_token", sent=False)
         assert isinstance(data, dict)
         raw_life = data.get("expires_in", DEFAULT_LIFETIME)
         try:

@@ -19,39 +19,28 @@ the token bucket, a 429's ``Retry-After`` and the retry policy hold for all of t
 
 from __future__ import annotations
 
-import email.utils
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
-from connectors.base import ConnectorError
+from connectors.errors import (
+    AnswerLostError,
+    AuthError,
+    ConnectorError,
+    QuotaExhaustedError,
+    TransientError,
+)
+from connectors.http import retrying, status_error, transport_error
 from connectors.rest.auth import Credentials, make_credentials
-from connectors.rest.errors import AnswerLostError, AuthError
 from connectors.rest.options import RestOptions
 from connectors.rest.ratelimit import DailyQuota, NotBefore, TokenBucket
 
 __all__ = ["Answer", "HttpClient", "api_message"]
-
-#: Statuses worth the same request again later.
-TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-#: Transient statuses that say the request was not acted on: safe to send again, even a create.
-UNPROCESSED_STATUSES = frozenset({408, 425, 429})
-#: A Retry-After beyond a day is taken as a day (a broken header must not stop us forever).
-MAX_RETRY_AFTER = 86_400.0
-#: Shortest backoff unit (seconds); tenacity multiplies it exponentially, with jitter.
-BACKOFF_UNIT = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,24 +58,14 @@ class Answer:
         return 200 <= self.status < 300
 
     def json(self, connector: str) -> Any:
-        """The body as JSON; a broken body is a retriable ConnectorError (nothing is used)."""
+        """The body as JSON; a broken body is a TransientError (nothing is used)."""
         try:
             return json.loads(self.body)
         except (ValueError, RecursionError):
-            raise ConnectorError(
+            raise TransientError(
                 f"connector {connector}: {self.what} answered {self.status} with a body that "
                 f"is not complete JSON ({len(self.body)} bytes); nothing was read from it",
-                retriable=True,
             ) from None
-
-
-class _Transient(Exception):
-    """A failure worth another try; ``sent`` when the API may have acted on the request."""
-
-    def __init__(self, message: str, *, sent: bool = True) -> None:
-        super().__init__(message)
-        self.message = message
-        self.sent = sent
 
 
 class HttpClient:
@@ -98,20 +77,16 @@ class HttpClient:
         sleep: Callable[[float], None],
         clock: Callable[[], float],
         now: Callable[[], datetime],
-        transport: httpx.BaseTransport | None = None,
+        http: httpx.Client,
     ) -> None:
         self._name = name
         self._options = options
         self._sleep = sleep
         self._clock = clock
         self._now = now
-        self._http = httpx.Client(
-            base_url=options.base_url,
-            timeout=options.timeout_seconds,
-            transport=transport,
-            follow_redirects=False,
-            headers={"Accept": "application/json", **options.headers},
-        )
+        # Built by the daemon's HttpClients from RestConnector.client_settings (base_url,
+        # timeout, Accept and the configured headers); closed by whoever made it.
+        self._http = http
         base = urlsplit(options.base_url)
         self._origin = (base.scheme, base.netloc.lower())
         self._credentials: Credentials = make_credentials(
@@ -139,9 +114,6 @@ class HttpClient:
             else None
         )
 
-    def close(self) -> None:
-        self._http.close()
-
     # -- the one way to call ------------------------------------------------------------
 
     def call(
@@ -164,41 +136,43 @@ class HttpClient:
         ``syncd check --connect`` wants the reason, not the back-off).
         """
         what = f"{method} {urlsplit(target).path or target}"
-        retry = self._options.retry
-        tries = attempts or retry.attempts
-
-        def again(exc: BaseException) -> bool:
-            return isinstance(exc, _Transient) and (idempotent or not exc.sent)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(tries),
-            wait=self._backoff,
-            retry=retry_if_exception(again),
-            sleep=self._sleep,
-            reraise=True,
+        tries = attempts or self._options.retry.attempts
+        policy = retrying(
+            self._options.retry, sleep=self._sleep, idempotent=idempotent, attempts=tries
         )
         try:
-            for attempt in retrying:
+            for attempt in policy:
                 with attempt:
                     return self._with_auth(method, target, what, params, body, headers)
-        except _Transient as exc:
+        except QuotaExhaustedError:
+            raise
+        except TransientError as exc:
+            if (
+                exc.retry_after is not None
+                and exc.retry_after > self._options.retry.max_wait_seconds
+            ):
+                raise self._too_long(exc.retry_after) from None
             if not idempotent and exc.sent:
                 raise AnswerLostError(
                     f"connector {self._name}: {what}: the answer was lost ({exc.message}); "
                     "the API may have acted on it",
                     cause=exc.message,
+                    status=exc.status,
                 ) from None
-            raise ConnectorError(
-                f"connector {self._name}: {what} failed {tries} times; last: {exc.message}",
-                retriable=True,
+            made = policy.statistics.get("attempt_number", tries)
+            raise TransientError(
+                f"connector {self._name}: {what} failed {made} times; last: {exc.message}",
+                status=exc.status,
+                sent=exc.sent,
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _backoff(self, state: RetryCallState) -> float:
-        wait = wait_random_exponential(
-            multiplier=BACKOFF_UNIT, max=self._options.retry.max_wait_seconds
+    def _too_long(self, seconds: float) -> TransientError:
+        return TransientError(
+            f"connector {self._name}: the API asked us to wait {seconds:.0f} s "
+            "(Retry-After), longer than retry.max_wait_seconds",
+            retry_after=seconds,
         )
-        return float(wait(state))
 
     def _with_auth(
         self,
@@ -220,12 +194,14 @@ class HttpClient:
                 if self._credentials.refreshable
                 else "check the credentials in auth:"
             )
-            raise AuthError(
+            error = status_error(
+                answer.status,
                 f"connector {self._name}: {what} answered {answer.status}"
                 f"{self._reason(answer)}; {hint}",
                 connector=self._name,
-                status=answer.status,
             )
+            assert isinstance(error, AuthError)
+            raise error
         return answer
 
     def _once(
@@ -240,12 +216,7 @@ class HttpClient:
         self._check_origin(target)
         left = self._gate.left()
         if left > self._options.retry.max_wait_seconds:
-            raise ConnectorError(
-                f"connector {self._name}: the API asked us to wait {left:.0f} s "
-                "(Retry-After), longer than retry.max_wait_seconds",
-                retriable=True,
-                retry_after=left,
-            )
+            raise self._too_long(left)
         self._gate.wait()
         if self._bucket is not None:
             self._bucket.acquire()
@@ -253,15 +224,8 @@ class HttpClient:
             self.quota.take(1)
         all_headers = dict(headers or {})
         all_params = dict(params or {})
-        try:
-            self._credentials.apply(all_headers, all_params)
-        except AuthError:
-            raise
-        except ConnectorError as exc:
-            if not exc.retriable:
-                raise
-            # The token endpoint hiccuped: the request itself was never sent.
-            raise _Transient(exc.message, sent=False) from None
+        # A token endpoint that hiccups raises a TransientError that was never sent.
+        self._credentials.apply(all_headers, all_params)
         try:
             request = self._http.build_request(
                 method,
@@ -275,26 +239,25 @@ class HttpClient:
                 raw = self._read(response, what)
             finally:
                 response.close()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # No connection, so nothing was sent: safe to send again whatever it is.
-            raise _Transient(f"{what}: {type(exc).__name__} (not connected)", sent=False) from None
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Transient(
-                f"{what}: {type(exc).__name__} (timeout or dropped connection)"
-            ) from None
         except httpx.HTTPError as exc:
-            raise ConnectorError(
-                f"connector {self._name}: {what} cannot be sent: {type(exc).__name__}"
-            ) from None
+            error = transport_error(exc, what)
+            if not error.retriable:
+                error = ConnectorError(f"connector {self._name}: {error}")
+            raise error from None
         answer = Answer(response.status_code, response.headers, raw, what, str(request.url))
-        if answer.status in TRANSIENT_STATUSES or answer.status >= 500:
-            delay = _retry_after(answer.headers.get("Retry-After"), self._now())
-            if delay is not None:
-                self._gate.push(delay)
-            raise _Transient(
+        if 300 <= answer.status < 400 or answer.status in (401, 403) or answer.ok:
+            pass
+        else:
+            error = status_error(
+                answer.status,
                 f"{what} answered {answer.status}{self._reason(answer)}",
-                sent=answer.status not in UNPROCESSED_STATUSES,
+                headers=answer.headers,
+                now=self._now(),
             )
+            if isinstance(error, TransientError):
+                if error.retry_after is not None:
+                    self._gate.push(error.retry_after)
+                raise error
         if 300 <= answer.status < 400:
             raise ConnectorError(
                 f"connector {self._name}: {what} was redirected ({answer.status}); set "
@@ -376,23 +339,3 @@ def _find_message(data: Any, depth: int) -> str | None:
                 if found:
                     return found
     return None
-
-
-def _retry_after(raw: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if raw is None:
-        return None
-    raw = raw.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - now).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(0.0, seconds), MAX_RETRY_AFTER)

@@ -29,11 +29,8 @@ from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
-
 from connectors.base import (
     ChangePage,
-    Connector,
     ConnectorError,
     ConnectorOptions,
     CreateCheck,
@@ -45,12 +42,14 @@ from connectors.base import (
     WriteRequest,
     WriteResult,
 )
+from connectors.http import ClientSettings, HttpClients, HttpConnector
 from connectors.rest._batch_read import id_chunks, listed, request_parts
 from connectors.rest.client import Answer, HttpClient, api_message
 from connectors.rest.errors import (
     AnswerLostError,
     AuthError,
     QuotaExhaustedError,
+    TransientError,
     WebhookPayloadError,
 )
 from connectors.rest.options import BatchOptions, BatchReadOptions, ObjectOptions, RestOptions
@@ -67,7 +66,7 @@ MAX_WEBHOOK_EVENTS = 10_000
 MAX_SKIPPED_PAGES = 1000
 
 
-class RestConnector(Connector):
+class RestConnector(HttpConnector[RestOptions]):
     """Reads and writes the records of one JSON HTTP API."""
 
     type_name: ClassVar[str] = "rest"
@@ -78,22 +77,28 @@ class RestConnector(Connector):
         name: str,
         options: ConnectorOptions,
         *,
+        http: HttpClients | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not isinstance(options, RestOptions):
-            raise ConnectorError(f"connector {name}: rest connector needs RestOptions")
-        super().__init__(name, options)
-        self._rest = options
+        super().__init__(name, options, http=http)
+        self._rest = self.options
         self._client = HttpClient(
             name,
-            options,
+            self.options,
             sleep=sleep,
             clock=clock,
             now=now or (lambda: datetime.now(UTC)),
-            transport=transport,
+            http=self.http_client,
+        )
+
+    def client_settings(self) -> ClientSettings:
+        options = self.options
+        return ClientSettings(
+            timeout=options.timeout_seconds,
+            base_url=options.base_url,
+            headers={"Accept": "application/json", **options.headers},
         )
 
     # -- the contract -----------------------------------------------------------------
@@ -110,7 +115,7 @@ class RestConnector(Connector):
         try:
             answer = self._client.call("GET", target, params=query, attempts=1)
         except AuthError as exc:
-            return f"{exc}; the API refused the credentials"
+            raise AuthError(f"{exc}; the API refused the credentials", status=exc.status) from None
         except ConnectorError as exc:
             if not exc.retriable:
                 return str(exc)
@@ -312,9 +317,6 @@ class RestConnector(Connector):
         if webhook.delivery_id_header:
             delivery = _header(headers, webhook.delivery_id_header)
         return [self._event(i, event, delivery) for i, event in enumerate(events)]
-
-    def close(self) -> None:
-        self._client.close()
 
     # -- reading ----------------------------------------------------------------------
 
@@ -655,10 +657,9 @@ class RestConnector(Connector):
             try:
                 out = dig(answer.json(self.name), batch.response_path)
                 if not isinstance(out, list) or len(out) != len(chunk):
-                    raise ConnectorError(
+                    raise TransientError(
                         f"{answer.what} answered {len(out) if isinstance(out, list) else 'no'} "
                         f"results at {batch.response_path!r} for {len(chunk)} records",
-                        retriable=True,
                     )
                 records = [self._record(obj, self._unwrap(obj, item)) for item in out]
             except ConnectorError as exc:
@@ -897,7 +898,10 @@ def _same(found: Any, asked: Any) -> bool:
 
 
 def _halts(exc: ConnectorError) -> bool:
-    return isinstance(exc, QuotaExhaustedError) or "retry_after" in exc.data
+    """An expired quota or a Retry-After too long to wait: the rest of a batch stops too."""
+    return isinstance(exc, QuotaExhaustedError) or (
+        isinstance(exc, TransientError) and exc.retry_after is not None
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import ConnectorOptions
+from connectors.http import RetryOptions
 from connectors.webhooks import WebhookOptions
 
 __all__ = [
@@ -79,11 +80,6 @@ Auth = Annotated[
 class RateLimitOptions(ConnectorOptions):
     requests: int = Field(ge=1)
     per_seconds: float = Field(gt=0)
-
-
-class RetryOptions(ConnectorOptions):
-    attempts: int = Field(5, ge=1, le=20)
-    max_wait_seconds: float = Field(30.0, ge=0, le=3600)
 
 
 class DailyQuotaOptions(ConnectorOptions):

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import structlog
 import uvicorn
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -49,15 +50,16 @@ from sqlalchemy.engine import make_url
 
 from config import load_config
 from config.check import check_config
-from config.connect import connection_problem
 from config.models import Config, SyncConfig
-from connectors.base import Connector
+from connectors.base import AuthError, Connector, ConnectorError
+from connectors.http import HttpClients
 from store import Fence, LeaseLostError, Store
 from syncd.daemon.process_lock import ProcessLock
 from syncd.engine import SyncPaused, SyncSpec, build_connector, build_specs, run_sync
 from syncd.engine.context import RunSummary
 from syncd.engine.events import drain_inbox
 from syncd.engine.reconcile import reconcile_deletes
+from syncd.engine.runner import pause_for_refused_credentials
 from syncd.errors import ConfigError, UsageError
 from syncd.http.app import create_app
 
@@ -89,6 +91,8 @@ class DaemonOptions:
     reconcile_check_seconds: float = 5.0
     retention_every_seconds: float = 24 * 3600.0
     run_at_start: bool = True
+    #: What answers the HTTP connectors' requests instead of the network (tests only).
+    http_transport: httpx.BaseTransport | None = None
 
 
 @dataclass
@@ -124,6 +128,8 @@ class Daemon:
         self._stopped = threading.Event()
         self._lock = threading.RLock()
         self._connectors: dict[str, Connector] = {}
+        #: The HTTP connectors' clients: made, handed out and closed by the daemon.
+        self._http = HttpClients(transport=self.options.http_transport)
         self._syncs: dict[str, _Sync] = {}
         #: Syncs whose connector said it cannot do their work, with the reason.
         self._unfit: dict[str, str] = {}
@@ -243,6 +249,8 @@ class Daemon:
     def close(self) -> None:
         for connector in getattr(self, "_connectors", {}).values():
             connector.close()
+        if hasattr(self, "_http"):
+            self._http.close()
         if self._process_lock is not None:
             self._process_lock.release()
             self._process_lock = None
@@ -271,7 +279,7 @@ class Daemon:
             specs = build_specs(config)
             for name, options in config.connectors.items():
                 if options != self.config.connectors.get(name):
-                    built[name] = build_connector(config, name)
+                    built[name] = build_connector(config, name, http=self._http)
         except Exception as exc:  # whatever it is, the running configuration stays whole
             for connector in built.values():
                 connector.close()
@@ -350,29 +358,45 @@ class Daemon:
             sync.lock.release()
 
     def _check_connections(self) -> None:
-        """Ask each connector once per external object; mark the syncs that cannot run."""
-        asked: dict[tuple[str, str], str | None] = {}
+        """Ask each connector once per external object; mark the syncs that cannot run,
+        pause those whose credentials were refused."""
+        asked: dict[tuple[str, str], str | AuthError | None] = {}
         for name, sync in sorted(self._syncs.items()):
             connector = self._connectors.get(sync.config.connector)
             if connector is None:
                 continue
             key = (sync.config.connector, sync.config.external_object)
             if key not in asked:
-                asked[key] = connection_problem(connector, sync.config.external_object)
+                asked[key] = _problem(connector, sync.config.external_object)
             problem = asked[key]
-            if problem is not None:
+            if isinstance(problem, AuthError):
+                self._pause_refused(name, problem)
+            elif problem is not None:
                 self._mark_unfit(name, problem)
 
     def _fit_again(self, name: str, sync: _Sync, connector: Connector) -> bool:
         """A sync marked unfit asks again before a pass: True once the problem is gone."""
-        problem = connection_problem(connector, sync.config.external_object)
+        problem = _problem(connector, sync.config.external_object)
         if problem is None:
             self._unfit.pop(name, None)
             self.log.info("sync_check_passed", sync=name)
             return True
-        if problem != self._unfit.get(name):
+        if isinstance(problem, AuthError):
+            self._pause_refused(name, problem)
+        elif problem != self._unfit.get(name):
             self._mark_unfit(name, problem)
         return False
+
+    def _pause_refused(self, name: str, exc: AuthError) -> None:
+        """Refused credentials pause the sync (no asking again each tick: it could lock the
+        account); ``syncd resume`` lets the next pass try them again."""
+        self._unfit.pop(name, None)
+        try:
+            reason = pause_for_refused_credentials(self.store, name, exc)
+        except Exception as error:  # the log line below still says why
+            reason = str(exc)
+            self.log.warning("sync_pause_not_recorded", sync=name, error=str(error))
+        self.log.error("sync_paused", sync=name, reason=reason)
 
     def _mark_unfit(self, name: str, problem: str) -> None:
         self._unfit[name] = problem
@@ -573,7 +597,9 @@ class Daemon:
             self._connectors.pop(name).close()
         for name in config.connectors:
             if name not in self._connectors:
-                self._connectors[name] = built.get(name) or build_connector(config, name)
+                self._connectors[name] = built.get(name) or build_connector(
+                    config, name, http=self._http
+                )
         for name, spec in wanted.items():
             existing = self._syncs.get(name)
             if existing is None:
@@ -692,6 +718,17 @@ def _refuse_restart_only(
             f"{', '.join(changed)} changed: only a restart applies that (the running "
             "configuration is kept; restart the daemon, or undo the change and reload)"
         )
+
+
+def _problem(connector: Connector, external_object: str) -> str | AuthError | None:
+    """What stops ``connector`` from working with ``external_object``: the refusal of our
+    credentials as the error itself (it pauses the sync), anything else as its text."""
+    try:
+        return connector.check_object(external_object)
+    except AuthError as exc:
+        return exc
+    except ConnectorError as exc:
+        return str(exc)
 
 
 def _metrics_for(store: Store, config: Config) -> Any:

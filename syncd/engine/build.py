@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from config.models import Config, SyncConfig
 from connectors.base import Connector
+from connectors.http import HttpClients
 from connectors.registry import connector_class
 from syncd.engine.spec import AssociationSpec, SyncSpec
 from syncd.errors import ConfigError
@@ -60,8 +61,10 @@ def build_specs(config: Config) -> dict[str, SyncSpec]:
     return {name: build_spec(config, sync) for name, sync in config.syncs.items()}
 
 
-def build_connector(config: Config, name: str) -> Connector:
+def build_connector(config: Config, name: str, *, http: HttpClients | None = None) -> Connector:
+    """The connector ``name`` of ``config``; an HTTP connector takes its client from ``http``
+    (the daemon's), or makes its own for a one-off command when there is none."""
     connector = config.connectors.get(name)
     if connector is None:
         raise ConfigError(f"no connector named {name!r} in the configuration", connector=name)
-    return connector_class(connector.type)(name, connector.options)
+    return connector_class(connector.type)(name, connector.options, http=http)

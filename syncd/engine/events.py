@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.base import Connector, ConnectorError, ExternalRecord, WebhookEvent
+from connectors.base import AuthError, Connector, ConnectorError, ExternalRecord, WebhookEvent
 from store import InboxEntry, Store, SyncTx
 from syncd.engine.context import RunContext, RunSummary
 from syncd.engine.inbound import MassDeleteBrake, apply_page
-from syncd.engine.runner import SyncPaused
+from syncd.engine.runner import SyncPaused, pause_for_refused_credentials
 from syncd.engine.spec import SyncSpec
 
 __all__ = ["drain_inbox", "event_from_data", "event_to_data"]
@@ -105,8 +105,9 @@ def drain_inbox(
     A batch that fails rolls back whole and leaves its rows pending with one more attempt
     counted (a row is set aside as ``failed`` after five), then the error is raised for the
     caller to back off. A retriable connector error while fetching counts no attempt: the
-    events are not at fault. A batch that would trip the mass-delete brake pauses the sync
-    and leaves its rows pending, as a poll would. Raises :class:`SyncPaused` when paused.
+    events are not at fault. A batch that would trip the mass-delete brake, or a connector
+    that refuses our credentials, pauses the sync and leaves its rows pending, as a poll
+    would. Raises :class:`SyncPaused` when paused.
     """
     state = store.sync_state(spec.name)
     if state.paused:
@@ -136,6 +137,13 @@ def drain_inbox(
             ctx.log.info("inbox_drain_started", pending=store.inbox_depth(spec.name))
         try:
             batch = _prepare(ctx, peeked)
+        except AuthError as exc:
+            # Not the events' fault: they stay pending, the sync waits for an operator.
+            reason = pause_for_refused_credentials(
+                store, spec.name, exc, run_id=run_id, summary=summary
+            )
+            ctx.log.error("sync_paused", reason=reason)
+            return summary
         except ConnectorError as exc:
             if not exc.retriable:
                 _count_failure(store, spec.name, ids, exc)

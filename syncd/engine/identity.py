@@ -30,7 +30,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from connectors.base import ConnectorError, WriteResult
+from connectors.base import AuthError, ConnectorError, WriteResult
 from store import Link, LogAction, LogDirection, LogSpec, SyncTx
 from syncd.engine.context import RunContext
 from syncd.engine.log_rows import LogRows
@@ -114,7 +114,7 @@ def would_adopt(ctx: RunContext, writes: Sequence[_Out], *, skip_refused: bool) 
         try:
             found = ctx.connector.find_by(spec.external_object, field_name, values)
         except ConnectorError as exc:
-            if exc.retriable or not skip_refused:
+            if exc.retriable or isinstance(exc, AuthError) or not skip_refused:
                 raise
             continue
         for item in items:

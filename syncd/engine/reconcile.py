@@ -9,10 +9,11 @@ is written, so a wiped source cannot archive the CRM piecemeal.
 
 from __future__ import annotations
 
-from connectors.base import Connector, ExternalRecord
+from connectors.base import AuthError, Connector, ExternalRecord
 from store import Store
 from syncd.engine.context import RunContext, RunSummary
 from syncd.engine.inbound import apply_page
+from syncd.engine.runner import pause_for_refused_credentials
 from syncd.engine.spec import SyncSpec
 
 __all__ = ["reconcile_deletes"]
@@ -23,8 +24,16 @@ _LINK_PAGE = 1000
 def reconcile_deletes(
     spec: SyncSpec, connector: Connector, store: Store, *, allow_deletes: bool = False
 ) -> RunSummary:
-    """Apply the deletes of linked external records that no longer exist."""
-    live = set(connector.iter_ids(spec.external_object))
+    """Apply the deletes of linked external records that no longer exist.
+
+    Refused credentials pause the sync (its summary says why) instead of failing.
+    """
+    try:
+        live = set(connector.iter_ids(spec.external_object))
+    except AuthError as exc:
+        summary = RunSummary()
+        pause_for_refused_credentials(store, spec.name, exc, summary=summary)
+        return summary
     missing: list[str] = []
     after: str | None = None
     while True:

@@ -20,7 +20,7 @@ from syncd.engine.intents import resolve_open
 from syncd.engine.outbound import collect_journal, push_records
 from syncd.engine.spec import SyncSpec
 
-__all__ = ["SyncPaused", "run_sync"]
+__all__ = ["SyncPaused", "pause_for_refused_credentials", "refused_credentials_reason", "run_sync"]
 
 T = TypeVar("T")
 # Rows a pass reads before the store refreshes its planner statistics, then that many
@@ -32,6 +32,39 @@ Progress = Callable[[str, int], None]
 
 class SyncPaused(Exception):
     """The sync is paused (by an operator or the mass-delete brake) and did not run."""
+
+
+def refused_credentials_reason(sync: str, exc: AuthError) -> str:
+    """The pause reason for a sync whose external system refused our credentials."""
+    return (
+        f"the external system refused the credentials: {exc}; fix them, then `syncd resume {sync}`"
+    )
+
+
+def pause_for_refused_credentials(
+    store: Store,
+    sync: str,
+    exc: AuthError,
+    *,
+    run_id: int | None = None,
+    summary: RunSummary | None = None,
+) -> str:
+    """Pause ``sync`` because its credentials were refused, and end its run as paused.
+
+    Bad credentials do not heal by retrying, and a system asked again and again with them
+    may lock the account: every way a sync meets an :class:`AuthError` (a pass, a webhook
+    drain, a delete reconciliation, the daemon's check before a pass) ends here, so it
+    waits for an operator's ``syncd resume``.
+    """
+    reason = refused_credentials_reason(sync, exc)
+    store.set_sync_paused(sync, True, reason)
+    if summary is not None:
+        summary.paused_reason = reason
+    if run_id is not None:
+        store.finish_sync_run(
+            run_id, "paused", summary.as_dict() if summary is not None else {"error": str(exc)}
+        )
+    return reason
 
 
 class _Stopped(Exception):
@@ -122,12 +155,13 @@ def run_sync(
         return ctx.summary
     except AuthError as exc:
         # Bad credentials do not heal by retrying; pause until an operator resumes.
-        reason = f"the external system refused the credentials: {exc}; fix them, then `syncd resume {spec.name}`"
-        if not dry_run:
-            store.set_sync_paused(spec.name, True, reason)
-        ctx.summary.paused_reason = reason
-        if run_id is not None:
-            store.finish_sync_run(run_id, "paused", ctx.summary.as_dict())
+        if dry_run:
+            reason = refused_credentials_reason(spec.name, exc)
+            ctx.summary.paused_reason = reason
+        else:
+            reason = pause_for_refused_credentials(
+                store, spec.name, exc, run_id=run_id, summary=ctx.summary
+            )
         ctx.log.error("sync_paused", reason=reason)
         return ctx.summary
     except QuotaExhaustedError as exc:

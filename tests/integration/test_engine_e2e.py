@@ -44,6 +44,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     QuotaExhaustedError,
+    TransientError,
     WriteOutcome,
     WriteRequest,
     WriteResult,
@@ -582,7 +583,7 @@ class _LosesResponses(SqlConnector):
         results = super().write(external_object, requests)
         if not self.lost:
             self.lost = True
-            raise ConnectorError("read timeout after the request was sent", retriable=True)
+            raise TransientError("read timeout after the request was sent")
         return results
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ConnectorError, ExternalRecord, WebhookEvent
+from connectors.base import AuthError, ConnectorError, ExternalRecord, TransientError, WebhookEvent
 from connectors.webhooks import WebhookOptions, sign
 from store import ChangeSource, InboxEntrySpec, LogAction, SourceType, Store, SyncTx
 from syncd.engine import RunSummary, SyncPaused, SyncSpec, build_spec
@@ -207,16 +207,29 @@ def test_an_event_that_keeps_failing_is_set_aside_after_five_attempts(
 
 def test_a_retriable_fetch_failure_counts_no_attempt(h: Harness) -> None:
     h.add(thin("c1"))
-    h.connector.fail_fetch = ConnectorError("shop is down (503)", retriable=True)
+    h.connector.fail_fetch = TransientError("shop is down (503)")
     with pytest.raises(ConnectorError):
         h.drain()
     (row,) = h.store.inbox_list()
     assert (row.state, row.attempts) == ("pending", 0)
 
-    h.connector.fail_fetch = ConnectorError("shop refused the token", retriable=False)
+    h.connector.fail_fetch = ConnectorError("shop answered 405 to the read")
     with pytest.raises(ConnectorError):
         h.drain()
     assert h.store.inbox_list()[0].attempts == 1
+
+
+def test_refused_credentials_pause_the_sync_and_leave_the_events_pending(h: Harness) -> None:
+    h.add(thin("c1"))
+    h.connector.fail_fetch = AuthError("shop refused the token (401)")
+    summary = h.drain()
+    assert summary.paused_reason and "shop refused the token" in summary.paused_reason
+    state = h.store.sync_state(h.spec.name)
+    assert state.paused and "refused the credentials" in (state.paused_reason or "")
+    (row,) = h.store.inbox_list()
+    assert (row.state, row.attempts) == ("pending", 0)  # not the events' fault
+    with pytest.raises(SyncPaused):
+        h.drain()
 
 
 # ------------------------------------------------------------------ deletes

@@ -435,7 +435,7 @@ def test_404_on_an_unknown_object_type_is_a_plain_error(
     )
     with pytest.raises(HubSpotError, match="Unable to infer object type") as caught:
         list(make().iter_ids("cars"))
-    assert caught.value.retriable is False and caught.value.status_code == 404
+    assert caught.value.retriable is False and caught.value.status == 404
 
 
 def test_429_waits_retry_after_then_succeeds(
@@ -529,7 +529,7 @@ def test_5xx_and_timeouts_are_retried_a_bounded_number_of_times(
     with pytest.raises(HubSpotError) as caught:
         make().fetch_by_ids("people", ["1"])
     assert route.call_count == 3
-    assert caught.value.retriable is True and caught.value.status_code == 524
+    assert caught.value.retriable is True and caught.value.status == 524
     assert len(clock.sleeps) == 2 and all(0 < s <= 30 for s in clock.sleeps)
 
 
