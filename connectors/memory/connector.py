@@ -78,6 +78,8 @@ class MemoryConnector(Connector):
     def check_object(self, external_object: str) -> str | None:
         try:
             self._object(external_object, "check", 0)
+        except AuthError:
+            raise  # refused credentials pause the sync (docs/connectors.md, check_object)
         except ConnectorError as exc:
             return str(exc)
         return None
