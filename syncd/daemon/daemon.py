@@ -176,6 +176,8 @@ class Daemon:
         self._scheduler.start()
         if every.http:
             self._start_http()
+            # "started" means webhooks are accepted: a sender told so must not be refused.
+            self._wait_serving()
         self.log.info("daemon_started", syncs=sorted(self._syncs), store=self.store.dialect)
 
     def run_forever(self) -> int:
@@ -657,6 +659,16 @@ class Daemon:
         self._server = server
         self._server_thread = threading.Thread(target=server.run, name="http", daemon=True)
         self._server_thread.start()
+
+    def _wait_serving(self, timeout: float = 10.0) -> None:
+        """Until the HTTP server accepts connections, or its thread ended (a port in use:
+        uvicorn has logged why), or ``timeout``."""
+        deadline = time.monotonic() + timeout
+        server, thread = self._server, self._server_thread
+        while server is not None and not server.started and time.monotonic() < deadline:
+            if thread is not None and not thread.is_alive():
+                return
+            time.sleep(0.01)
 
     def _not_ready(self) -> str | None:
         if self._stopping.is_set():
