@@ -76,7 +76,13 @@ def test_activity_by_hour_counts_changes_per_direction(store: Store) -> None:
     assert overview["s"].synced_hourly == found["s"]  # the same counts, in the same read
     assert overview["s"].synced_24h == {"inbound": 3, "outbound": 1}
     assert overview["s"].synced_1h == {"inbound": 3, "outbound": 1}
-    assert store.sync_overview(["s"], now)["s"].synced_hourly["inbound"] == [0] * 24
+    plain = store.sync_overview(["s"], now)["s"]
+    assert plain.synced_hourly["inbound"] == [0] * 24  # not asked for
+    assert (plain.synced_1h, plain.synced_24h) == (
+        overview["s"].synced_1h,
+        overview["s"].synced_24h,
+    )
+    assert plain.last_inbound_at == overview["s"].last_inbound_at is not None
     later = store.activity_by_hour(["s"], now + timedelta(hours=2), hours=3)
     assert later["s"]["inbound"] == [3, 0, 0]
     with pytest.raises(StoreError, match="hours"):
