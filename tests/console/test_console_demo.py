@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from syncd.cli import app
 from syncd.daemon import Daemon, DaemonOptions
+from syncd.logs import configure_logging
 from tests.console._world import csrf_of
 
 runner = CliRunner()
@@ -21,6 +24,13 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """``syncd demo`` quiets logging to errors for its narration; later tests read info lines."""
+    yield
+    configure_logging()
 
 
 def test_the_demo_leaves_a_console_to_open(tmp_path: Path) -> None:
