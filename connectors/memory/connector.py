@@ -18,7 +18,7 @@ import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from connectors.base import (
     AuthError,
@@ -42,26 +42,29 @@ from connectors.memory.system import (
     system,
 )
 
+if TYPE_CHECKING:
+    from connectors.http import HttpClients
+
 __all__ = ["CHANGED_SINCE_READ", "MemoryConnector"]
 
 CHANGED_SINCE_READ = "changed in the system since it was read; it will be read again"
 
 
-class MemoryConnector(Connector):
+class MemoryConnector(Connector[MemoryOptions]):
     """Reads and writes the records of one in-process :class:`MemorySystem`."""
 
     type_name: ClassVar[str] = "memory"
     options_model: ClassVar[type[ConnectorOptions]] = MemoryOptions
 
-    def __init__(self, name: str, options: ConnectorOptions, **context: Any) -> None:
-        # ``context``: what the daemon hands every connector (an HTTP client); none is needed.
-        if not isinstance(options, MemoryOptions):
-            raise ConnectorError(f"connector {name}: memory connector needs MemoryOptions")
-        super().__init__(name, options, **context)
-        self._opts = options
-        self.system: MemorySystem = system(options.system or name)
+    def __init__(
+        self, name: str, options: ConnectorOptions, *, http: HttpClients | None = None
+    ) -> None:
+        # ``http``: the daemon's clients, handed to every connector; this one needs none.
+        super().__init__(name, options, http=http)
+        self._opts = self.options
+        self.system: MemorySystem = system(self._opts.system or name)
         known = set(self.system.objects())
-        for object_name, obj in options.objects.items():
+        for object_name, obj in self._opts.objects.items():
             if object_name in known:
                 continue  # another connector of this system declared it (and seeded it)
             self.system.define(
