@@ -541,6 +541,12 @@ def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) ->
     message = None
     if item.plan is None:  # created outside: both sides now hold the CRM's values
         base = {k: v for k, v in item.props.items() if k in spec.field_names}
+        # A field the create carries but did not send (empty in the CRM) is agreed empty:
+        # absent from the base, an edit outside of it would look like no change at all
+        # (and a delete of the record would take that edit with it).
+        for carried in spec.fields:
+            if carried.direction.allows(Side.EXTERNAL) and not associations.is_key(carried.name):
+                base.setdefault(carried.name, None)
         written = item.request.fields
         # The connector found the record by the match key and wrote to it: a link.
         action = LogAction.LINKED if result.matched else LogAction.CREATED

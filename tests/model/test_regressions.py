@@ -244,6 +244,36 @@ def test_rest_edit_outside_beats_a_crm_archive_and_the_record_comes_back(
         connector.close()
 
 
+@pytest.mark.parametrize("deletes", ["archive", "delete"])
+def test_rest_first_value_outside_for_a_field_the_crm_left_empty_beats_a_crm_archive(
+    store: Store, rest_api: Server, tmp_path: Path, deletes: str
+) -> None:
+    """The CRM makes Eve without a last name; the pass creates her outside. The shop fills
+    in her last name, and the CRM archives her. The link's base had no last name at all
+    (the create did not send the empty field), so the shop's value looked like no change:
+    the delete went ahead and "Smith" was gone, in no history and no conflict."""
+    peer = RestPeer(rest_api, find=False)
+    spec, make_connector = build_sync(peer, tmp_path, rule="external_wins", deletes=deletes)
+    connector = make_connector()
+    try:
+        h = Sync(store, peer, spec, connector)
+        eve = h.store.create_record("contacts", {"email": "e@x.io", "firstname": "Eve"}, UI)
+        h.run()
+        (row,) = h.peer.rows()
+        h.peer.edit(row, {"lastname": "Smith"})
+        h.store.archive_records("contacts", [eve.id], UI)
+
+        h.run()
+        h.run(full=True)
+
+        assert h.peer.rows()[row]["lastname"] == "Smith"
+        record = h.store.get_record("contacts", eve.id, include_archived=True)
+        assert not record.archived
+        assert record.properties.get("lastname") == "Smith"
+    finally:
+        connector.close()
+
+
 @pytest.mark.parametrize("rule", ["most_recent", "crm_wins"])
 def test_rest_crm_archive_after_edits_on_both_sides_settles(
     store: Store, rest_api: Server, tmp_path: Path, rule: str
