@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -27,6 +28,15 @@ POSTGRES_ENV = "SYNCD_TEST_POSTGRES_URL"
 REQUIRE_ENV = "SYNCD_TEST_REQUIRE_POSTGRES"
 
 API = ChangeSource(SourceType.API, "test-token")
+
+
+@pytest.fixture(autouse=True)
+def _structlog_config_restored() -> Iterator[None]:
+    """A CLI command run in-process configures logging for its process (``syncd demo`` to
+    errors only); the next test gets the configuration the one before it had."""
+    before = structlog.get_config()
+    yield
+    structlog.configure(**before)
 
 
 @pytest.fixture(scope="session")
