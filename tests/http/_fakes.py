@@ -43,8 +43,8 @@ class HookConnector(Connector):
     type_name = "hook"
     options_model = HookOptions
 
-    def __init__(self, name: str, options: ConnectorOptions) -> None:
-        super().__init__(name, options)
+    def __init__(self, name: str, options: ConnectorOptions, **given: Any) -> None:
+        super().__init__(name, options, **given)
         self.records: dict[str, ExternalRecord] = {}
         self.fetch_calls: list[list[str]] = []
         self.fail_fetch: ConnectorError | None = None
