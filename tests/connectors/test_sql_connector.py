@@ -30,10 +30,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
-from connectors import sql
 from connectors.base import ChangePage, ConnectorError, ExternalRecord, WriteOutcome, WriteRequest
 from connectors.registry import connector_class
 from connectors.sql import SqlConnector, SqlObjectOptions, SqlOptions
+from connectors.sql import reading as sql_reading
 from tests.connectors.conftest import SqlDatabase
 
 T0 = datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -253,7 +253,7 @@ def test_columns_option_limits_the_fields(sql_db: SqlDatabase, connect: MakeConn
 def test_fetch_by_ids_reads_existing_ids_in_chunks(
     sql_db: SqlDatabase, connect: MakeConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sql, "ID_CHUNK", 3)
+    monkeypatch.setattr(sql_reading, "ID_CHUNK", 3)
     table = customers(sql_db)
     add_rows(sql_db, table, [{"email": f"c{i}@x.test", "updated_at": T0} for i in range(8)])
     connector = connect(table)
@@ -298,7 +298,7 @@ def test_find_by_an_unknown_field_names_it(sql_db: SqlDatabase, connect: MakeCon
 def test_iter_ids_yields_every_live_id(
     sql_db: SqlDatabase, connect: MakeConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sql, "ITER_CHUNK", 7)
+    monkeypatch.setattr(sql_reading, "ITER_CHUNK", 7)
     table = customers(sql_db, soft_delete=True)
     add_rows(
         sql_db,

@@ -1,0 +1,217 @@
+"""Reading an ``sql`` object: pages of changes, rows by id or by value, every live id.
+
+Changes are read by keyset paging on ``(updated_at, id)`` so that many rows sharing one
+timestamp are neither skipped nor read forever; a resumed run re-reads a lookback window.
+Searches by value go one ``UNION ALL`` branch per value, so the database's own comparison
+(collation, affinity) decides which asked value a row matches.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Column, Connection, RowMapping, literal_column, or_, select, union_all
+
+from connectors.base import (
+    ChangePage,
+    ConnectorError,
+    CreateCheck,
+    Cursor,
+    ExternalRecord,
+    WriteRequest,
+)
+from connectors.sql.database import Database
+from connectors.sql.values import ID_CHUNK, RequestError, SqlObject, chunks
+
+__all__ = ["Reader", "lowest_matches"]
+
+#: Values per match statement (``find_by``, creates): one UNION ALL branch each. SQLite
+#: caps a compound SELECT (500 terms by default); its own limit is read from the connection.
+FIND_CHUNK = 500
+#: Branches per statement on an SQLite whose limit cannot be read.
+SQLITE_SAFE_BRANCHES = 200
+#: Ids per keyset chunk of ``iter_ids``.
+ITER_CHUNK = 1000
+#: Label of the ``find_by`` column that says which asked value a row matched.
+#: Label of the ``find_by`` column that says which asked value a row matched.
+_MATCH = "_syncd_match"
+
+
+class Reader:
+    """The reading half of the contract, over one :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.name = db.name
+
+    def fetch_changes(
+        self, external_object: str, cursor: Cursor | None, *, limit: int, resume: bool
+    ) -> ChangePage:
+        if limit < 1:
+            raise ConnectorError(f"connector {self.name}: limit must be at least 1, not {limit}")
+        obj = self.db.object(external_object)
+        ts = self.db.ts_expr(obj)
+        stmt = select(*obj.selected).where(ts.is_not(None))
+        if cursor is not None:
+            after, after_id = self.db.parse_cursor(obj, cursor)
+            if resume:
+                since = after - timedelta(seconds=obj.options.lookback_seconds)
+                stmt = stmt.where(ts >= self.db.ts_value(obj, since))
+            else:
+                bound = self.db.ts_value(obj, after)
+                # The leading ">=" lets an index on (updated_at, id) bound the scan.
+                stmt = stmt.where(ts >= bound, or_(ts > bound, obj.id_col > after_id))
+        stmt = stmt.order_by(ts, obj.id_col).limit(limit)
+        with self.db.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        records = [self.db.record(obj, row) for row in rows]
+        if not records:
+            return ChangePage(records=[], cursor=cursor, has_more=False)
+        last = records[-1]
+        assert last.updated_at is not None  # NULL timestamps are filtered out above
+        new_cursor: Cursor = {"updated_at": last.updated_at.isoformat(), "id": last.id}
+        return ChangePage(records=records, cursor=new_cursor, has_more=len(records) == limit)
+
+    def fetch_by_ids(self, external_object: str, ids: Sequence[str]) -> list[ExternalRecord]:
+        obj = self.db.object(external_object)
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        params = [p for p in (self.db.id_param(obj, i) for i in wanted) if p is not None]
+        found: dict[str, ExternalRecord] = {}
+        with self.db.connect() as conn:
+            for chunk in chunks(params, ID_CHUNK):
+                stmt = select(*obj.selected).where(obj.id_col.in_(chunk))
+                for row in conn.execute(stmt).mappings():
+                    record = self.db.record(obj, row)
+                    found[record.id] = record
+        # In the order asked; rows the database matched under another spelling (a
+        # case-insensitive collation) follow.
+        ordered = [found.pop(i) for i in wanted if i in found]
+        return ordered + list(found.values())
+
+    def find_created(
+        self, external_object: str, requests: Sequence[WriteRequest]
+    ) -> list[CreateCheck]:
+        """By the key column, else the match value, else the values the create wrote.
+
+        A transaction either committed its rows or left nothing, and a row made by a create
+        holds exactly the values it wrote until someone edits it: no row with them means
+        the create did not happen. Several rows with them cannot be told apart.
+        """
+        obj = self.db.object(external_object)
+        with self.db.connect() as conn:
+            return [self._check_created(conn, obj, request) for request in requests]
+
+    def _check_created(
+        self, conn: Connection, obj: SqlObject, request: WriteRequest
+    ) -> CreateCheck:
+        try:
+            values = self.db.values(obj, request.fields)
+        except RequestError:
+            return CreateCheck(safe=True)  # refused before any SQL: it was never written
+        key = obj.options.create_key_field
+        exact = True
+        if key is not None:
+            where = [obj.table.c[key] == request.key]
+        elif request.match is not None and request.match[1] not in (None, ""):
+            column = obj.fields.get(request.match[0])
+            if column is None:
+                return CreateCheck(reason=self.db.unknown_column(obj, request.match[0]))
+            where = [column == self.db.coerce(column, request.match[1])]
+        else:
+            exact = False
+            where = [c.is_(None) if v is None else c == v for c, v in values.items()]
+            if not where:
+                return CreateCheck(reason="the create wrote no values to look it up by")
+        found = (
+            conn.execute(select(obj.id_col).where(*where, obj.live()).order_by(obj.id_col).limit(2))
+            .scalars()
+            .all()
+        )
+        if not found:
+            return CreateCheck(safe=True)
+        if len(found) > 1 and not exact:
+            return CreateCheck(
+                reason=f"{len(found)} or more rows of {obj.options.table} hold the values it wrote"
+            )
+        return CreateCheck(record=self.db.read_one(conn, obj, found[0]), safe=True)
+
+    def find_by(
+        self, external_object: str, field_name: str, values: Sequence[Any]
+    ) -> dict[Any, ExternalRecord]:
+        obj = self.db.object(external_object)
+        column = obj.fields.get(field_name)
+        if column is None:
+            raise ConnectorError(self.db.unknown_column(obj, field_name), field=field_name)
+        asked: list[tuple[Any, Any]] = []
+        seen: set[Any] = set()
+        for value in values:
+            if value is None or value in seen:
+                continue
+            seen.add(value)
+            try:
+                asked.append((value, self.db.coerce(column, value)))
+            except RequestError:
+                continue  # a value the column cannot hold equals no row
+        with self.db.connect() as conn:
+            rows = lowest_matches(self.db, conn, obj, column, asked)
+        return {value: self.db.record(obj, row) for value, row in rows.items()}
+
+    def iter_ids(self, external_object: str) -> Iterator[str]:
+        obj = self.db.object(external_object)
+        last: Any = None
+        while True:
+            stmt = select(obj.id_col).where(obj.id_col.is_not(None), obj.live())
+            if last is not None:
+                stmt = stmt.where(obj.id_col > last)
+            stmt = stmt.order_by(obj.id_col).limit(ITER_CHUNK)
+            # A fresh connection per chunk: the caller may take its time between ids.
+            with self.db.connect() as conn:
+                chunk = list(conn.execute(stmt).scalars())
+            yield from (str(i) for i in chunk)
+            if len(chunk) < ITER_CHUNK:
+                return
+            last = chunk[-1]
+
+
+def lowest_matches(
+    db: Database,
+    conn: Connection,
+    obj: SqlObject,
+    column: Column[Any],
+    asked: Sequence[tuple[Any, Any]],
+) -> dict[Any, RowMapping]:
+    """For each ``(key, bound value)``, the live row with the lowest id equal to it.
+
+    One UNION ALL branch per value, so the database's own comparison (collation,
+    affinity) decides which asked value a row matches, duplicates included.
+    """
+    best: dict[Any, RowMapping] = {}
+    for chunk in chunks(asked, _branches(db, conn)):
+        branches = [
+            select(literal_column(str(i)).label(_MATCH), *obj.selected).where(
+                column == param, obj.live()
+            )
+            for i, (_key, param) in enumerate(chunk)
+        ]
+        stmt = branches[0] if len(branches) == 1 else union_all(*branches)
+        for row in conn.execute(stmt).mappings():
+            key = chunk[int(row[_MATCH])][0]
+            row_id = row[obj.id_col.name]
+            # Several rows share the value: keep the lowest id, the same every time.
+            if key not in best or row_id < best[key][obj.id_col.name]:
+                best[key] = row
+    return best
+
+
+def _branches(db: Database, conn: Connection) -> int:
+    """UNION ALL branches per statement: SQLite caps a compound SELECT (500 by default)."""
+    if not db.is_sqlite():
+        return FIND_CHUNK
+    raw = conn.connection.dbapi_connection
+    getlimit = getattr(raw, "getlimit", None)
+    if getlimit is None:
+        return SQLITE_SAFE_BRANCHES
+    return max(1, min(FIND_CHUNK, int(getlimit(sqlite3.SQLITE_LIMIT_COMPOUND_SELECT))))
