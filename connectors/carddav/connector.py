@@ -12,25 +12,24 @@ answers 412, the request fails retriably, and the next pass reads the new versio
 create PUTs to a name derived from the engine's idempotency key with ``If-None-Match: *``,
 so a retry after a lost answer finds its own card instead of making a second one.
 
-The ETags and the texts of cards read are kept in memory per connector (bounded), because
-the engine hands a write only the changed fields: an update needs the whole card it read to
-change just those properties and keep the rest (photos, X- properties) as they are.
+The ETags and the texts of cards read are kept in memory per connector (bounded, ``cache``),
+because the engine hands a write only the changed fields: an update needs the whole card it
+read to change just those properties and keep the rest (photos, X- properties) as they are.
+Requests, their retries and what their failures mean live in ``requests``; the WebDAV
+protocol and its XML in ``dav``; vCards in ``vcard``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
 import structlog
 from vobject.base import Component
 
@@ -45,16 +44,17 @@ from connectors.base import (
     WriteRequest,
     WriteResult,
 )
+from connectors.carddav.cache import GONE, CardCache, Listing
 from connectors.carddav.dav import (
     Collection,
     DavClient,
     DavError,
-    DavProtocolError,
     Member,
     MultistatusReader,
     normalize_path,
 )
 from connectors.carddav.options import CardDavOptions
+from connectors.carddav.requests import DavRequests, RequestError, TokenExpired, Unreachable
 from connectors.carddav.vcard import (
     FIELDS,
     LIST_FIELDS,
@@ -65,14 +65,11 @@ from connectors.carddav.vcard import (
     parse_card,
     write_text,
 )
-from connectors.errors import AuthError, TransientError
+from connectors.errors import AuthError
 from connectors.http import (
     ClientSettings,
     HttpClients,
     HttpConnector,
-    retrying,
-    status_error,
-    transport_error,
 )
 
 __all__ = ["CREATE_NAMESPACE", "CardDavConnector"]
@@ -81,33 +78,10 @@ log = structlog.get_logger("connectors.carddav")
 
 #: Hrefs per addressbook-multiget REPORT.
 MULTIGET_BATCH = 100
-#: ETags remembered per connector (an entry is a few hundred bytes).
-ETAG_CACHE = 200_000
-#: Card texts remembered for updates, in characters; older ones are fetched again.
-CARD_CACHE_CHARS = 32 * 1024 * 1024
 #: The namespace of the uuid5 that names a created card after the engine's idempotency key.
 CREATE_NAMESPACE = uuid.UUID("6f1c3f62-1d7e-5a8e-9c57-3c0b2f1d4a10")
 
 CHANGED_ON_SERVER = "changed on the server since it was read (412); it will be read again"
-
-T = TypeVar("T")
-
-
-class _RequestError(Exception):
-    """One request cannot be done; it becomes that request's FAILED result."""
-
-    def __init__(self, message: str, *, retriable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retriable = retriable
-
-
-class _Unreachable(Exception):
-    """The server cannot be reached; every request still to do fails the same way."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass
@@ -115,18 +89,6 @@ class _Book:
     name: str
     collection: Collection
     sync_supported: bool | None = None
-
-
-@dataclass
-class _Listing:
-    """A run's listing of changed hrefs, kept between its pages (dropped at the last one)."""
-
-    key: tuple[Any, ...]
-    #: href -> ETag (None when the listing gave none), or ``_GONE`` for a tombstone.
-    entries: dict[str, str | None] = field(default_factory=dict)
-
-
-_GONE = "\x00gone"
 
 
 class CardDavConnector(HttpConnector[CardDavOptions]):
@@ -151,11 +113,8 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
             obj: _Book(obj, Collection.of(o.url or self._opts.url))
             for obj, o in self._opts.objects.items()
         }
-        self._lock = threading.Lock()
-        self._etags: OrderedDict[str, str] = OrderedDict()
-        self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self._card_chars = 0
-        self._listings: dict[str, _Listing] = {}
+        self._requests = DavRequests(name, self._opts, sleep=sleep)
+        self._cache = CardCache()
 
     def client_settings(self) -> ClientSettings:
         options = self.options
@@ -173,8 +132,10 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         if book is None:
             return self._unknown(external_object)
         try:
-            members = self._call(
-                book, lambda: self._dav.propfind_collection(book.collection.url), attempts=1
+            members = self._requests.call(
+                book.collection.url,
+                lambda: self._dav.propfind_collection(book.collection.url),
+                attempts=1,
             )
         except AuthError:
             raise  # the sync pauses rather than ask again with refused credentials
@@ -280,7 +241,7 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
                 if request.external_id is not None:
                     href = book.collection.member(request.external_id)
                     if href is None:
-                        raise _RequestError(self._not_member(book, request.external_id))
+                        raise RequestError(self._not_member(book, request.external_id))
                     self._update(book, href, request.fields)
                     done[index] = (WriteOutcome.UPDATED, href)
                 elif index in matched:
@@ -290,9 +251,9 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
                 else:
                     done[index] = (WriteOutcome.CREATED, self._create(book, request))
                 results.append(None)
-            except _RequestError as exc:
+            except RequestError as exc:
                 results.append(_failed(request.external_id, exc.message, retriable=exc.retriable))
-            except _Unreachable as exc:
+            except Unreachable as exc:
                 unreachable = exc.message
                 results.append(_failed(request.external_id, unreachable, retriable=True))
         # Read back what the server now holds (it may normalise a card): one REPORT a batch.
@@ -338,36 +299,34 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
             if href is None:
                 results.append(_failed(raw, self._not_member(book, raw)))
                 continue
-            etag = version or self._etag(href)
+            etag = version or self._cache.etag(href)
             headers = {"If-Match": etag} if etag else {}
             try:
-                self._request(partial(self._dav.delete, book.collection.url_of(href), headers))
+                self._requests.request(
+                    partial(self._dav.delete, book.collection.url_of(href), headers)
+                )
             except DavError as exc:
                 if exc.status == 404:
                     pass  # already gone: deleted is what was asked
                 elif exc.status == 412:
-                    self._forget(href)
+                    self._cache.forget(href)
                     results.append(_failed(href, CHANGED_ON_SERVER, retriable=True))
                     continue
                 else:
-                    error = self._request_failure(exc, "delete")
+                    error = self._requests.failure(exc, "delete")
                     results.append(_failed(href, error.message, retriable=error.retriable))
                     continue
-            except _Unreachable as exc:
+            except Unreachable as exc:
                 unreachable = exc.message
                 results.append(_failed(href, unreachable, retriable=True))
                 continue
-            self._forget(href)
+            self._cache.forget(href)
             results.append(WriteResult(WriteOutcome.DELETED, external_id=href))
         return results
 
     def close(self) -> None:
         super().close()
-        with self._lock:
-            self._etags.clear()
-            self._cards.clear()
-            self._card_chars = 0
-            self._listings.clear()
+        self._cache.clear()
 
     # -- changes: sync-collection --------------------------------------------------------
 
@@ -375,7 +334,9 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         if not self._opts.use_sync_collection:
             return False
         if book.sync_supported is None:
-            members = self._call(book, partial(self._dav.propfind_collection, book.collection.url))
+            members = self._requests.call(
+                book.collection.url, partial(self._dav.propfind_collection, book.collection.url)
+            )
             # A server with RFC 6578 exposes the collection's DAV:sync-token property.
             book.sync_supported = any(m.sync_token for m in members)
             if not book.sync_supported:
@@ -391,13 +352,13 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         self, book: _Book, cursor: Cursor | None, limit: int, resume: bool
     ) -> ChangePage:
         token, after, next_token = _sync_cursor(cursor)
-        listing = self._listing(book.name, ("sync", token, next_token), resume)
+        listing = self._cache.listing(book.name, ("sync", token, next_token), resume)
         if listing is None:
             entries, new_token, token = self._sync_listing(book, token)
             if token is None and cursor is not None and cursor.get("sync_token") is not None:
                 after, next_token = None, None  # the old token expired: a full listing
             next_token = next_token or new_token
-            listing = _Listing(("sync", token, next_token), entries)
+            listing = Listing(("sync", token, next_token), entries)
         hrefs = sorted(h for h in listing.entries if after is None or h > after)
         records: list[ExternalRecord] = []
         position = 0
@@ -407,10 +368,10 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
             records = self._records_for(book, chunk, listing.entries)
             after = chunk[-1]
         if position < len(hrefs):
-            self._keep_listing(book.name, listing)
+            self._cache.keep_listing(book.name, listing)
             page_cursor: Cursor = {"sync_token": token, "after": after, "next_token": next_token}
             return ChangePage(records, page_cursor, True)
-        self._drop_listing(book.name)
+        self._cache.drop_listing(book.name)
         return ChangePage(records, {"sync_token": next_token}, False)
 
     def _sync_listing(
@@ -420,8 +381,10 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         for attempt in (token, None) if token is not None else (None,):
             entries: dict[str, str | None] = {}
             try:
-                members, reader = self._call(book, partial(self._sync_members, book, attempt))
-            except _TokenExpired:
+                members, reader = self._requests.call(
+                    book.collection.url, partial(self._sync_members, book, attempt)
+                )
+            except TokenExpired:
                 log.warning(
                     "carddav_sync_token_expired",
                     connector=self.name,
@@ -433,7 +396,7 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
                 href = self._member_href(book, member)
                 if href is None:
                     continue
-                entries[href] = _GONE if member.status == 404 else member.etag
+                entries[href] = GONE if member.status == 404 else member.etag
             if reader.sync_token is None:
                 raise ConnectorError(
                     f"connector {self.name}: {book.collection.url} answered sync-collection "
@@ -460,16 +423,18 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         if cursor is not None and isinstance(cursor.get("etags"), dict):
             known = {str(k): str(v) for k, v in cursor["etags"].items()}
             listing_id = cursor.get("listing") if isinstance(cursor.get("listing"), str) else None
-        listing = self._listing(book.name, ("etags", listing_id), resume) if listing_id else None
+        listing = (
+            self._cache.listing(book.name, ("etags", listing_id), resume) if listing_id else None
+        )
         if listing is None:
             listing_id = uuid.uuid4().hex
             current: dict[str, str | None] = dict(self._list_etags(book))
-            listing = _Listing(("etags", listing_id), current)
+            listing = Listing(("etags", listing_id), current)
         entries = listing.entries
         changed = [h for h, e in entries.items() if e is None or known.get(h) != e]
         gone = [h for h in known if h not in entries]
         diffs = sorted([*changed, *gone])
-        work = {**entries, **dict.fromkeys(gone, _GONE)}
+        work = {**entries, **dict.fromkeys(gone, GONE)}
         records: list[ExternalRecord] = []
         position = 0
         while position < len(diffs) and not records:
@@ -477,19 +442,19 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
             position += len(chunk)
             records = self._records_for(book, chunk, work)
             for href in chunk:
-                if work.get(href) == _GONE:
+                if work.get(href) == GONE:
                     known.pop(href, None)
                 else:
-                    etag = self._etag(href) or entries.get(href)
+                    etag = self._cache.etag(href) or entries.get(href)
                     if etag:
                         known[href] = etag
         for record in records:
             if record.deleted:
                 known.pop(record.id, None)
         if position < len(diffs):
-            self._keep_listing(book.name, listing)
+            self._cache.keep_listing(book.name, listing)
             return ChangePage(records, {"etags": known, "listing": listing_id}, True)
-        self._drop_listing(book.name)
+        self._cache.drop_listing(book.name)
         return ChangePage(records, {"etags": known}, False)
 
     def _list_etags(self, book: _Book) -> dict[str, str | None]:
@@ -501,18 +466,18 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
                     found[href] = member.etag
             return found
 
-        return self._call(book, listing)
+        return self._requests.call(book.collection.url, listing)
 
     # -- reading cards -------------------------------------------------------------------
 
     def _records_for(
         self, book: _Book, hrefs: Sequence[str], entries: Mapping[str, str | None]
     ) -> list[ExternalRecord]:
-        gone = [h for h in hrefs if entries.get(h) == _GONE]
-        live = [h for h in hrefs if entries.get(h) != _GONE]
+        gone = [h for h in hrefs if entries.get(h) == GONE]
+        live = [h for h in hrefs if entries.get(h) != GONE]
         records = {r.id: r for r in self._multiget(book, live)}
         for href in gone:
-            self._forget(href)
+            self._cache.forget(href)
             records[href] = ExternalRecord(href, {}, None, deleted=True)
         return [records[h] for h in hrefs if h in records]
 
@@ -521,8 +486,8 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         records: list[ExternalRecord] = []
         for start in range(0, len(hrefs), MULTIGET_BATCH):
             batch = hrefs[start : start + MULTIGET_BATCH]
-            members = self._call(
-                book, partial(_all, self._dav.multiget, book.collection.url, batch)
+            members = self._requests.call(
+                book.collection.url, partial(_all, self._dav.multiget, book.collection.url, batch)
             )
             asked = set(batch)
             for member in members:
@@ -530,7 +495,7 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
                 if href is None or href not in asked:
                     continue
                 if member.status == 404:
-                    self._forget(href)
+                    self._cache.forget(href)
                     records.append(ExternalRecord(href, {}, None, deleted=True))
                     continue
                 record = self._record(book, href, member)
@@ -552,7 +517,7 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
             self._skip(book, href, str(exc))
             return None
         if member.etag:
-            self._remember(href, member.etag, member.data)
+            self._cache.remember(href, member.etag, member.data)
         return ExternalRecord(href, fields, card_updated_at(card), version=member.etag or None)
 
     def _skip(self, book: _Book, href: str, reason: str) -> None:
@@ -566,7 +531,7 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         etag, text = self._current(book, href)
         card = self._parse_for_write(text)
         if "uid" in fields and fields["uid"] != card_fields(card)["uid"]:
-            raise _RequestError("a card's uid cannot change; leave uid out of updates")
+            raise RequestError("a card's uid cannot change; leave uid out of updates")
         self._put(book, href, card, fields, {"If-Match": etag}, original=text)
 
     def _create(self, book: _Book, request: WriteRequest) -> str:
@@ -577,7 +542,7 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
             self._put(book, href, card, request.fields, {"If-None-Match": "*"})
         except _Exists:
             # Made by an earlier try whose answer was lost: finish it rather than make another.
-            self._forget(href)
+            self._cache.forget(href)
             self._update(book, href, request.fields)
         return href
 
@@ -596,50 +561,50 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         try:
             text = write_text(card, fields, datetime.now(UTC), original=original)
         except VCardError as exc:
-            raise _RequestError(str(exc)) from None
+            raise RequestError(str(exc)) from None
         try:
-            etag = self._request(lambda: self._dav.put(book.collection.url_of(href), text, headers))
+            etag = self._requests.request(
+                lambda: self._dav.put(book.collection.url_of(href), text, headers)
+            )
         except DavError as exc:
             if exc.status == 412 and "If-None-Match" in headers:
                 raise _Exists() from None
             if exc.status == 412:
-                self._forget(href)
-                raise _RequestError(CHANGED_ON_SERVER, retriable=True) from None
-            raise self._request_failure(exc, "write") from None
+                self._cache.forget(href)
+                raise RequestError(CHANGED_ON_SERVER, retriable=True) from None
+            raise self._requests.failure(exc, "write") from None
         if etag:
-            self._remember(href, etag, text)
+            self._cache.remember(href, etag, text)
         else:
-            self._forget(href)
+            self._cache.forget(href)
 
     def _current(self, book: _Book, href: str) -> tuple[str, str]:
         """The ETag and text of the card as it was read, so If-Match guards that version."""
-        with self._lock:
-            cached = self._cards.get(href)
-            known_etag = self._etags.get(href)
+        cached, known_etag = self._cache.card(href)
         if cached is not None and cached[0] == known_etag:
             return cached
         try:
-            text, etag = self._request(lambda: self._dav.get(book.collection.url_of(href)))
+            text, etag = self._requests.request(lambda: self._dav.get(book.collection.url_of(href)))
         except DavError as exc:
             if exc.status == 404:
-                raise _RequestError(
+                raise RequestError(
                     f"no card at {href} any more (deleted on the server); it will be read again"
                 ) from None
-            raise self._request_failure(exc, "read") from None
+            raise self._requests.failure(exc, "read") from None
         if not etag:
-            raise _RequestError(
+            raise RequestError(
                 f"the server sent no ETag for {href}; a safe (conditional) update is impossible"
             )
         if known_etag is not None and etag != known_etag:
-            self._forget(href)
-            raise _RequestError(CHANGED_ON_SERVER, retriable=True)
+            self._cache.forget(href)
+            raise RequestError(CHANGED_ON_SERVER, retriable=True)
         return etag, text
 
     def _parse_for_write(self, text: str) -> Component:
         try:
             return parse_card(text)
         except VCardError as exc:
-            raise _RequestError(
+            raise RequestError(
                 f"the card on the server cannot be read ({exc}); fix it there"
             ) from None
 
@@ -661,47 +626,6 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
         return found
 
     # -- caches --------------------------------------------------------------------------
-
-    def _remember(self, href: str, etag: str, text: str) -> None:
-        with self._lock:
-            self._etags[href] = etag
-            self._etags.move_to_end(href)
-            while len(self._etags) > ETAG_CACHE:
-                self._etags.popitem(last=False)
-            old = self._cards.pop(href, None)
-            if old is not None:
-                self._card_chars -= len(old[1])
-            self._cards[href] = (etag, text)
-            self._card_chars += len(text)
-            while self._card_chars > CARD_CACHE_CHARS and self._cards:
-                _, (_, dropped) = self._cards.popitem(last=False)
-                self._card_chars -= len(dropped)
-
-    def _forget(self, href: str) -> None:
-        with self._lock:
-            self._etags.pop(href, None)
-            old = self._cards.pop(href, None)
-            if old is not None:
-                self._card_chars -= len(old[1])
-
-    def _etag(self, href: str) -> str | None:
-        with self._lock:
-            return self._etags.get(href)
-
-    def _listing(self, obj: str, key: tuple[Any, ...], resume: bool) -> _Listing | None:
-        if resume:
-            return None
-        with self._lock:
-            listing = self._listings.get(obj)
-        return listing if listing is not None and listing.key == key else None
-
-    def _keep_listing(self, obj: str, listing: _Listing) -> None:
-        with self._lock:
-            self._listings[obj] = listing
-
-    def _drop_listing(self, obj: str) -> None:
-        with self._lock:
-            self._listings.pop(obj, None)
 
     # -- errors --------------------------------------------------------------------------
 
@@ -734,107 +658,9 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
                 )
         return href
 
-    def _call(self, book: _Book, action: Callable[[], T], *, attempts: int | None = None) -> T:
-        """Run a whole-call request: every failure is a ConnectorError of the kind to act on."""
-        try:
-            return self._request(action, attempts=attempts)
-        except _Unreachable as exc:
-            raise TransientError(f"connector {self.name}: {exc.message}") from None
-        except DavError as exc:
-            if 400 <= exc.status < 500 and "valid-sync-token" in exc.conditions:
-                raise _TokenExpired() from None
-            raise self._status_error(
-                exc, f"connector {self.name}: {book.collection.url}: {self._describe(exc)}"
-            ) from None
-        except DavProtocolError as exc:
-            raise ConnectorError(f"connector {self.name}: {book.collection.url}: {exc}") from None
-
-    def _request(self, action: Callable[[], T], *, attempts: int | None = None) -> T:
-        """``action`` under the retry policy: a passing status or a lost connection is tried
-        again; after the last try an unreachable server is :class:`_Unreachable` and an
-        answer's status the :class:`DavError` it was, for the caller to word."""
-        policy = retrying(self._opts.retry, sleep=self._sleep, attempts=attempts)
-        try:
-            for attempt in policy:
-                with attempt:
-                    try:
-                        return action()
-                    except httpx.HTTPError as exc:
-                        raise self._transport_error(exc) from None
-                    except DavError as exc:
-                        error = self._status_error(exc, str(exc))
-                        if isinstance(error, TransientError):
-                            raise _Again(error, exc) from None
-                        raise
-        except _Again as again:
-            raise again.dav from None
-        except _Lost as lost:
-            raise _Unreachable(lost.message) from None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _transport_error(self, exc: httpx.HTTPError) -> Exception:
-        kind = transport_error(exc, "CardDAV")
-        if not isinstance(kind, TransientError):
-            return ConnectorError(f"connector {self.name}: {kind}")
-        if isinstance(exc, httpx.TimeoutException) and kind.sent:
-            text = f"the CardDAV server did not answer within {self._opts.timeout_seconds:g}s"
-        else:
-            text = f"the CardDAV server cannot be reached ({type(exc).__name__})"
-        return _Lost(text, sent=kind.sent)
-
-    def _status_error(self, exc: DavError, message: str) -> ConnectorError:
-        """The shared reading of the status (connectors.http): 401/403 pause the sync."""
-        if exc.status in (401, 403):
-            message += "; fix username/password (or the account's rights), then resume the sync"
-        return status_error(
-            exc.status,
-            message,
-            headers={"Retry-After": exc.retry_after} if exc.retry_after else None,
-        )
-
-    def _describe(self, exc: DavError) -> str:
-        if exc.status == 401:
-            return "the server refused the username or password (401)"
-        if exc.status == 403:
-            return f"access denied (403 {exc.detail})".replace(" )", ")")
-        if exc.status == 404:
-            return "no address book at this URL (404)"
-        if 300 <= exc.status < 400:
-            return f"the server redirects ({exc.status}); configure the final URL"
-        return f"the server answered {exc.status} {exc.detail}".rstrip()
-
-    def _request_failure(self, exc: DavError, what: str) -> _RequestError:
-        """One card's refused request: its own failure, unless the credentials were refused
-        (that is every card's failure: AuthError, and the engine pauses the sync)."""
-        error = self._status_error(
-            exc, f"connector {self.name}: {what} refused: {self._describe(exc)}"
-        )
-        if isinstance(error, AuthError):
-            raise error
-        return _RequestError(f"{what} refused: {self._describe(exc)}", retriable=error.retriable)
-
-
-class _Again(TransientError):
-    """A passing status inside the retry policy; ``dav`` is the answer to report after."""
-
-    def __init__(self, error: TransientError, dav: DavError) -> None:
-        super().__init__(error.message, retry_after=error.retry_after, sent=error.sent)
-        self.dav = dav
-
-
-class _Lost(TransientError):
-    """No answer (no connection, a timeout) inside the retry policy."""
-
 
 class _Exists(Exception):
     """A create found its name taken (If-None-Match failed)."""
-
-
-class _TokenExpired(ConnectorError):
-    """The server no longer knows the sync token (RFC 6578 valid-sync-token)."""
-
-    def __init__(self) -> None:
-        super().__init__("the sync token expired")
 
 
 def _sync_cursor(cursor: Cursor | None) -> tuple[str | None, str | None, str | None]:
