@@ -21,6 +21,7 @@ __all__ = [
     "error_keys",
     "existing_id",
     "ms",
+    "paging_after",
     "parse_object",
     "parse_time",
     "results",
@@ -138,3 +139,16 @@ def existing_id(error: Mapping[str, Any]) -> str | None:
         if found:
             return found.group(1)
     return None
+
+
+def paging_after(body: object, path: str) -> str | None:
+    paging = body.get("paging") if isinstance(body, dict) else None
+    if paging is None:
+        return None
+    nxt = paging.get("next") if isinstance(paging, dict) else None
+    after = nxt.get("after") if isinstance(nxt, dict) else None
+    if after is None or after == "":
+        return None
+    if not isinstance(after, str | int) or isinstance(after, bool):
+        raise bad_answer("paging.next.after is not a token", path)
+    return str(after)

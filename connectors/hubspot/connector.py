@@ -5,6 +5,10 @@ stops at 10,000 results per query, so before a page would pass that cap the quer
 again at the last modified time seen, dropping the ids already read at exactly that time:
 no gap, no duplicate. Writes go in batches of 100 with one result per input; a batch HubSpot
 refuses as a whole for one bad input is retried input by input so the others still land.
+
+The parts: ``_http`` (pacing, retries, status → error), ``_writing`` (batch creates, updates,
+archives), ``_associations`` (v4 associations and labels), ``_parse`` (answers as records),
+``_carry`` (associations carried as fields), ``_webhook``, ``_options``.
 """
 
 from __future__ import annotations
@@ -28,39 +32,31 @@ from connectors.base import (
     WriteRequest,
     WriteResult,
 )
-from connectors.errors import TransientError
 from connectors.http import ClientSettings, HttpClients, HttpConnector
 from connectors.webhooks import verify_signature
 
+from ._associations import Associations
 from ._carry import fill_associations, read_only, split_fields, write_associations
 from ._http import AuthError, HubSpotClient, HubSpotError
 from ._options import HubSpotObjectOptions, HubSpotOptions
 from ._parse import (
-    as_list,
     bad_answer,
-    error_keys,
-    error_text,
-    existing_id,
     ms,
+    paging_after,
     parse_object,
     results,
 )
 from ._webhook import parse_events
+from ._writing import BATCH, Writer, failed_result
 
 __all__ = ["HubSpotConnector"]
 
-#: Inputs per object batch call (HubSpot's documented maximum).
-BATCH = 100
 #: Results per search page (HubSpot's maximum).
 SEARCH_PAGE = 200
 #: Results one search query can reach; HubSpot answers 400 beyond it.
 SEARCH_RESULT_CAP = 10_000
 #: Values per ``IN`` filter of a ``find_by`` search.
 IN_VALUES = 100
-#: Inputs per association batch read (HubSpot's maximum is 1,000).
-ASSOCIATION_READ_BATCH = 1000
-#: Inputs per association batch create (HubSpot's maximum is 2,000).
-ASSOCIATION_WRITE_BATCH = 2000
 
 #: Standard object names and their type ids; HubSpot accepts either in every path.
 TYPE_IDS = {
@@ -108,49 +104,6 @@ def _to_hubspot(name: str, value: object) -> str:
         # A multi-checkbox value is ;-separated.
         return ";".join(_to_hubspot(name, v) for v in value)
     raise _RequestError(f"field {name!r} holds a {type(value).__name__}, not a HubSpot value")
-
-
-def _sort_links(
-    links: Sequence[tuple[str, str, Sequence[str]]],
-    labels: Mapping[str, tuple[str, int]],
-    from_type: str,
-    to_type: str,
-    out: list[WriteResult | None],
-) -> tuple[list[int], list[tuple[int, list[dict[str, Any]]]]]:
-    """Positions of the links without labels, and of those with labels and their v4 types.
-
-    A link that cannot be sent (an id that is not a number, an unknown label) gets its
-    failure in ``out`` here and is in neither list: adding and removing refuse alike.
-    """
-    plain: list[int] = []
-    labelled: list[tuple[int, list[dict[str, Any]]]] = []
-    for pos, (from_id, to_id, names) in enumerate(links):
-        if not (str(from_id).isdigit() and str(to_id).isdigit()):
-            out[pos] = _failed(f"association {from_id} -> {to_id}: ids must be numbers")
-        elif not names:
-            plain.append(pos)
-        elif unknown := [n for n in names if n.lower() not in labels]:
-            known = ", ".join(sorted(labels)) or "(none)"
-            out[pos] = _failed(
-                f"no association label {', '.join(unknown)} from {from_type} to "
-                f"{to_type}; labels: {known}"
-            )
-        else:
-            types = [
-                {
-                    "associationCategory": labels[n.lower()][0],
-                    "associationTypeId": labels[n.lower()][1],
-                }
-                for n in names
-            ]
-            labelled.append((pos, types))
-    return plain, labelled
-
-
-def _failed(error: str, external_id: str | None = None, *, retriable: bool = False) -> WriteResult:
-    return WriteResult(
-        WriteOutcome.FAILED, external_id=external_id, error=error, retriable=retriable
-    )
 
 
 @dataclass
@@ -206,7 +159,8 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
         self._hs = self.options
         self._http = HubSpotClient(self.options, client=self.http_client, clock=clock, sleep=sleep)
         self._search_cap = search_cap
-        self._labels: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+        self._writer = Writer(self._http)
+        self._associations = Associations(self._http, self._type_of)
         self._read_only: dict[str, frozenset[str]] = {}
 
     def client_settings(self) -> ClientSettings:
@@ -396,7 +350,7 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
                 if not isinstance(item, dict) or not isinstance(item.get("id"), str | int):
                     raise bad_answer("a listed record has no id", path)
                 yield str(item["id"])
-            after = self._paging_after(body, path)
+            after = paging_after(body, path)
             if after is None:
                 return
 
@@ -414,7 +368,7 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
                     str(k): _to_hubspot(str(k), v) for k, v in fields.items() if k not in fixed
                 }
             except _RequestError as exc:
-                out[pos] = _failed(str(exc), request.external_id)
+                out[pos] = failed_result(str(exc), request.external_id)
         updates: list[tuple[int, str, bool]] = []  # (position, id, reported as created)
         creates: list[int] = []
         for pos, request in enumerate(requests):
@@ -447,11 +401,13 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
         conflicts: list[tuple[int, str]] = []
         for start in range(0, len(fresh), BATCH):
             chunk = fresh[start : start + BATCH]
-            self._create(obj, [(p, requests[p].key, props[p]) for p in chunk], out, conflicts)
+            self._writer.create(
+                obj, [(p, requests[p].key, props[p]) for p in chunk], out, conflicts
+            )
         # HubSpot already holds a record with this unique value (409): update that record.
         updates.extend((pos, eid, True) for pos, eid in conflicts)
-        for chunk_updates in self._update_chunks(updates):
-            self._update(obj, [(p, i, c, props[p]) for p, i, c in chunk_updates], out)
+        for chunk_updates in self._writer.update_chunks(updates):
+            self._writer.update(obj, [(p, i, c, props[p]) for p, i, c in chunk_updates], out)
         wanted = [
             (pos, str(result.external_id), links[pos])
             for pos, result in enumerate(out)
@@ -460,7 +416,9 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
         if wanted:
             write_associations(self, external_object, obj, wanted, out)
         return [
-            r if r is not None else _failed("HubSpot did not confirm this write", retriable=True)
+            r
+            if r is not None
+            else failed_result("HubSpot did not confirm this write", retriable=True)
             for r in out
         ]
 
@@ -474,7 +432,7 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
             else:
                 out[pos] = WriteResult(WriteOutcome.DELETED, external_id=str(raw))
         for start in range(0, len(todo), BATCH):
-            self._archive(obj, todo[start : start + BATCH], out)
+            self._writer.archive(obj, todo[start : start + BATCH], out)
         return [out[pos] for pos in range(len(ids))]
 
     def verify_webhook(
@@ -524,33 +482,8 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
     def read_associations(
         self, from_object: str, ids: Sequence[str], to_object: str
     ) -> dict[str, list[tuple[str, list[str]]]]:
-        """For each id, the records of ``to_object`` it is associated with and the labels.
-
-        The unlabeled association comes back with no label name, so a plain association
-        is ``(to_id, [])``. Ids HubSpot does not know are absent.
-        """
-        from_type, to_type = self._type_of(from_object), self._type_of(to_object)
-        wanted = [i for i in dict.fromkeys(str(i) for i in ids) if i.isdigit()]
-        path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
-        out: dict[str, list[tuple[str, list[str]]]] = {}
-        for start in range(0, len(wanted), ASSOCIATION_READ_BATCH):
-            chunk = wanted[start : start + ASSOCIATION_READ_BATCH]
-            _, body = self._http.request(
-                "POST",
-                path,
-                json_body={"inputs": [{"id": i} for i in chunk]},
-                accept=frozenset({207}),
-            )
-            for item in results(body, path):
-                if not isinstance(item, dict) or not isinstance(item.get("from"), dict):
-                    raise bad_answer("an association result has no 'from'", path)
-                from_id = str(item["from"].get("id"))
-                links = out.setdefault(from_id, [])
-                links.extend(self._association_targets(as_list(item, "to", path), path))
-                after = self._paging_after(item, path)
-                if after is not None:
-                    links.extend(self._more_associations(from_type, from_id, to_type, after))
-        return out
+        """The associated ids (with label names) of each record, in HubSpot's order."""
+        return self._associations.read_associations(from_object, ids, to_object)
 
     def write_associations(
         self,
@@ -558,30 +491,17 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
         to_object: str,
         links: Sequence[tuple[str, str, Sequence[str]]],
     ) -> list[WriteResult]:
-        """Associate ``(from_id, to_id, label names)``; no labels makes the default association.
+        """Create each ``(from_id, to_id, labels)`` link; one result per link, in order."""
+        return self._associations.write_associations(from_object, to_object, links)
 
-        Label names are looked up (once per object pair) through the labels endpoint; an
-        unknown label fails that link, naming the labels that exist.
-        """
-        from_type, to_type = self._type_of(from_object), self._type_of(to_object)
-        out: list[WriteResult | None] = [None] * len(links)
-        labels = self._label_types(from_type, to_type) if any(lb for *_, lb in links) else {}
-        plain, labelled = _sort_links(links, labels, from_type, to_type, out)
-        base = f"/crm/v4/associations/{from_type}/{to_type}"
-        for start in range(0, len(plain), ASSOCIATION_WRITE_BATCH):
-            chunk = plain[start : start + ASSOCIATION_WRITE_BATCH]
-            plain_inputs: list[dict[str, Any]] = [
-                {"from": {"id": links[p][0]}, "to": {"id": links[p][1]}} for p in chunk
-            ]
-            self._associate(f"{base}/batch/associate/default", chunk, plain_inputs, links, out)
-        for start in range(0, len(labelled), ASSOCIATION_WRITE_BATCH):
-            part = labelled[start : start + ASSOCIATION_WRITE_BATCH]
-            inputs = [
-                {"from": {"id": links[p][0]}, "to": {"id": links[p][1]}, "types": types}
-                for p, types in part
-            ]
-            self._associate(f"{base}/batch/create", [p for p, _ in part], inputs, links, out)
-        return [r if r is not None else _failed("HubSpot did not confirm this link") for r in out]
+    def remove_associations(
+        self,
+        from_object: str,
+        to_object: str,
+        links: Sequence[tuple[str, str, Sequence[str]]],
+    ) -> list[WriteResult]:
+        """Remove each link (or only its labels); one result per link, in order."""
+        return self._associations.remove_associations(from_object, to_object, links)
 
     def _read_only_of(
         self, external_object: str, requests: Sequence[WriteRequest]
@@ -602,41 +522,6 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
                 definitions = []
             self._read_only[external_object] = read_only(definitions)
         return self._read_only[external_object]
-
-    def remove_associations(
-        self,
-        from_object: str,
-        to_object: str,
-        links: Sequence[tuple[str, str, Sequence[str]]],
-    ) -> list[WriteResult]:
-        """Remove ``(from_id, to_id, label names)``: no labels removes every association of
-        the pair (``batch/archive``), labels remove only those (``batch/labels/archive``).
-
-        A pair that is not associated counts as removed; an unknown label fails that link.
-        """
-        from_type, to_type = self._type_of(from_object), self._type_of(to_object)
-        out: list[WriteResult | None] = [None] * len(links)
-        labels = self._label_types(from_type, to_type) if any(lb for *_, lb in links) else {}
-        whole, labelled = _sort_links(links, labels, from_type, to_type, out)
-        base = f"/crm/v4/associations/{from_type}/{to_type}"
-        for start in range(0, len(whole), ASSOCIATION_WRITE_BATCH):
-            chunk = whole[start : start + ASSOCIATION_WRITE_BATCH]
-            inputs: list[dict[str, Any]] = [
-                {"from": {"id": links[p][0]}, "to": [{"id": links[p][1]}]} for p in chunk
-            ]
-            self._associate(f"{base}/batch/archive", chunk, inputs, links, out)
-        for start in range(0, len(labelled), ASSOCIATION_WRITE_BATCH):
-            part = labelled[start : start + ASSOCIATION_WRITE_BATCH]
-            inputs = [
-                {"from": {"id": links[p][0]}, "to": {"id": links[p][1]}, "types": types}
-                for p, types in part
-            ]
-            self._associate(
-                f"{base}/batch/labels/archive", [p for p, _ in part], inputs, links, out
-            )
-        return [
-            r if r is not None else _failed("HubSpot did not confirm this removal") for r in out
-        ]
 
     # -- reading helpers --------------------------------------------------------------
 
@@ -691,22 +576,10 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
         _, body = self._http.request("POST", path, json_body=payload, search=True)
         return body
 
-    def _paging_after(self, body: object, path: str) -> str | None:
-        paging = body.get("paging") if isinstance(body, dict) else None
-        if paging is None:
-            return None
-        nxt = paging.get("next") if isinstance(paging, dict) else None
-        after = nxt.get("after") if isinstance(nxt, dict) else None
-        if after is None or after == "":
-            return None
-        if not isinstance(after, str | int) or isinstance(after, bool):
-            raise bad_answer("paging.next.after is not a token", path)
-        return str(after)
-
     def _next_offset(
         self, body: object, offset: int, got: int, page_size: int, path: str
     ) -> int | None:
-        token = self._paging_after(body, path)
+        token = paging_after(body, path)
         if token is not None:
             try:
                 return int(token)
@@ -759,261 +632,9 @@ class HubSpotConnector(HttpConnector[HubSpotOptions]):
                     payload["after"] = after
                 _, body = self._http.request("POST", path, json_body=payload, search=True)
                 found.extend(parse_object(i, obj.modified, path) for i in results(body, path))
-                after = self._paging_after(body, path)
+                after = paging_after(body, path)
                 if after is None or int(after) >= self._search_cap:
                     break
         return found
 
-    def _association_targets(self, items: list[Any], path: str) -> list[tuple[str, list[str]]]:
-        out: list[tuple[str, list[str]]] = []
-        for target in items:
-            if not isinstance(target, dict) or not isinstance(target.get("toObjectId"), str | int):
-                raise bad_answer("an association target has no toObjectId", path)
-            names = [
-                t["label"]
-                for t in as_list(target, "associationTypes", path)
-                if isinstance(t, dict) and isinstance(t.get("label"), str) and t["label"]
-            ]
-            out.append((str(target["toObjectId"]), names))
-        return out
-
-    def _more_associations(
-        self, from_type: str, from_id: str, to_type: str, after: str
-    ) -> list[tuple[str, list[str]]]:
-        path = f"/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}"
-        out: list[tuple[str, list[str]]] = []
-        token: str | None = after
-        while token is not None:
-            _, body = self._http.request("GET", path, params={"limit": 500, "after": token})
-            out.extend(self._association_targets(results(body, path), path))
-            token = self._paging_after(body, path)
-        return out
-
-    def _label_types(self, from_type: str, to_type: str) -> dict[str, tuple[str, int]]:
-        key = (from_type, to_type)
-        if key not in self._labels:
-            path = f"/crm/v4/associations/{from_type}/{to_type}/labels"
-            _, body = self._http.request("GET", path)
-            labels: dict[str, tuple[str, int]] = {}
-            for item in results(body, path):
-                if not isinstance(item, dict):
-                    raise bad_answer("a label is not an object", path)
-                label, category, type_id = (
-                    item.get("label"),
-                    item.get("category"),
-                    item.get("typeId"),
-                )
-                if (
-                    isinstance(label, str)
-                    and isinstance(category, str)
-                    and isinstance(type_id, int)
-                ):
-                    labels[label.lower()] = (category, type_id)
-            self._labels[key] = labels
-        return self._labels[key]
-
     # -- writing helpers --------------------------------------------------------------
-
-    def _create(
-        self,
-        obj: HubSpotObjectOptions,
-        items: list[tuple[int, str, dict[str, str]]],
-        out: list[WriteResult | None],
-        conflicts: list[tuple[int, str]],
-    ) -> None:
-        path = f"/crm/v3/objects/{obj.object_type}/batch/create"
-        traces: dict[str, int] = {}
-        inputs: list[dict[str, Any]] = []
-        for pos, key, properties in items:
-            # The idempotency key maps each result back to its input; repeated keys in one
-            # batch get the position added so the mapping stays one to one.
-            trace = key if key and key not in traces else f"{key}#{pos}"
-            traces[trace] = pos
-            inputs.append({"properties": properties, "objectWriteTraceId": trace})
-        try:
-            status, body = self._http.request(
-                "POST",
-                path,
-                json_body={"inputs": inputs},
-                idempotent=False,
-                accept=frozenset({207}),
-            )
-        except AuthError:
-            raise
-        except HubSpotError as exc:
-            if exc.status in (400, 409, 422) and len(items) > 1:
-                for item in items:  # one bad input refused the batch: find it
-                    self._create(obj, [item], out, conflicts)
-                return
-            eid = existing_id(exc.body) if isinstance(exc.body, dict) else None
-            if exc.status == 409 and eid is not None and len(items) == 1:
-                conflicts.append((items[0][0], eid))
-                return
-            # A timeout, dropped connection or 5xx after sending: HubSpot may have made them.
-            unsure = isinstance(exc, TransientError) and exc.sent
-            for pos, _, _ in items:
-                out[pos] = WriteResult(
-                    WriteOutcome.FAILED,
-                    error=str(exc),
-                    retriable=exc.retriable,
-                    maybe_created=unsure,
-                )
-            return
-        got = results(body, path)
-        untraced = [r for r in got if isinstance(r, dict) and not r.get("objectWriteTraceId")]
-        for raw in got:
-            echoed = raw.get("objectWriteTraceId") if isinstance(raw, dict) else None
-            if echoed is None:
-                continue
-            traced = traces.get(str(echoed))
-            if traced is None:
-                raise bad_answer(f"a created record names an unknown trace id {echoed!r}", path)
-            record = parse_object(raw, obj.modified, path)
-            out[traced] = WriteResult(WriteOutcome.CREATED, external_id=record.id, record=record)
-        if untraced and status == 201 and len(untraced) == len(items):
-            # All created and no trace ids echoed: HubSpot keeps the input order.
-            for (pos, _, _), raw in zip(items, untraced, strict=True):
-                record = parse_object(raw, obj.modified, path)
-                out[pos] = WriteResult(WriteOutcome.CREATED, external_id=record.id, record=record)
-        for error in as_list(body, "errors", path):
-            if not isinstance(error, dict):
-                continue
-            for trace in error_keys(error, "objectWriteTraceId"):
-                pos_or_none = traces.get(trace)
-                if pos_or_none is None:
-                    continue
-                eid = existing_id(error)
-                if error.get("category") == "CONFLICT" and eid is not None:
-                    conflicts.append((pos_or_none, eid))
-                else:
-                    out[pos_or_none] = _failed(error_text(error))
-
-    def _update_chunks(
-        self, updates: list[tuple[int, str, bool]]
-    ) -> Iterator[list[tuple[int, str, bool]]]:
-        """Batches of at most 100 with each id once (HubSpot refuses repeated ids)."""
-        chunk: list[tuple[int, str, bool]] = []
-        ids: set[str] = set()
-        for item in updates:
-            if len(chunk) >= BATCH or item[1] in ids:
-                yield chunk
-                chunk, ids = [], set()
-            chunk.append(item)
-            ids.add(item[1])
-        if chunk:
-            yield chunk
-
-    def _update(
-        self,
-        obj: HubSpotObjectOptions,
-        items: list[tuple[int, str, bool, dict[str, str]]],
-        out: list[WriteResult | None],
-    ) -> None:
-        path = f"/crm/v3/objects/{obj.object_type}/batch/update"
-        sendable = []
-        for pos, rid, created, properties in items:
-            if rid.isdigit():
-                sendable.append((pos, rid, created, properties))
-            else:
-                out[pos] = _failed(f"no {obj.object_type} record with id {rid!r}", rid)
-        if not sendable:
-            return
-        payload = {"inputs": [{"id": rid, "properties": p} for _, rid, _, p in sendable]}
-        try:
-            _, body = self._http.request("POST", path, json_body=payload, accept=frozenset({207}))
-        except AuthError:
-            raise
-        except HubSpotError as exc:
-            if exc.status in (400, 404, 409, 422) and len(sendable) > 1:
-                for item in sendable:
-                    self._update(obj, [item], out)
-                return
-            for pos, rid, _, _ in sendable:
-                message = str(exc)
-                if exc.status == 404:
-                    message = f"no {obj.object_type} record with id {rid!r} (deleted in HubSpot?)"
-                out[pos] = _failed(message, rid, retriable=exc.retriable)
-            return
-        by_id = {rid: (pos, created) for pos, rid, created, _ in sendable}
-        for raw in results(body, path):
-            record = parse_object(raw, obj.modified, path)
-            entry = by_id.get(record.id)
-            if entry is None:
-                continue
-            outcome = WriteOutcome.CREATED if entry[1] else WriteOutcome.UPDATED
-            out[entry[0]] = WriteResult(
-                outcome, external_id=record.id, record=record, matched=entry[1]
-            )
-        for error in as_list(body, "errors", path):
-            if not isinstance(error, dict):
-                continue
-            for rid in error_keys(error, "ids"):
-                if rid in by_id:
-                    text = error_text(error)
-                    if error.get("category") == "OBJECT_NOT_FOUND":
-                        text = f"no {obj.object_type} record with id {rid!r} (deleted in HubSpot?)"
-                    out[by_id[rid][0]] = _failed(text, rid)
-
-    def _archive(
-        self, obj: HubSpotObjectOptions, items: list[tuple[int, str]], out: dict[int, WriteResult]
-    ) -> None:
-        path = f"/crm/v3/objects/{obj.object_type}/batch/archive"
-        payload = {"inputs": [{"id": rid} for _, rid in items]}
-        try:
-            _, body = self._http.request("POST", path, json_body=payload, accept=frozenset({207}))
-        except AuthError:
-            raise
-        except HubSpotError as exc:
-            if exc.status in (400, 409, 422) and len(items) > 1:
-                for item in items:
-                    self._archive(obj, [item], out)
-                return
-            for pos, rid in items:
-                if exc.status == 404:
-                    out[pos] = WriteResult(WriteOutcome.DELETED, external_id=rid)
-                else:
-                    out[pos] = _failed(str(exc), rid, retriable=exc.retriable)
-            return
-        failed: dict[str, str] = {}
-        for error in as_list(body, "errors", path) if body is not None else []:
-            if isinstance(error, dict) and error.get("category") != "OBJECT_NOT_FOUND":
-                for rid in error_keys(error, "ids"):
-                    failed[rid] = error_text(error)
-        for pos, rid in items:
-            if rid in failed:
-                out[pos] = _failed(failed[rid], rid)
-            else:  # archived now, or already gone
-                out[pos] = WriteResult(WriteOutcome.DELETED, external_id=rid)
-
-    def _associate(
-        self,
-        path: str,
-        positions: list[int],
-        inputs: list[dict[str, Any]],
-        links: Sequence[tuple[str, str, Sequence[str]]],
-        out: list[WriteResult | None],
-    ) -> None:
-        try:
-            _, body = self._http.request(
-                "POST", path, json_body={"inputs": inputs}, accept=frozenset({207})
-            )
-        except AuthError:
-            raise
-        except HubSpotError as exc:
-            for pos in positions:
-                out[pos] = _failed(str(exc), retriable=exc.retriable)
-            return
-        failed: set[str] = set()
-        messages: dict[str, str] = {}
-        for error in as_list(body, "errors", path) if body is not None else []:
-            if isinstance(error, dict):
-                for key in ("fromObjectId", "ids", "id"):
-                    for rid in error_keys(error, key):
-                        failed.add(rid)
-                        messages[rid] = error_text(error)
-        for pos in positions:
-            from_id, to_id, _ = links[pos]
-            if str(from_id) in failed:
-                out[pos] = _failed(messages[str(from_id)], f"{from_id}->{to_id}")
-            else:
-                out[pos] = WriteResult(WriteOutcome.CREATED, external_id=f"{from_id}->{to_id}")
