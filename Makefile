@@ -4,6 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# pytest-xdist workers: one per core of the 2-core CI machine (each has its own PostgreSQL
+# schema, SQLite files and ports). TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 
 NODE_SDK := tests/node/node_modules/.installed
 
@@ -16,7 +19,7 @@ test: install-dev install-node-sdk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

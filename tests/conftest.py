@@ -29,6 +29,14 @@ REQUIRE_ENV = "SYNCD_TEST_REQUIRE_POSTGRES"
 
 API = ChangeSource(SourceType.API, "test-token")
 
+# A pytest-xdist worker starts with COLUMNS=80 and LINES=24 in its environment, which a run in
+# one process does not have; the CLI would then draw its tables 80 columns wide instead of at
+# its width for piped output, and tests reading them would see values wrapped. A worker runs
+# the tests in the environment one process would give them.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 
 @pytest.fixture(autouse=True)
 def _structlog_config_restored() -> Iterator[None]:
