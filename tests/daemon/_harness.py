@@ -310,7 +310,25 @@ class DaemonProcess:
         )
 
     def wait_started(self, timeout: float = 20.0) -> None:
+        """The daemon logged ``daemon_started`` and its HTTP server accepts connections.
+
+        The line is logged as the server's thread starts, not once it listens: on a loaded
+        machine a webhook posted right after it was refused.
+        """
+        deadline = time.monotonic() + timeout
         self.wait_for(lambda ev: any(e["event"] == "daemon_started" for e in ev), timeout, "start")
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                assert self.proc is not None
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"{self.holder}: not listening on {self.port} within {timeout}s:\n"
+                        + self.stderr()[-3000:]
+                    ) from None
+                time.sleep(0.05)
 
     def wait_marker(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
