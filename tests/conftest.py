@@ -32,10 +32,13 @@ API = ChangeSource(SourceType.API, "test-token")
 # A pytest-xdist worker starts with COLUMNS=80 and LINES=24 in its environment, which a run in
 # one process does not have; the CLI would then draw its tables 80 columns wide instead of at
 # its width for piped output, and tests reading them would see values wrapped. A worker runs
-# the tests in the environment one process would give them.
+# the tests in the environment one process would give them. Its tmp_path is longer by
+# "popen-gwN/", so typer's error panels (80 columns off a terminal) get as many more columns,
+# or a path they quote wraps where it did not in one process.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     for _name in ("COLUMNS", "LINES"):
         os.environ.pop(_name, None)
+    os.environ.setdefault("TERMINAL_WIDTH", str(80 + len("popen-gw0/")))
 
 
 @pytest.fixture(autouse=True)
