@@ -279,6 +279,17 @@ class SyncTx:
         whose values have since changed is superseded by the new one."""
         return self._record_conflicts(crm_object, conflicts)[1]
 
+    def held_values(self, crm_ids: Sequence[int]) -> dict[int, dict[str, str | None]]:
+        """The external values open (``manual``) conflicts hold, by CRM id and field: seen
+        by the sync and kept for an operator, so no longer news from outside."""
+        held: dict[int, dict[str, str | None]] = {}
+        if not crm_ids:
+            return held
+        for known in conflict_sql.conflicts_for(self._conn, self.sync, crm_ids):
+            if known.open:
+                held.setdefault(known.crm_id, {})[known.field] = known.external_value
+        return held
+
     def record_new_conflicts(
         self, crm_object: str, conflicts: Sequence[ConflictSpec]
     ) -> list[ConflictSpec]:

@@ -32,11 +32,17 @@ def keeps_edit(spec: SyncSpec) -> bool:
 
 
 def external_edited(
-    spec: SyncSpec, link: Link, record: ExternalRecord, values: Mapping[str, str | None]
+    spec: SyncSpec,
+    link: Link,
+    record: ExternalRecord,
+    values: Mapping[str, str | None],
+    held: Mapping[str, str | None] | None = None,
 ) -> bool:
     """Whether the external record changed since the link's last sync.
 
-    ``values`` are its mapped values; a field the CRM cannot receive says nothing.
+    ``values`` are its mapped values; a field the CRM cannot receive says nothing. ``held``
+    are the values open conflicts keep for an operator (by field): a field still holding
+    that value was seen and kept already, and is no edit a later CRM archive missed.
     """
     if (
         link.external_version is not None
@@ -44,6 +50,10 @@ def external_edited(
         and record.version != link.external_version
     ):
         return True
+    if held:
+        values = {
+            name: value for name, value in values.items() if name not in held or held[name] != value
+        }
     return _differs(spec, link.base, values, Side.CRM)
 
 

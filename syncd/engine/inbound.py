@@ -430,14 +430,21 @@ def _restore_edited(
     spec = ctx.spec
     if spec.delete_from_crm not in ("archive", "delete"):
         return
-    edited = [
+    archived = [
         p
         for p in items
         if p.crm_id in crm
         and crm[p.crm_id].archived
         and crm[p.crm_id].merged_into is None
         and p.link is not None
-        and delete_edit.external_edited(spec, p.link, p.record, p.values)
+    ]
+    held = tx.held_values([p.crm_id for p in archived if p.crm_id is not None])
+    edited = [
+        p
+        for p in archived
+        if p.link is not None
+        and p.crm_id is not None
+        and delete_edit.external_edited(spec, p.link, p.record, p.values, held.get(p.crm_id))
     ]
     for item in edited:
         assert item.link is not None and item.crm_id is not None

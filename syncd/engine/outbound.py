@@ -114,6 +114,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     # Unlinked by an external delete (rule ignore): kept out until changed; changed since.
     kept: list[int] = []
     revived: list[int] = []
+    # Values open conflicts keep, for the records this batch would delete outside.
+    held: dict[int, dict[str, str | None]] = {}
 
     def read(tx: SyncTx) -> tuple[list[_Out], dict[int, dict[str, datetime]]]:
         links = tx.links_by_crm(list(crm_ids))
@@ -123,6 +125,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         items, kept[:], revived[:] = identity.keep_unlinked(
             tx, _prepare(ctx, tx, crm_ids, links, records)
         )
+        held.update(tx.held_values([i.crm_id for i in items if i.delete and i.external_id]))
         live = [i.crm_id for i in items if i.record is not None]
         if not live or not most_recent_needed(ctx):
             return items, {}
@@ -142,7 +145,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     ctx.summary.add("outbound.kept_unlinked", len(kept))
     for item in items:
         if item.delete:
-            _check_delete(ctx, item, external, batch)
+            _check_delete(ctx, item, external, batch, held.get(item.crm_id))
         _plan(ctx, item, external, crm_changed, batch)
     # Creates are written down before they go out, so a crash cannot make them twice.
     intents.hold_or_record(ctx, items)
@@ -377,7 +380,11 @@ def _plan(
 
 
 def _check_delete(
-    ctx: RunContext, item: _Out, external: dict[str, ExternalRecord], batch: _Batch
+    ctx: RunContext,
+    item: _Out,
+    external: dict[str, ExternalRecord],
+    batch: _Batch,
+    held: dict[str, str | None] | None,
 ) -> None:
     """A CRM archive meets the external record as it is now: edited there since the last
     sync, the edit wins (``keep_edit``: the CRM record comes back with it) or the delete goes
@@ -396,7 +403,7 @@ def _check_delete(
         values = read_external(spec, current.fields)
     except MappingError:
         values = {}
-    if not delete_edit.external_edited(spec, link, current, values):
+    if not delete_edit.external_edited(spec, link, current, values, held):
         item.version = link.external_version or current.version
         return
     batch.conflicts.append(

@@ -159,6 +159,38 @@ def test_crm_contact_taking_an_email_another_contact_gave_up_is_created_in_one_p
         assert [v["firstname"] for v in outside] == ["Cy"]
 
 
+def test_crm_archive_after_a_held_conflict_deletes_the_row_and_frees_its_email(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """Under ``manual`` both sides change Eve's last name: the conflict is held for an
+    operator, who archives Eve instead, and a new contact signs up with her email. The
+    shop's held value counted as an edit "since the last sync" and beat the archive, whose
+    restore the new contact's email then blocked: Eve stayed archived and linked, the new
+    contact never went out, for good. The held value was seen and is kept in the conflict
+    row; the archive is the newer decision."""
+    for h in _sync(store, sql_db, tmp_path, rule="manual", deletes="delete"):
+        row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": "L"})
+        assert row is not None
+        h.run()
+        eve = h.store.find_record("contacts", "email", "e@x.io")
+        h.peer.edit(row, {"lastname": "Shop"})
+        h.store.update_record("contacts", eve.id, {"lastname": "Crm"}, UI)
+        h.run()
+        assert "Shop" in h.kept_values("lastname")
+
+        h.store.archive_records("contacts", [eve.id], UI)
+        new = h.store.create_record("contacts", {"email": "e@x.io", "firstname": "Eva"}, UI)
+        h.run()
+        h.run(full=True)
+
+        assert h.store.get_record("contacts", eve.id, include_archived=True).archived
+        assert h.links().get(row) != eve.id
+        assert new.id in h.links().values()
+        outside = [v for v in h.peer.rows().values() if v["email"] == "e@x.io"]
+        assert [v["firstname"] for v in outside] == ["Eva"]
+        assert "Shop" in h.kept_values("lastname")
+
+
 def test_record_unlinked_by_an_ignored_delete_is_not_created_outside_by_full(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
