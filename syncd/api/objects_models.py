@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from store import Operator
 from syncd.api.models import (
     MAX_BATCH,
     ApiModel,
@@ -176,24 +177,6 @@ class MergeBody(ApiModel):
     objectIdToMerge: RecordIdValue
 
 
-# HubSpot's operators, then the store's relative-date ones (``store.OPERATORS``).
-Operator = Literal[
-    "EQ",
-    "NEQ",
-    "LT",
-    "LTE",
-    "GT",
-    "GTE",
-    "BETWEEN",
-    "IN",
-    "NOT_IN",
-    "HAS_PROPERTY",
-    "NOT_HAS_PROPERTY",
-    "CONTAINS_TOKEN",
-    "NOT_CONTAINS_TOKEN",
-    "MORE_THAN_DAYS_AGO",
-    "LESS_THAN_DAYS_AGO",
-]
 FilterValue = Text | int | FiniteFloat | bool
 
 

@@ -5,12 +5,9 @@ On SQLite and PostgreSQL, through ``Store`` directly (the HTTP side is in ``test
 
 from __future__ import annotations
 
-from typing import get_args
-
 import pytest
 
 from store import (
-    OPERATORS,
     NotFoundError,
     Record,
     RecordWriteError,
@@ -19,7 +16,6 @@ from store import (
     ValidationError,
 )
 from store.search import part as search_module
-from syncd.api.objects_models import Operator
 from tests.conftest import API
 
 
@@ -201,10 +197,6 @@ def test_bulk_reads_are_bounded(store: Store) -> None:
         store.find_records("contacts", "email", ["a@example.com"] * too_many)
     with pytest.raises(SearchError, match="at most"):
         store.property_histories("contacts", list(range(1, too_many + 1)), ["email"])
-
-
-def test_the_api_accepts_exactly_the_store_operators() -> None:
-    assert get_args(Operator) == OPERATORS
 
 
 def test_linked_records_per_record_live_only(store: Store, people: list[Record]) -> None:
