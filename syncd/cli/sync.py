@@ -21,12 +21,12 @@ from connectors.base import Connector
 from store import ConflictRecord, LogSpec, Store
 from syncd.changes import changes_text
 from syncd.cli._context import CLI_SOURCE, DEFAULT_CONFIG, CliState, get_state
-from syncd.cli._lease import DEFAULT_WAIT_SECONDS, sync_lease
-from syncd.cli._output import emit_json, info, print_table, shorten
+from syncd.cli._output import emit_json, info, print_table, shorten, warn
 from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
 from syncd.engine.conflicts import resolve_conflict
 from syncd.engine.reconcile import reconcile_deletes
 from syncd.errors import ConfigError, UsageError
+from syncd.lease import DEFAULT_WAIT_SECONDS, sync_lease
 
 __all__ = ["changes_text", "conflicts_app", "pause", "resume", "sync"]
 
@@ -75,7 +75,7 @@ def _sync_parts(
     state: CliState, name: str, *, lease_wait: float | None = None
 ) -> Iterator[tuple[SyncSpec, Connector, Store]]:
     """The sync's spec, connector and store; with ``lease_wait``, the store is a view that
-    holds the sync's lease (waiting that long for another pass to end, see ``_lease``)."""
+    holds the sync's lease (waiting that long for another pass to end, see ``syncd.lease``)."""
     config = _config(state)
     sync_config = config.syncs.get(name)
     if sync_config is None:
@@ -89,7 +89,7 @@ def _sync_parts(
             if lease_wait is None:
                 yield spec, connector, store
             else:
-                with sync_lease(store, url, spec.name, wait=lease_wait) as leased:
+                with sync_lease(store, url, spec.name, wait=lease_wait, notify=warn) as leased:
                     yield spec, connector, leased
     finally:
         connector.close()

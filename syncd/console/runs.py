@@ -21,6 +21,7 @@ from config.models import Config
 from store import Store
 from syncd.engine import SyncPaused, build_connector, build_spec, run_sync
 from syncd.errors import UsageError
+from syncd.lease import sync_lease
 
 __all__ = ["PassStarter", "console_holder"]
 
@@ -70,10 +71,6 @@ class PassStarter:
         return thread
 
     def _run(self, config: Config, sync: str, allow_deletes: bool, by: str) -> None:
-        # Imported here: the CLI's lease helper reaches the daemon package, which imports
-        # the HTTP app this module is part of.
-        from syncd.cli._lease import sync_lease
-
         sync_config = config.syncs[sync]
         try:
             spec = build_spec(config, sync_config)

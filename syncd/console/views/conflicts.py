@@ -16,11 +16,11 @@ from starlette.responses import Response
 
 from store import ChangeSource, ConflictRecord, HistoryEntry, SourceType, Store
 from store.errors import StoreError
-from syncd.cli._lease import sync_lease
 from syncd.console.app import Call, Refused, done
 from syncd.console.runs import LEASE_WAIT_SECONDS, console_holder
 from syncd.engine import build_spec
 from syncd.engine.conflicts import resolve_conflict
+from syncd.lease import sync_lease
 
 __all__ = ["PAGE", "resolve", "show"]
 

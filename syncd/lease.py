@@ -1,4 +1,6 @@
-"""A CLI pass takes its sync's lease, as the daemon's passes do, so it never runs beside one.
+"""A pass run outside the daemon's scheduler (``syncd sync``, a conflict resolved or a run
+started from the CLI or the console) takes its sync's lease, as the daemon's passes do, so
+it never runs beside one.
 
 ``syncd sync NAME`` beside ``syncd run`` once pushed the same new records twice (issue 13.6):
 the two passes read the same journal and both created outside. Every command that runs a
@@ -23,7 +25,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -31,8 +33,6 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from store import Store
-from syncd.cli._output import warn
-from syncd.daemon.process_lock import daemon_pid
 from syncd.errors import UsageError
 
 __all__ = ["DEFAULT_WAIT_SECONDS", "LEASE_SECONDS", "cli_holder", "sync_lease"]
@@ -54,17 +54,27 @@ def _daemon_note(store: Store, url: str) -> str:
     database = make_url(url).database
     if not database or database == ":memory:":
         return ""
+    # Imported here: the daemon package imports the HTTP app, whose console uses this module.
+    from syncd.daemon.process_lock import daemon_pid
+
     pid = daemon_pid(Path(database).resolve())
     return f" (`syncd run`, pid {pid})" if pid is not None else ""
 
 
 @contextmanager
 def sync_lease(
-    store: Store, url: str, sync: str, *, wait: float, holder: str | None = None
+    store: Store,
+    url: str,
+    sync: str,
+    *,
+    wait: float,
+    holder: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Iterator[Store]:
     """Hold ``sync``'s lease for the block; the store view whose writes prove it.
 
     ``holder`` names who holds it (the console passes its own); the CLI's by default.
+    ``notify`` is told once when the wait begins (the CLI says it on stderr).
     """
     holder = holder or cli_holder()
     ttl = timedelta(seconds=LEASE_SECONDS)
@@ -83,8 +93,8 @@ def sync_lease(
                 sync=sync,
                 holder=current.holder,
             )
-        if current is not None and not told:
-            warn(
+        if current is not None and not told and notify is not None:
+            notify(
                 f"sync {sync} is being run by {current.holder}{_daemon_note(store, url)};"
                 f" waiting up to {wait:g}s for it to finish its pass (--wait)"
             )
