@@ -49,6 +49,10 @@ def test_every_page_answers_and_shows_its_facts(url: str, world: World) -> None:
     assert SYNC in overview and "failing" in overview  # parked errors make it failing
     assert "<svg" in overview and "records in and" in overview  # the 24 h chart
     assert "daemon not running" in overview
+    assert '<meta http-equiv="refresh" content="30">' in overview  # live, without script
+    assert all(
+        'http-equiv="refresh"' not in p.text for path, p in pages.items() if path != "/console/"
+    )
     sync = pages[f"/console/syncs/{SYNC}"].text
     assert "inbound.created: 2" in sync  # the first run's summary
     assert "conflict" in sync and "Pause" in sync and "Run now" in sync
