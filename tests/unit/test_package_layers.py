@@ -1,4 +1,4 @@
-"""Which package of syncd may import which: the map in README.md ("Layout"), held here.
+"""Which part of syncd may import which: the map in docs/layout.md, held here.
 
 A unit is a top-level package (``store``, ``connectors``, ``config``, ``mapping``,
 ``conflict``) or a module or package directly under ``syncd/`` (``syncd.engine``,
