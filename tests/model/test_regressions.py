@@ -306,6 +306,41 @@ def test_rest_first_value_outside_for_a_field_the_crm_left_empty_beats_a_crm_arc
         connector.close()
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (model known defect 'restore'): the restore is refused on the archived"
+    " record's old email before the edit that moves it away is applied; the record is parked"
+    " for an operator with that message",
+)
+def test_rest_edit_outside_moving_an_archived_contacts_email_away_from_a_new_one_restores_it(
+    store: Store, rest_api: Server, tmp_path: Path
+) -> None:
+    """The CRM archives Cy; the shop changes Cy's email, and a new CRM contact signs up with
+    Cy's old one. The edit beats the archive (keep_edit), so Cy comes back with the shop's
+    new email, and the new contact goes out with the old one."""
+    peer = RestPeer(rest_api, find=True)
+    spec, make_connector = build_sync(peer, tmp_path, rule="manual", deletes="delete")
+    connector = make_connector()
+    try:
+        h = Sync(store, peer, spec, connector)
+        cy = h.store.create_record("contacts", {"email": "c@x.io", "firstname": "Cy"}, UI)
+        h.run()
+        (row,) = h.peer.rows()
+        h.store.archive_records("contacts", [cy.id], UI)
+        h.peer.edit(row, {"email": "a@x.io"})
+        new = h.store.create_record("contacts", {"email": "c@x.io", "firstname": "Cyd"}, UI)
+
+        h.run()
+        h.run(full=True)
+
+        record = h.store.get_record("contacts", cy.id, include_archived=True)
+        assert not record.archived and record.properties.get("email") == "a@x.io"
+        assert h.links().get(row) == cy.id
+        assert new.id in h.links().values()
+    finally:
+        connector.close()
+
+
 @pytest.mark.parametrize("rule", ["most_recent", "crm_wins"])
 def test_rest_crm_archive_after_edits_on_both_sides_settles(
     store: Store, rest_api: Server, tmp_path: Path, rule: str
