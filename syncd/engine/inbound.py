@@ -263,10 +263,14 @@ def _apply_deletes(
     spec = ctx.spec
     linked = [r for r in gone if r.id in links]
     rule = spec.delete_from_external
-    if rule in ("archive", "delete"):
-        linked = _keep_crm_edits(ctx, tx, linked, links, work)
-    if rule == "delete":
-        linked = _spare_archived(ctx, tx, linked, links, work)
+    if rule in ("archive", "delete") and linked:
+        # One read serves both checks (archived records too: they are never purged).
+        records = tx.get_records(
+            spec.crm_object, [links[r.id].crm_id for r in linked], include_archived=True
+        )
+        linked = _keep_crm_edits(ctx, tx, linked, links, records, work)
+        if rule == "delete":
+            linked = _spare_archived(ctx, tx, linked, links, records, work)
     writes = len(linked) if rule in ("archive", "delete") else 0
     total = so_far + writes
     if brake and writes and spec.brake_trips(total, linked_total):
@@ -310,6 +314,7 @@ def _spare_archived(
     tx: SyncTx,
     gone: list[ExternalRecord],
     links: dict[str, Any],
+    records: dict[int, Record],
     work: _PageWork,
 ) -> list[ExternalRecord]:
     """``gone`` without the records whose CRM record is archived already: those are only
@@ -320,11 +325,6 @@ def _spare_archived(
     the CRM's: either way the record stays archived, restorable with its history, as it
     would after a pass that kept its delete's answer.
     """
-    if not gone:
-        return gone
-    records = tx.get_records(
-        ctx.spec.crm_object, [links[r.id].crm_id for r in gone], include_archived=True
-    )
     spared = [r for r in gone if (rec := records.get(links[r.id].crm_id)) and rec.archived]
     if not spared:
         return gone
@@ -368,15 +368,13 @@ def _keep_crm_edits(
     tx: SyncTx,
     linked: list[ExternalRecord],
     links: dict[str, Any],
+    records: dict[int, Record],
     work: _PageWork,
 ) -> list[ExternalRecord]:
     """The deletes that go ahead. A CRM record edited since the last sync meets a delete
     outside: a conflict row keeps both sides; with ``on_edit: keep_edit`` the CRM record
     stays, is unlinked and goes out again as a new external record (outbound creates it)."""
     spec = ctx.spec
-    if not linked:
-        return linked
-    records = tx.get_records(spec.crm_object, [links[r.id].crm_id for r in linked])
     go: list[ExternalRecord] = []
     kept: list[str] = []
     for gone in linked:
