@@ -56,16 +56,30 @@ class Sync:
         }
 
 
-def _sync(
-    store: Store, sql_db: SqlDatabase, tmp_path: Path, *, rule: str, deletes: str
+def _with_peer(
+    store: Store, peer: Peer, tmp_path: Path, *, rule: str, deletes: str
 ) -> Iterator[Sync]:
-    peer = SqlPeer(sql_db, reuse_ids=True)
+    """The sync over ``peer`` as a user configures it; its connector closed afterwards."""
     spec, make_connector = build_sync(peer, tmp_path, rule=rule, deletes=deletes)
     connector = make_connector()
     try:
         yield Sync(store, peer, spec, connector)
     finally:
         connector.close()
+
+
+def _sync(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, *, rule: str, deletes: str
+) -> Iterator[Sync]:
+    yield from _with_peer(
+        store, SqlPeer(sql_db, reuse_ids=True), tmp_path, rule=rule, deletes=deletes
+    )
+
+
+def _rest_sync(
+    store: Store, api: Server, tmp_path: Path, *, find: bool, rule: str, deletes: str
+) -> Iterator[Sync]:
+    yield from _with_peer(store, RestPeer(api, find=find), tmp_path, rule=rule, deletes=deletes)
 
 
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
@@ -252,11 +266,7 @@ def test_rest_edit_outside_beats_a_crm_archive_and_the_record_comes_back(
     """REST (re-read before delete): the shop edits a customer, then the CRM archives the
     contact. The edit wins (issue 13 #8); the contact must come back with it, not stay
     archived while still linked to the kept customer (its email then blocks everyone)."""
-    peer = RestPeer(rest_api, find=False)
-    spec, make_connector = build_sync(peer, tmp_path, rule="crm_wins", deletes=deletes)
-    connector = make_connector()
-    try:
-        h = Sync(store, peer, spec, connector)
+    for h in _rest_sync(store, rest_api, tmp_path, find=False, rule="crm_wins", deletes=deletes):
         row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": "L"})
         assert row is not None
         h.run()
@@ -272,8 +282,6 @@ def test_rest_edit_outside_beats_a_crm_archive_and_the_record_comes_back(
         assert h.links().get(row) == eve.id
         assert not record.archived
         assert record.properties.get("lastname") == "Edited"
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
@@ -284,11 +292,9 @@ def test_rest_first_value_outside_for_a_field_the_crm_left_empty_beats_a_crm_arc
     in her last name, and the CRM archives her. The link's base had no last name at all
     (the create did not send the empty field), so the shop's value looked like no change:
     the delete went ahead and "Smith" was gone, in no history and no conflict."""
-    peer = RestPeer(rest_api, find=False)
-    spec, make_connector = build_sync(peer, tmp_path, rule="external_wins", deletes=deletes)
-    connector = make_connector()
-    try:
-        h = Sync(store, peer, spec, connector)
+    for h in _rest_sync(
+        store, rest_api, tmp_path, find=False, rule="external_wins", deletes=deletes
+    ):
         eve = h.store.create_record("contacts", {"email": "e@x.io", "firstname": "Eve"}, UI)
         h.run()
         (row,) = h.peer.rows()
@@ -302,8 +308,6 @@ def test_rest_first_value_outside_for_a_field_the_crm_left_empty_beats_a_crm_arc
         record = h.store.get_record("contacts", eve.id, include_archived=True)
         assert not record.archived
         assert record.properties.get("lastname") == "Smith"
-    finally:
-        connector.close()
 
 
 @pytest.mark.xfail(
@@ -318,11 +322,7 @@ def test_rest_edit_outside_moving_an_archived_contacts_email_away_from_a_new_one
     """The CRM archives Cy; the shop changes Cy's email, and a new CRM contact signs up with
     Cy's old one. The edit beats the archive (keep_edit), so Cy comes back with the shop's
     new email, and the new contact goes out with the old one."""
-    peer = RestPeer(rest_api, find=True)
-    spec, make_connector = build_sync(peer, tmp_path, rule="manual", deletes="delete")
-    connector = make_connector()
-    try:
-        h = Sync(store, peer, spec, connector)
+    for h in _rest_sync(store, rest_api, tmp_path, find=True, rule="manual", deletes="delete"):
         cy = h.store.create_record("contacts", {"email": "c@x.io", "firstname": "Cy"}, UI)
         h.run()
         (row,) = h.peer.rows()
@@ -337,8 +337,6 @@ def test_rest_edit_outside_moving_an_archived_contacts_email_away_from_a_new_one
         assert not record.archived and record.properties.get("email") == "a@x.io"
         assert h.links().get(row) == cy.id
         assert new.id in h.links().values()
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("rule", ["most_recent", "crm_wins"])
@@ -348,11 +346,7 @@ def test_rest_crm_archive_after_edits_on_both_sides_settles(
     """The same field edited on both sides, then the CRM archives the contact: whichever
     wins, the pair must settle (deleted outside with the edit kept in a conflict, or the
     contact back with the edit), never an archived contact still linked to a live row."""
-    peer = RestPeer(rest_api, find=False)
-    spec, make_connector = build_sync(peer, tmp_path, rule=rule, deletes="delete")
-    connector = make_connector()
-    try:
-        h = Sync(store, peer, spec, connector)
+    for h in _rest_sync(store, rest_api, tmp_path, find=False, rule=rule, deletes="delete"):
         row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": "L"})
         assert row is not None
         h.run()
@@ -369,8 +363,6 @@ def test_rest_crm_archive_after_edits_on_both_sides_settles(
             assert h.links().get(row) == eve.id and not record.archived
         else:
             assert record.archived and "FromShop" in h.kept_values("lastname")
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
@@ -381,11 +373,7 @@ def test_rest_edit_made_after_a_crm_archive_brings_the_contact_back(
     the edit is newer and wins (issue 13 #8), so the contact comes back with it; it stayed
     archived while still linked to the kept customer, and a new contact with its email
     could then never be written out."""
-    peer = RestPeer(rest_api, find=False)
-    spec, make_connector = build_sync(peer, tmp_path, rule="most_recent", deletes=deletes)
-    connector = make_connector()
-    try:
-        h = Sync(store, peer, spec, connector)
+    for h in _rest_sync(store, rest_api, tmp_path, find=False, rule="most_recent", deletes=deletes):
         row = h.peer.create({"email": "e@x.io", "firstname": "Eve", "lastname": "L"})
         assert row is not None
         h.run()
@@ -402,8 +390,6 @@ def test_rest_edit_made_after_a_crm_archive_brings_the_contact_back(
             assert record.properties.get("firstname") == "Evelyn"
         else:
             assert record.archived and "Evelyn" in h.kept_values("firstname")
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("rule", ["crm_wins", "most_recent"])
@@ -448,15 +434,11 @@ def test_edit_outside_after_a_lost_create_answer_is_not_overwritten(
     the CRM's first name over the shop's edit: the edit was in no history, no conflict."""
     from tests.model.machine import InjectedCrash, _Crash, _CrashingConnector
 
-    peer = RestPeer(rest_api, find=True)
-    spec, make_connector = build_sync(peer, tmp_path, rule="crm_wins", deletes="archive")
-    connector = make_connector()
-    try:
-        h = Sync(store, peer, spec, connector)
+    for h in _rest_sync(store, rest_api, tmp_path, find=True, rule="crm_wins", deletes="archive"):
         h.store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
-        dying = _CrashingConnector(connector, _Crash("external_write", 1))
+        dying = _CrashingConnector(h.connector, _Crash("external_write", 1))
         with pytest.raises(InjectedCrash):
-            run_sync(spec, dying, store)  # type: ignore[arg-type]
+            run_sync(h.spec, dying, h.store)  # type: ignore[arg-type]
         (row,) = h.peer.rows()
         h.peer.edit(row, {"firstname": "Bob"})
 
@@ -466,5 +448,3 @@ def test_edit_outside_after_a_lost_create_answer_is_not_overwritten(
         bo = h.store.find_record("contacts", "email", "b@x.io")
         history = {e.value for e in h.store.property_history("contacts", bo.id, "firstname")}
         assert "Bob" in history or "Bob" in h.kept_values("firstname")
-    finally:
-        connector.close()
