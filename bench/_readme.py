@@ -26,7 +26,7 @@ def readme_section(tables: Sequence[str], command: str, suite: dict[str, Any]) -
     load = ", ".join(f"{x:.1f}" for x in suite.get("load_average_at_start", ()))
     minutes = suite.get("total_seconds", 0) / 60
     head = (
-        f"`bench/run.py` runs the seven measurements of the benchmarks issue on "
+        f"`bench/run.py` runs the eight measurements of the benchmarks issues on "
         f"{' and '.join(suite['databases'])}, each table naming the target it checks and "
         f"whether it is met. Last run: {suite['when']}, {suite['mode']} sizes, "
         f"{minutes:.1f} min on {suite.get('cpus')} cores (load average at start {load}). "

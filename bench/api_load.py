@@ -70,6 +70,12 @@ COLUMNS = (
     "lost writes",
 )
 PROBLEMS_KEPT = 20
+#: Requests per second measured before issue 16 (2026-11-30, 50 clients, 60 s), and the
+#: targets it set: three times that on each database, p99 within 500 ms, no 5xx, nothing lost.
+BASELINE_RPS = {"SQLite": 88.8, "PostgreSQL": 62.9}
+TARGET_SPEEDUP = 3.0
+TARGET_P99_MS = 500.0
+SUITE_COLUMNS = (*COLUMNS, "speedup", "target", "verdict")
 
 
 # ---------------------------------------------------------------- the workload
@@ -419,6 +425,27 @@ def measure(postgres: str | None, clients: int, seconds: float) -> dict[str, Any
         "lost": audit.lost[:PROBLEMS_KEPT],
         "extra": audit.extra[:PROBLEMS_KEPT],
         "server log tail": server_log[-1500:] if run.server_errors else "",
+    }
+
+
+def judge(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its speed-up over the baseline, the targets and the verdict added."""
+    baseline = BASELINE_RPS[row["database"]]
+    speedup = row["requests/s"] / baseline
+    p99 = row["p99 ms"]
+    checks = {
+        "rps": speedup >= TARGET_SPEEDUP,
+        "p99": p99 is not None and p99 <= TARGET_P99_MS,
+        "5xx": row["5xx"] == 0 and row["no answer"] == 0,
+        "lost": row["lost writes"] == 0 and row["extra records"] == 0,
+    }
+    failed = [name for name, ok in checks.items() if not ok]
+    return {
+        **row,
+        "speedup": round(speedup, 2),
+        "target": f">= {TARGET_SPEEDUP:g}x {baseline}/s, p99 <= {TARGET_P99_MS:g} ms, "
+        "no 5xx, none lost",
+        "verdict": f"MISS ({', '.join(failed)})" if failed else "PASS",
     }
 
 

@@ -55,14 +55,15 @@ COLUMNS = [
     "limit_rec_s",
     "ratio",
     "source_read_s",
+    "read_share",
     "stmts_per_batch",
     "target",
     "verdict",
 ]
-#: The issue's targets for the apply path.
-TARGET_SHARE = 0.25
-TARGET_RATE = 5_000
+#: The targets for the apply path (issue 16): statements per page of 500, and the source
+#: read's share of the whole pass (the engine must not be what makes reading look cheap).
 TARGET_STATEMENTS = 10
+TARGET_READ_SHARE = 0.15
 
 
 def _source_read(url: str) -> float:
@@ -114,7 +115,7 @@ def run(rows: int, postgres: str | None) -> dict[str, Any]:
                 raise RuntimeError(f"expected {rows} created, got {dict(summary.counts)}")
             limit_s = _limit(url, rows)
     batches = -(-rows // BATCH)
-    share = limit_s / timer.seconds
+    read_share = read_s / timer.seconds
     per_batch = stmts.count / batches
     return {
         "database": db_label(postgres),
@@ -125,14 +126,13 @@ def run(rows: int, postgres: str | None) -> dict[str, Any]:
         "limit_rec_s": round(rows / limit_s),
         "ratio": round(limit_s / timer.seconds, 3),
         "source_read_s": round(read_s, 2),
+        "read_share": round(read_share, 3),
         "stmts_per_batch": round(per_batch, 1),
-        "target": f">= {TARGET_SHARE:.0%} of limit, >= {TARGET_RATE:,} rec/s, "
-        f"<= {TARGET_STATEMENTS} stmts/500",
+        "target": f"<= {TARGET_STATEMENTS} stmts/500, read <= {TARGET_READ_SHARE:.0%} of pass",
         "verdict": judge(
             {
-                "ratio": share >= TARGET_SHARE,
-                "rate": rows / timer.seconds >= TARGET_RATE,
                 "stmts": per_batch <= TARGET_STATEMENTS,
+                "read": read_share <= TARGET_READ_SHARE,
             }
         ),
         "statements": stmts.count,

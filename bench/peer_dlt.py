@@ -8,7 +8,8 @@ database: by syncd (an initial two-way sync matched on email, the whole engine) 
 its ``postgres`` destination into a scratch schema of the same database. Then 1% of the source
 rows are edited (a new city and a fresh ``updated_at``) and each loads again.
 
-The verdict is syncd's time over dlt's (``time_ratio``; at most 1 means syncd is no slower).
+The verdict is syncd's time over dlt's (``time_ratio``): the initial sync must take at most 2/3
+of dlt's time (syncd 1.5x faster), the 1% changed pass at most dlt's (issue 16).
 dlt only lands rows in a table; syncd's pass also keeps property history, the change journal,
 links and bases and diffs every field three ways, which is what a two-way sync needs.
 
@@ -147,6 +148,10 @@ def _drop_schemas(postgres: str, dataset: str) -> None:
     engine.dispose()
 
 
+#: The largest ``syncd_s / dlt_s`` each phase may show.
+TARGET_RATIO = {"initial": 2 / 3, "1% changed": 1.0}
+
+
 def run(rows: int, postgres: str | None) -> list[dict[str, Any]]:
     _dlt_available()
     changed = max(1, rows // 100)
@@ -188,6 +193,7 @@ def run(rows: int, postgres: str | None) -> list[dict[str, Any]]:
         ("1% changed", changed, syncd_changed.seconds, dlt_changed),
     ):
         ratio = syncd_s / dlt_s
+        target = TARGET_RATIO[phase]
         results.append(
             {
                 "database": db_label(postgres),
@@ -198,8 +204,8 @@ def run(rows: int, postgres: str | None) -> list[dict[str, Any]]:
                 "dlt_s": round(dlt_s, 2),
                 "dlt_rec_s": round(n / dlt_s),
                 "time_ratio": round(ratio, 2),
-                "target": "syncd <= dlt (ratio <= 1)",
-                "verdict": verdict(ratio <= 1.0),
+                "target": f"ratio <= {'2/3' if target < 1 else '1'}",
+                "verdict": verdict(ratio <= target),
                 "dlt_rows_loaded": dlt_rows if phase != "initial" else rows,
             }
         )
@@ -208,13 +214,14 @@ def run(rows: int, postgres: str | None) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", default="50000,100000", help="comma-separated sizes")
     parser.add_argument("--postgres")
     args = parser.parse_args()
     quiet()
-    results = run(args.rows, None)
+    sizes = [int(n) for n in args.rows.split(",")]
+    results = [row for n in sizes for row in run(n, None)]
     if args.postgres:
-        results += run(args.rows, args.postgres)
+        results += [row for n in sizes for row in run(n, args.postgres)]
     print_table("7. A peer on the same work: dlt merge", results, COLUMNS)
     write_json(RESULTS / "peer_dlt.json", results)
 
