@@ -17,8 +17,9 @@ import typer
 
 from store import SyncLogEntry
 from syncd.changes import changes_text
-from syncd.cli._context import get_state
+from syncd.cli._context import DEFAULT_CONFIG, CliState, get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
+from syncd.cli.sync import _config
 from syncd.errors import UsageError
 from syncd.parked import parked_groups
 from syncd.trace import trace_events
@@ -114,6 +115,22 @@ def _print_logs(entries: list[SyncLogEntry], *, as_json: bool, title: str | None
     print_table(_LOG_COLUMNS, (_log_row(e) for e in entries), title=title)
 
 
+def _check_sync_named(state: CliState, store: Any, sync: str | None) -> None:
+    """Refuse a ``--sync`` nobody configured: "0 parked" for a typo reads as "all is well".
+
+    With a config file the name must be one of its syncs; without one (``--db`` alone) the
+    store must have seen the sync run."""
+    if sync is None:
+        return
+    if (state.config or DEFAULT_CONFIG).is_file():
+        names = set(_config(state, secrets_needed=False).syncs)
+        if sync not in names:
+            known = ", ".join(sorted(names)) or "(none)"
+            raise UsageError(f"no sync named {sync!r} in the config; syncs: {known}")
+    elif not store.list_sync_runs(sync, limit=1):
+        raise UsageError(f"no sync named {sync!r} has run against this store")
+
+
 errors_app = typer.Typer(
     help="Records a sync gave up writing, grouped by cause; `retry` tries them again.",
     invoke_without_command=True,
@@ -131,6 +148,7 @@ def errors(
         return
     state = get_state(ctx)
     with state.open_store() as store:
+        _check_sync_named(state, store, sync)
         ordered = parked_groups(store, sync)
     if state.json:
         emit_json(
@@ -176,6 +194,7 @@ def errors_retry(
         raise UsageError("give --id or --external-id, not both")
     state = get_state(ctx)
     with state.open_store() as store:
+        _check_sync_named(state, store, sync)
         count = store.retry_parked(sync, crm_id=crm_id, external_id=external_id)
     if state.json:
         emit_json({"retried": count})

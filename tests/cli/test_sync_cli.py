@@ -243,6 +243,22 @@ def test_errors_group_parked_failures_and_retry_makes_them_due(
     assert code == 0 and "no parked errors" in out
 
 
+@pytest.mark.parametrize("command", [["errors"], ["errors", "retry"]])
+def test_errors_of_a_sync_nobody_configured_is_an_error_not_zero_parked(
+    db_url: str, config: Path, store: Store, command: list[str]
+) -> None:
+    code, _, err = _syncd(db_url, config, *command, "--sync", "shop-custmers")
+    assert code == 1
+    assert "no sync named 'shop-custmers'" in err and "shop-customers" in err
+
+    # With the store alone (no config file), the sync must have run against that store.
+    result = runner.invoke(app, ["--db", db_url, *command, "--sync", "shop-customers"])
+    assert result.exit_code == 1 and "has run against this store" in result.stderr
+    assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
+    result = runner.invoke(app, ["--db", db_url, *command, "--sync", "shop-customers"])
+    assert result.exit_code == 0, result.output
+
+
 def test_trace_tells_a_records_story(db_url: str, config: Path, store: Store, shop: Engine) -> None:
     assert _syncd(db_url, config, "sync", "shop-customers")[0] == 0
     ada = store.find_record("contacts", "email", "ada@x.io")
