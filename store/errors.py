@@ -69,7 +69,8 @@ class ValidationError(RecordWriteError):
     def __init__(
         self, object_name: str, property_name: str, value: Any, rule: str, **data: Any
     ) -> None:
-        shown = repr(value)
+        # A missing value reads as such, not as Python's spelling of it.
+        shown = "no value" if value is None else repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(

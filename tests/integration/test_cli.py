@@ -308,7 +308,7 @@ def test_object_from_schema_file(db_url: str, tmp_path: Path) -> None:
     pet = create(db_url, "pets", pet_name="Rex", species="dog")
     bad = refused(run(db_url, "records create pets --set pet_name=Tom --set species=fish"))
     assert "pets.species: 'fish' is not valid: not an option" in bad
-    assert "pets.pet_name: None is not valid: required" in refused(
+    assert "pets.pet_name: no value is not valid: required" in refused(
         run(db_url, "records create pets --set species=cat")
     )
     owner = create(db_url, "contacts", email="owner@example.com")
