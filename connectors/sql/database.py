@@ -70,9 +70,9 @@ from connectors.sql.options import SqlObjectOptions, SqlOptions
 from connectors.sql.values import (
     RequestError,
     SqlObject,
-    aware,
-    json_value,
     python_type,
+    record,
+    resolve,
     short,
     to_bool,
 )
@@ -133,8 +133,8 @@ class Database:
         return dialect.adapt(engine)
 
     def read_one(self, conn: Connection, obj: SqlObject, param: Any) -> ExternalRecord | None:
-        row = conn.execute(select(*obj.selected).where(obj.id_col == param)).mappings().first()
-        return self.record(obj, row) if row is not None else None
+        row = conn.execute(select(*obj.selected).where(obj.id_col == param)).first()
+        return obj.read_row(row) if row is not None else None
 
     def failed(self, external_id: str | None, exc: RequestError) -> WriteResult:
         return WriteResult(
@@ -247,25 +247,8 @@ class Database:
         return moment, param
 
     def record(self, obj: SqlObject, row: RowMapping) -> ExternalRecord:
-        fields: dict[str, Any] = {}
-        for name in obj.fields:
-            if name in row:
-                value = row[name]
-                # Text and NULL, most columns, pass as they are (what json_value does).
-                fields[name] = (
-                    value
-                    if value is None or type(value) is str
-                    else json_value(obj.name, name, value)
-                )
-        deleted = obj.deleted_col is not None and bool(row[obj.deleted_col.name])
-        created = obj.created_col
-        return ExternalRecord(
-            id=str(row[obj.id_col.name]),
-            fields=fields,
-            updated_at=aware(obj, row[obj.ts_col.name]),
-            deleted=deleted,
-            created_at=aware(obj, row[created.name], created) if created is not None else None,
-        )
+        """A row read by column name (one with more columns than ``obj.selected``)."""
+        return record(obj, row)
 
     def values(self, obj: SqlObject, fields: Mapping[str, Any]) -> dict[Column[Any], Any]:
         """The request's fields as bind values; a name that is no exposed column is refused.
@@ -332,16 +315,7 @@ class Database:
                 f"object {name}: column {options.updated_at!r} of {where!r} is "
                 f"{ts_col.type}, not a timestamp"
             ), None
-        fields = {c: columns[c] for c in exposed}
-        id_col = columns[options.id]
-        deleted_col = columns[options.deleted] if options.deleted is not None else None
-        created_col = columns[options.created_at] if options.created_at is not None else None
-        extra = [c for c in (id_col, ts_col, deleted_col, created_col) if c is not None]
-        selected = tuple(dict.fromkeys([*fields.values(), *extra]))
-        resolved = SqlObject(
-            name, options, table, id_col, ts_col, deleted_col, created_col, fields, selected
-        )
-        return None, resolved
+        return None, resolve(name, options, table)
 
     def get_engine(self) -> Engine:
         with self._lock:

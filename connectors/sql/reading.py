@@ -66,8 +66,8 @@ class Reader:
                 stmt = stmt.where(ts >= bound, or_(ts > bound, obj.id_col > after_id))
         stmt = stmt.order_by(ts, obj.id_col).limit(limit)
         with self.db.connect() as conn:
-            rows = conn.execute(stmt).mappings().all()
-        records = [self.db.record(obj, row) for row in rows]
+            rows = conn.execute(stmt).all()
+        records = list(map(obj.read_row, rows))
         if not records:
             return ChangePage(records=[], cursor=cursor, has_more=False)
         last = records[-1]
@@ -83,8 +83,7 @@ class Reader:
         with self.db.connect() as conn:
             for chunk in chunks(params, ID_CHUNK):
                 stmt = select(*obj.selected).where(obj.id_col.in_(chunk))
-                for row in conn.execute(stmt).mappings():
-                    record = self.db.record(obj, row)
+                for record in map(obj.read_row, conn.execute(stmt)):
                     found[record.id] = record
         # In the order asked; rows the database matched under another spelling (a
         # case-insensitive collation) follow.
