@@ -725,13 +725,32 @@ def purge_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[int | R
     return outcomes
 
 
-def restore_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outcome]:
-    """Bring archived records back, with their associations, if their unique values are free."""
+def restore_records(
+    tx: Tx,
+    obj: LoadedObject,
+    ids: Sequence[int],
+    changes: Mapping[int, Mapping[str, object]] | None = None,
+    source: ChangeSource | None = None,
+) -> list[Outcome]:
+    """Bring archived records back, with their associations, if their unique values are free.
+
+    ``changes`` (by record id) are written with the restore, as one: the unique check sees
+    the values the record comes back with, so an edit that moves a unique value away (an
+    email changed outside while the record was archived) is not refused on the value it
+    gives up, and a record whose new values are refused stays archived as it was, holding
+    nothing. A record that is live already gets its changes as an update.
+    """
     _check_size(ids)
+    source = source or tx.source
+    changes = changes or {}
     rows = lock_records(tx, obj, ids, include_archived=True)
     outcomes: list[Outcome | None] = [None] * len(ids)
     claims = _UniqueClaims(tx, obj)
+    plain = _plain_properties(obj)
     candidates: dict[int, int] = {}
+    edits: dict[int, dict[str, str | None]] = {}  # candidate index -> its validated changes
+    live_edits: dict[int, tuple[int, Mapping[str, object]]] = {}
+    seen: set[int] = set()
     for index, record_id in enumerate(ids):
         row = rows.get(record_id)
         if row is None:
@@ -743,26 +762,58 @@ def restore_records(tx: Tx, obj: LoadedObject, ids: Sequence[int]) -> list[Outco
                 object=obj.name,
                 record_id=record_id,
             )
-        elif not row["archived"] or record_id in candidates.values():
-            outcomes[index] = record_from_row(obj, row)
+        elif record_id in seen or (not row["archived"] and record_id not in changes):
+            outcomes[index] = record_from_row(obj, row)  # counted once, or live already
+        elif not row["archived"]:
+            seen.add(record_id)
+            live_edits[index] = (record_id, changes[record_id])
         else:
+            seen.add(record_id)
+            try:
+                edit = _changes(obj, changes.get(record_id, {}), row["properties"], source, plain)
+                if edit:
+                    _check_required(obj, {**row["properties"], **edit})
+            except RecordWriteError as exc:
+                outcomes[index] = exc
+                continue
             candidates[index] = record_id
-            claims.want(index, row["properties"])
+            edits[index] = edit
+            # An archived record holds no unique value: it claims all it comes back with.
+            claims.want(index, {**row["properties"], **edit})
     for index, error in claims.conflicts(candidates).items():
         outcomes[index] = error
         del candidates[index]
     restored = list(candidates.values())
     if restored:
         _set_archived(tx, restored, False)
-        unique_rows = [r for i, rid in candidates.items() for r in claims.rows(i, rid)]
-        if unique_rows:
-            tx.forget_unique()
-            tx.connection.execute(insert(t.unique_values), unique_rows)
-        for index, record_id in candidates.items():
+        for record_id in restored:
             rows[record_id].update(archived=False, archived_at=None, updated_at=tx.now)
             tx.journal(obj.name, record_id, "restore")
+        edited = [i for i in candidates if edits[i]]
+        plain_rows = [
+            r for i, rid in candidates.items() if not edits[i] for r in claims.rows(i, rid)
+        ]
+        if plain_rows:
+            tx.forget_unique()
+            tx.connection.execute(insert(t.unique_values), plain_rows)
+        if edited:
+            # Claims the edited records' unique values too (they released none: archived).
+            _write_updates(
+                tx,
+                obj,
+                [(candidates[i], edits[i]) for i in edited],
+                rows,
+                claims,
+                source,
+                edited,
+            )
+        for index, record_id in candidates.items():
             outcomes[index] = record_from_row(obj, rows[record_id])
         tx.dirty.update(_associated_ids(tx.connection, restored))
+    if live_edits:
+        updated = update_records(tx, obj, list(live_edits.values()), source)
+        for index, outcome in zip(live_edits, updated, strict=True):
+            outcomes[index] = outcome
     return [o for o in outcomes if o is not None]
 
 

@@ -158,10 +158,17 @@ class SyncTx:
         return record_sql.archive_records(self._tx, self._object(object_name), ids)
 
     def restore_records(
-        self, object_name: str, ids: Sequence[int]
+        self,
+        object_name: str,
+        ids: Sequence[int],
+        changes: Mapping[int, Mapping[str, str | None]] | None = None,
     ) -> list[Record | RecordWriteError]:
-        """Un-archive (an external edit that beat the CRM's archive brings the record back)."""
-        return record_sql.restore_records(self._tx, self._object(object_name), ids)
+        """Un-archive (an external edit that beat the CRM's archive brings the record back),
+        with ``changes`` (by record id: the edit) written in the same step, so the unique
+        check sees the values the record comes back with."""
+        return record_sql.restore_records(
+            self._tx, self._object(object_name), ids, changes, self._tx.source
+        )
 
     def purge_records(self, object_name: str, ids: Sequence[int]) -> list[int | RecordWriteError]:
         """Hard delete (record, history, unique values, associations, memberships, links)."""

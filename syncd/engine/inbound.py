@@ -9,7 +9,7 @@ exception leaves all of them as they were, so the next run starts from the same 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -420,33 +420,25 @@ def _keep_crm_edits(
 
 
 def _restore_edited(
-    ctx: RunContext, tx: SyncTx, items: list[_Pending], crm: dict[int, Record], work: _PageWork
-) -> None:
+    ctx: RunContext, items: list[_Pending], crm: dict[int, Record], held: dict[int, Any]
+) -> tuple[list[ConflictSpec], set[int]]:
     """Linked CRM records archived in the CRM whose external record was edited since the
-    last sync: a conflict row keeps both sides; with ``on_edit: keep_edit`` the CRM record is
-    restored (in ``crm``) and the edit is then applied to it like any other."""
+    last sync: a conflict row keeps both sides each; with ``on_edit: keep_edit`` the CRM
+    record comes back with the edit. Returns the rows and the CRM ids to restore; those are
+    live in ``crm`` from here on, so that the edit is planned like any other, and the
+    restore is written together with its outcome (see ``_write_restores``)."""
     spec = ctx.spec
-    if spec.delete_from_crm not in ("archive", "delete"):
-        return
-    archived = [
-        p
-        for p in items
-        if p.crm_id in crm
-        and crm[p.crm_id].archived
-        and crm[p.crm_id].merged_into is None
-        and p.link is not None
-    ]
-    held = tx.held_values([p.crm_id for p in archived if p.crm_id is not None])
     edited = [
         p
-        for p in archived
+        for p in items
         if p.link is not None
         and p.crm_id is not None
         and delete_edit.external_edited(spec, p.link, p.record, p.values, held.get(p.crm_id))
     ]
+    conflicts = []
     for item in edited:
         assert item.link is not None and item.crm_id is not None
-        work.conflicts.append(
+        conflicts.append(
             delete_edit.conflict(
                 spec,
                 crm_id=item.crm_id,
@@ -458,26 +450,69 @@ def _restore_edited(
             )
         )
         ctx.summary.add("conflicts.settled")
-    if not edited or not delete_edit.keeps_edit(spec):
-        return
-    ids = [p.crm_id for p in edited if p.crm_id is not None]
-    for item, outcome in zip(edited, tx.restore_records(spec.crm_object, ids), strict=True):
-        assert item.crm_id is not None
+    if not delete_edit.keeps_edit(spec):
+        return conflicts, set()
+    restoring = {p.crm_id for p in edited if p.crm_id is not None}
+    for crm_id in restoring:
+        crm[crm_id] = replace(crm[crm_id], archived=False, archived_at=None)
+    return conflicts, restoring
+
+
+def _archived_edited(
+    ctx: RunContext, tx: SyncTx, items: list[_Pending], crm: dict[int, Record], work: _PageWork
+) -> set[int]:
+    """The CRM ids ``_restore_edited`` brings back (conflict rows in ``work``)."""
+    if ctx.spec.delete_from_crm not in ("archive", "delete"):
+        return set()
+    archived = [
+        p
+        for p in items
+        if p.crm_id in crm
+        and crm[p.crm_id].archived
+        and crm[p.crm_id].merged_into is None
+        and p.link is not None
+    ]
+    if not archived:
+        return set()
+    held = tx.held_values([p.crm_id for p in archived if p.crm_id is not None])
+    conflicts, restoring = _restore_edited(ctx, archived, crm, held)
+    work.conflicts.extend(conflicts)
+    return restoring
+
+
+def _write_restores(
+    ctx: RunContext,
+    tx: SyncTx,
+    items: list[_Pending],
+    restores: list[tuple[int, dict[str, str | None]]],
+    work: _PageWork,
+) -> dict[int, Record | RecordWriteError]:
+    """Restore the records the edit outside brought back, each with its CRM writes in the
+    same store call: the unique check sees the values it comes back with (an email the
+    edit moves away is not refused as the one it had). A refused restore leaves the record
+    archived, its link and base as they were, and the external record parked (retried
+    when the refusal is a value another record holds, which can go away)."""
+    if not restores:
+        return {}
+    spec = ctx.spec
+    ids = [crm_id for crm_id, _ in restores]
+    outcomes = dict(zip(ids, tx.restore_records(spec.crm_object, ids, dict(restores)), strict=True))
+    by_crm = {p.crm_id: p for p in items if p.crm_id in outcomes}
+    for crm_id, outcome in outcomes.items():
+        item = by_crm[crm_id]
         if isinstance(outcome, RecordWriteError):
-            work.logs.append(_error(item.crm_id, item.record.id, f"restore: {outcome}"))
-            ctx.summary.add("inbound.errors")
-            continue
-        crm[item.crm_id] = outcome
+            continue  # logged by the caller with the other refused writes
         work.logs.append(
             _log(
                 LogAction.UPDATED,
-                item.crm_id,
+                crm_id,
                 item.record.id,
                 "archived in the CRM but edited outside since the last sync: restored with"
                 " the edit (deletes.on_edit: keep_edit)",
             )
         )
         ctx.summary.add("inbound.restored")
+    return outcomes
 
 
 def _match(ctx: RunContext, tx: SyncTx, unlinked: list[_Pending], work: _PageWork) -> None:
@@ -525,7 +560,7 @@ def _plan_existing(
     work: _PageWork,
 ) -> None:
     spec = ctx.spec
-    _restore_edited(ctx, tx, items, crm, work)
+    restoring = _archived_edited(ctx, tx, items, crm, work)
     live = [p for p in items if p.crm_id in crm and not crm[p.crm_id].archived]
     # By identity: ``item not in live`` compared whole dataclasses, 500 x 500 per page.
     alive = {id(p) for p in live}
@@ -549,6 +584,7 @@ def _plan_existing(
         )
     crm_assoc = associations.crm_values(ctx, tx, ids)
     updates: list[tuple[int, dict[str, str | None]]] = []
+    restores: list[tuple[int, dict[str, str | None]]] = []
     planned: list[_Pending] = []
     for item in live:
         assert item.crm_id is not None
@@ -576,18 +612,22 @@ def _plan_existing(
         item.plan = plan
         planned.append(item)
         props = {k: v for k, v in plan.crm_writes.items() if not associations.is_key(k)}
-        if props:
+        if item.crm_id in restoring:
+            restores.append((item.crm_id, props))
+        elif props:
             updates.append((item.crm_id, props))
-    outcomes = (
+    outcomes: dict[int, Record | RecordWriteError] = (
         dict(zip([u[0] for u in updates], tx.update_records(spec.crm_object, updates), strict=True))
         if updates
         else {}
     )
+    outcomes.update(_write_restores(ctx, tx, planned, restores, work))
     for item in planned:
         assert item.plan is not None and item.crm_id is not None
         outcome = outcomes.get(item.crm_id)
         if isinstance(outcome, RecordWriteError):
-            work.logs.append(_error(item.crm_id, item.record.id, str(outcome)))
+            refused = f"restore: {outcome}" if item.crm_id in restoring else str(outcome)
+            work.logs.append(_error(item.crm_id, item.record.id, refused))
             ctx.summary.add("inbound.errors")
             if isinstance(outcome, DuplicateError):
                 work.retry_later.add(item.record.id)

@@ -30,7 +30,7 @@ from store import (
     SyncTx,
     utcnow,
 )
-from store.errors import RecordWriteError
+from store.errors import DuplicateError, RecordWriteError
 from syncd.engine import associations, delete_edit, identity, intents
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
@@ -151,25 +151,27 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
     intents.hold_or_record(ctx, items)
     _write_outside(ctx, items, batch)
 
-    def commit(tx: SyncTx) -> None:
+    restoring = {i.crm_id: i.external_id for i in items if i.restore}
+
+    def commit(tx: SyncTx) -> tuple[list[LogSpec], int]:
+        # ``work`` may run twice (store.sync_write): what it adds to the batch is kept apart.
+        logs = list(batch.logs)
         if batch.gone:  # before the links: the new record takes the reused id's link
-            batch.logs.extend(apply_external_deletes(ctx, tx, batch.gone))
+            logs.extend(apply_external_deletes(ctx, tx, batch.gone))
         if revived:
             tx.forget_unlinked(revived)
-        if batch.restore:
-            restored = tx.restore_records(spec.crm_object, batch.restore)
-            for crm_id, outcome in zip(batch.restore, restored, strict=True):
+        refused = _restore(ctx, tx, batch, restoring, logs)
+        updates = [u for u in batch.crm_updates if u[0] not in batch.restore]
+        if updates:
+            outcomes = tx.update_records(spec.crm_object, updates)
+            for (crm_id, _), outcome in zip(updates, outcomes, strict=True):
                 if isinstance(outcome, RecordWriteError):
-                    batch.logs.append(_error(crm_id, None, f"restore: {outcome}"))
-        if batch.crm_updates:
-            outcomes = tx.update_records(spec.crm_object, batch.crm_updates)
-            for (crm_id, _), outcome in zip(batch.crm_updates, outcomes, strict=True):
-                if isinstance(outcome, RecordWriteError):
-                    batch.logs.append(_error(crm_id, None, str(outcome)))
+                    logs.append(_error(crm_id, None, str(outcome)))
         if batch.unlink:
             tx.delete_links(batch.unlink)
-        if batch.links:
-            tx.save_links(spec.crm_object, batch.links)
+        links = [link for link in batch.links if link.crm_id not in refused]
+        if links:
+            tx.save_links(spec.crm_object, links)
         conflicts = [
             c
             for item in items
@@ -179,21 +181,64 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         conflicts.extend(batch.conflicts)
         if conflicts:
             tx.record_conflicts(spec.crm_object, conflicts)
-        if batch.done:
-            tx.outbound_done(batch.done)
-        for crm_id, error, retriable in batch.failed:
+        done = [crm_id for crm_id in batch.done if crm_id not in refused]
+        if done:
+            tx.outbound_done(done)
+        for crm_id, error, retriable in [*batch.failed, *refused.values()]:
             tx.outbound_failed(crm_id, error, retriable=retriable, max_attempts=spec.retry_attempts)
-        if batch.logs:
-            tx.log(spec.crm_object, batch.logs)
+        if logs:
+            tx.log(spec.crm_object, logs)
         intents.close_settled(tx, items)
         if position is not None:
             tx.set_journal_position(position)
+        return logs, len(batch.restore) - len(refused)
 
     if ctx.dry_run:
         ctx.summary.planned.extend(batch.logs)
+        ctx.summary.planned.extend(_restored(c, e) for c, e in restoring.items())
+        ctx.summary.add("outbound.restored", len(restoring))
         return
-    store.sync_write(spec.name, commit, run_id=ctx.run_id)
-    ctx.report(batch.logs)
+    logs, restored = store.sync_write(spec.name, commit, run_id=ctx.run_id)
+    ctx.summary.add("outbound.restored", restored)
+    ctx.report(logs)
+
+
+def _restore(
+    ctx: RunContext,
+    tx: SyncTx,
+    batch: _Batch,
+    external_ids: dict[int, str | None],
+    logs: list[LogSpec],
+) -> dict[int, tuple[int, str, bool]]:
+    """Restore the records an edit outside brought back, each with the CRM writes its plan
+    made in the same store call (the unique check then sees the values it comes back with).
+    A refused restore leaves the record archived and its link and base as they were, and
+    fails its outbox entry (retried when another record holds the value, which can go
+    away): the external edit is kept outside and in the conflict row, never agreed to.
+    Returns the refused ones, as ``batch.failed`` entries by CRM id."""
+    if not batch.restore:
+        return {}
+    writes = {crm_id: props for crm_id, props in batch.crm_updates if crm_id in batch.restore}
+    outcomes = tx.restore_records(ctx.spec.crm_object, batch.restore, writes)
+    refused: dict[int, tuple[int, str, bool]] = {}
+    for crm_id, outcome in zip(batch.restore, outcomes, strict=True):
+        if isinstance(outcome, RecordWriteError):
+            error = f"restore: {outcome}"
+            logs.append(_error(crm_id, external_ids.get(crm_id), error))
+            refused[crm_id] = (crm_id, error, isinstance(outcome, DuplicateError))
+        else:
+            logs.append(_restored(crm_id, external_ids.get(crm_id)))
+    return refused
+
+
+def _restored(crm_id: int, external_id: str | None) -> LogSpec:
+    return _log(
+        LogAction.UPDATED,
+        crm_id,
+        external_id,
+        "archived in the CRM but edited outside since the last sync: restored with the edit"
+        " (deletes.on_edit: keep_edit)",
+    )
 
 
 def _dry_links(ctx: RunContext, crm_ids: Sequence[int], now: datetime) -> dict[int, Link]:
@@ -424,16 +469,6 @@ def _check_delete(
     item.restore = True
     item.record = replace(item.record, archived=False)
     batch.restore.append(item.crm_id)
-    batch.logs.append(
-        _log(
-            LogAction.UPDATED,
-            item.crm_id,
-            item.external_id,
-            "archived in the CRM but edited outside since the last sync: restored with the"
-            " edit (deletes.on_edit: keep_edit)",
-        )
-    )
-    ctx.summary.add("outbound.restored")
 
 
 def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:

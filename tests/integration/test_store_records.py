@@ -12,6 +12,7 @@ import pytest
 
 from store import (
     ChangeSource,
+    DuplicateError,
     NotFoundError,
     OptionSpec,
     PropertySpec,
@@ -194,6 +195,44 @@ def test_archive_hides_a_record_and_restore_brings_it_back(store: Store) -> None
         ("archive", ann.id),
         ("restore", ann.id),
     ]
+
+
+def test_restore_with_changes_checks_unique_values_against_what_the_record_comes_back_with(
+    store: Store,
+) -> None:
+    """A sync restores Ann with the edit that moved her email away from the one Bea took
+    meanwhile: one step, checked against the new email; an edit onto a value Bea holds
+    leaves Ann archived and holding nothing, as she was."""
+    ann = store.create_record("contacts", {"email": "ann@x.io", "firstname": "Ann"}, API)
+    store.archive_records("contacts", [ann.id], API)
+    bea = store.create_record("contacts", {"email": "ann@x.io", "firstname": "Bea"}, API)
+    before = snapshot(store)
+
+    refused = store.sync_write(
+        "shop",
+        lambda tx: tx.restore_records(
+            "contacts", [ann.id], {ann.id: {"email": "ANN@x.io", "firstname": "Anna"}}
+        ),
+    )
+    assert isinstance(refused[0], DuplicateError)
+    assert snapshot(store) == before
+
+    (restored,) = store.sync_write(
+        "shop",
+        lambda tx: tx.restore_records(
+            "contacts", [ann.id], {ann.id: {"email": "ann@y.io", "lastname": "L"}}
+        ),
+    )
+    assert isinstance(restored, Record) and not restored.archived
+    assert restored.properties["email"] == "ann@y.io" and restored.properties["lastname"] == "L"
+    assert store.find_record("contacts", "email", "ann@y.io").id == ann.id
+    assert store.find_record("contacts", "email", "ann@x.io").id == bea.id
+    assert [(e.op, e.record_id) for e in store.read_journal()[-2:]] == [
+        ("restore", ann.id),
+        ("update", ann.id),
+    ]
+    history = store.property_history("contacts", ann.id, "email")
+    assert history[0].value == "ann@y.io" and history[0].source_id == "shop"
 
 
 def test_archiving_an_archived_record_or_restoring_a_live_one_changes_nothing(

@@ -310,18 +310,14 @@ def test_rest_first_value_outside_for_a_field_the_crm_left_empty_beats_a_crm_arc
         assert record.properties.get("lastname") == "Smith"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (model known defect 'restore'): the restore is refused on the archived"
-    " record's old email before the edit that moves it away is applied; the record is parked"
-    " for an operator with that message",
-)
 def test_rest_edit_outside_moving_an_archived_contacts_email_away_from_a_new_one_restores_it(
     store: Store, rest_api: Server, tmp_path: Path
 ) -> None:
     """The CRM archives Cy; the shop changes Cy's email, and a new CRM contact signs up with
     Cy's old one. The edit beats the archive (keep_edit), so Cy comes back with the shop's
-    new email, and the new contact goes out with the old one."""
+    new email, and the new contact goes out with the old one. The restore was refused on
+    Cy's old email (the new contact's now) before the edit moving it away was applied, and
+    Cy was parked for an operator."""
     for h in _rest_sync(store, rest_api, tmp_path, find=True, rule="manual", deletes="delete"):
         cy = h.store.create_record("contacts", {"email": "c@x.io", "firstname": "Cy"}, UI)
         h.run()
@@ -337,6 +333,34 @@ def test_rest_edit_outside_moving_an_archived_contacts_email_away_from_a_new_one
         assert not record.archived and record.properties.get("email") == "a@x.io"
         assert h.links().get(row) == cy.id
         assert new.id in h.links().values()
+
+
+def test_rest_edit_outside_giving_an_archived_contact_an_email_another_holds_is_parked(
+    store: Store, rest_api: Server, tmp_path: Path
+) -> None:
+    """The CRM archives Cy and makes Bo; before the next pass the shop gives Cy's customer
+    Bo's email. The edit beats the archive, but Cy cannot come back with an email Bo holds:
+    Cy stays archived and linked, the shop's customer stays with the edit in it, and the
+    refusal is an error an operator sees (parked), never a quiet loss."""
+    for h in _rest_sync(store, rest_api, tmp_path, find=True, rule="manual", deletes="delete"):
+        cy = h.store.create_record("contacts", {"email": "c@x.io", "firstname": "Cy"}, UI)
+        h.run()
+        (row,) = h.peer.rows()
+        h.store.archive_records("contacts", [cy.id], UI)
+        bo = h.store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
+        h.peer.edit(row, {"email": "b@x.io"})
+
+        h.run()
+        h.run(full=True)
+
+        record = h.store.get_record("contacts", cy.id, include_archived=True)
+        assert record.archived and record.properties.get("email") == "c@x.io"
+        assert h.peer.rows()[row]["email"] == "b@x.io"
+        assert h.links().get(row) == cy.id
+        assert h.contact("b@x.io")["firstname"] == "Bo"
+        refused = [e for e in h.store.inbound_errors(SYNC) if e.external_id == row]
+        assert refused and "b@x.io" in refused[0].error
+        assert bo.id not in h.links().values()
 
 
 @pytest.mark.parametrize("rule", ["most_recent", "crm_wins"])
