@@ -23,6 +23,7 @@ from store.associations import calculated
 from store.associations.part import AssociationsPart
 from store.csv.part import ImportsPart
 from store.db import tables as t
+from store.db.catalog import enable_cache
 from store.db.engine import WRITE, make_engine, redact_url
 from store.db.migrate import current_revision, head_revision, upgrade
 from store.db.tx import Tx
@@ -65,6 +66,8 @@ class Store(
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._fence: Fence | None = None
+        # Definitions kept across transactions, under the catalogue version (store.db.catalog).
+        self._catalog = enable_cache(engine)
 
     def fenced(self, fence: Fence) -> Store:
         """This store, with every write first proving ``fence`` still holds its sync's lease.

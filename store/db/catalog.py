@@ -1,19 +1,48 @@
-"""Reading object and property definitions out of the database into domain values."""
+"""Reading object and property definitions out of the database into domain values.
+
+Definitions change rarely and are read by nearly every transaction (three SELECTs: the
+object, its properties, its groups), so each engine keeps what it loaded in a
+:class:`CatalogCache` shared by its transactions and threads, valid under the catalogue
+version it was loaded at. The version lives in the database (``catalog_version``, one row):
+every change to ``object_types``, ``properties`` or ``property_groups`` calls
+:func:`catalog_changed` in its own transaction, which bumps it. A transaction reads the
+version once, at its first definition (a primary-key lookup), and uses the cache only if the
+version is the one the cache holds; so another process's (or another ``Store``'s) change is
+seen by the very next transaction here, as it was when every transaction loaded its own.
+
+Why that is safe: the version is read before the definitions, so what is loaded is at least
+as new as the version it is kept under (on PostgreSQL's read committed a later statement may
+see a newer commit, never an older one); and a transaction that changed the catalogue itself
+neither reads nor fills the cache (its changes are not committed, and may never be).
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+import threading
+import weakref
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Engine, or_, select, update
 
 from store.db import tables as t
 from store.errors import NotFoundError
 from store.models import GroupSpec, ObjectSchema, OptionSpec, PropertyDef
 
-__all__ = ["LoadedObject", "load_object", "load_objects", "property_from_row", "suggest"]
+__all__ = [
+    "CatalogCache",
+    "LoadedObject",
+    "catalog_changed",
+    "enable_cache",
+    "load_object",
+    "load_objects",
+    "property_from_row",
+    "suggest",
+]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,7 +140,106 @@ def _schema(
     )
 
 
+class CatalogCache:
+    """Definitions loaded at one catalogue version, shared by an engine's transactions.
+
+    The values are frozen (``LoadedObject``, ``ObjectSchema``, ``PropertyDef``) and treated
+    as read-only by every caller, so threads share them without copies.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._entries: dict[Hashable, Any] = {}
+        self.loads = 0  # how many times definitions were read from the database (for tests)
+
+    def get(self, version: int, key: Hashable) -> Any:
+        with self._lock:
+            return self._entries.get(key) if version == self._version else None
+
+    def put(self, version: int, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self.loads += 1
+            if version != self._version:
+                self._version, self._entries = version, {}
+            self._entries[key] = value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._version, self._entries = None, {}
+
+
+# One cache per engine, so two ``Store`` objects on one database behave like two processes.
+_CACHES: weakref.WeakKeyDictionary[Engine, CatalogCache] = weakref.WeakKeyDictionary()
+# ``Connection.info`` key: (the transaction it was read in, the version or _BYPASS).
+_TX_VERSION = "syncd_catalog_version"
+_BYPASS = -1
+
+
+def enable_cache(engine: Engine) -> CatalogCache:
+    """Keep ``engine``'s definitions across transactions (``Store`` does it when it opens)."""
+    cache = _CACHES.get(engine)
+    if cache is None:
+        cache = _CACHES[engine] = CatalogCache()
+    return cache
+
+
+def catalog_changed(connection: Connection) -> None:
+    """This transaction changed definitions: bump the version every process checks, and
+    read definitions straight from the database until it ends (its own changes are visible
+    to it alone, and are not committed yet)."""
+    connection.execute(
+        update(t.catalog_version)
+        .where(t.catalog_version.c.id == 1)
+        .values(version=t.catalog_version.c.version + 1)
+    )
+    transaction = connection.get_transaction()
+    if transaction is not None:
+        connection.info[_TX_VERSION] = (weakref.ref(transaction), _BYPASS)
+
+
+def _version(connection: Connection) -> int:
+    """The catalogue version this transaction sees, read once per transaction."""
+    transaction = connection.get_transaction()
+    memo = connection.info.get(_TX_VERSION)
+    if transaction is not None and memo is not None and memo[0]() is transaction:
+        return int(memo[1])
+    found = connection.execute(
+        select(t.catalog_version.c.version).where(t.catalog_version.c.id == 1)
+    ).scalar_one_or_none()
+    version = _BYPASS if found is None else int(found)
+    transaction = connection.get_transaction()
+    if transaction is not None:
+        connection.info[_TX_VERSION] = (weakref.ref(transaction), version)
+    return version
+
+
+def _cached(connection: Connection, key: Hashable, load: Callable[[], T]) -> T:
+    cache = _CACHES.get(connection.engine)
+    if cache is None:
+        return load()
+    version = _version(connection)
+    if version == _BYPASS:
+        return load()
+    found = cache.get(version, key)
+    if found is None:
+        found = load()
+        cache.put(version, key, found)
+    return found  # type: ignore[no-any-return]
+
+
 def load_objects(connection: Connection, *, include_archived: bool = False) -> list[LoadedObject]:
+    """Every (live) object with its definitions; a fresh list, its objects shared."""
+    return list(
+        _cached(
+            connection,
+            ("*", include_archived),
+            lambda: tuple(_load_objects(connection, include_archived=include_archived)),
+        )
+    )
+
+
+def _load_objects(connection: Connection, *, include_archived: bool) -> list[LoadedObject]:
     query = select(t.object_types).order_by(t.object_types.c.id)
     if not include_archived:
         query = query.where(t.object_types.c.archived.is_(False))
@@ -122,6 +250,15 @@ def load_object(
     connection: Connection, name: str, *, include_archived: bool = False
 ) -> LoadedObject:
     """An object by name (``contacts``), HubSpot type id (``0-1``) or singular (``contact``)."""
+    key = name.strip().lower() if isinstance(name, str) else ""
+    return _cached(
+        connection,
+        (key, include_archived),
+        lambda: _load_object(connection, name, include_archived=include_archived),
+    )
+
+
+def _load_object(connection: Connection, name: str, *, include_archived: bool) -> LoadedObject:
     ot = t.object_types
     key = name.strip().lower() if isinstance(name, str) else ""
     rows = [

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select
 
 from store.db import tables as t
 from store.db.builtin import BUILTIN_ASSOCIATIONS, BUILTIN_OBJECTS
+from store.db.catalog import catalog_changed
 from store.db.types import utcnow
 from store.models import PropertySpec
 
@@ -46,6 +47,7 @@ def property_row(
 
 def seed_builtins(connection: Connection) -> None:
     now = utcnow()
+    changed = False
     existing = dict(connection.execute(select(t.object_types.c.name, t.object_types.c.id)).all())
     for obj in BUILTIN_OBJECTS:
         if obj.name not in existing:
@@ -68,6 +70,7 @@ def seed_builtins(connection: Connection) -> None:
                     "updated_at": now,
                 },
             ).scalar_one()
+            changed = True
         object_type_id = existing[obj.name]
         have_groups = set(
             connection.scalars(
@@ -89,6 +92,7 @@ def seed_builtins(connection: Connection) -> None:
         ]
         if groups:
             connection.execute(insert(t.property_groups), groups)
+            changed = True
         have_props = set(
             connection.scalars(
                 select(t.properties.c.name).where(t.properties.c.object_type_id == object_type_id)
@@ -101,7 +105,10 @@ def seed_builtins(connection: Connection) -> None:
         ]
         if props:
             connection.execute(insert(t.properties), props)
+            changed = True
 
+    if changed:  # processes already running load the new definitions at once
+        catalog_changed(connection)
     have_types = set(connection.scalars(select(t.association_types.c.type_id)))
     types = [
         {

@@ -32,6 +32,7 @@ __all__ = [
     "api_tokens",
     "association_types",
     "associations",
+    "catalog_version",
     "imports",
     "journal",
     "journal_head",
@@ -203,6 +204,16 @@ journal = Table(
     Column("changes", JSONType),
     Column("source_type", String(20), nullable=False),
     Column("source_id", String(200)),
+)
+
+# One row (id 1) whose version every change to the catalogue (object_types, properties,
+# property_groups) bumps in the same transaction (``store.db.catalog.catalog_changed``), so
+# every process's cache of definitions knows, from one cheap read, when to load them again.
+catalog_version = Table(
+    "catalog_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
 )
 
 journal_head = Table(

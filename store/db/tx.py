@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, update
 
 from store.db import tables as t
-from store.db.catalog import LoadedObject, load_object
+from store.db.catalog import LoadedObject, catalog_changed, load_object
 from store.models import ChangeSource
 
 __all__ = ["Tx"]
@@ -51,7 +51,9 @@ class Tx:
         return cached
 
     def forget_objects(self) -> None:
-        """Drop cached definitions after this transaction changed one."""
+        """This transaction changed a definition: drop what it cached and bump the catalogue
+        version, so every process loads definitions again once it commits."""
+        catalog_changed(self.connection)
         self._objects.clear()
         self.unique_known.clear()
 
