@@ -22,7 +22,7 @@ from conflict.model import (
     parse_direction,
     parse_rule,
 )
-from conflict.resolve import resolve_field, resolve_record
+from conflict.resolve import agreed_field, resolve_field, resolve_record
 
 __all__ = [
     "NO_BASE",
@@ -39,6 +39,7 @@ __all__ = [
     "Side",
     "UnknownDirectionError",
     "UnknownRuleError",
+    "agreed_field",
     "parse_direction",
     "parse_rule",
     "resolve_field",

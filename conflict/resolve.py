@@ -17,7 +17,7 @@ from conflict.decision import Action, FieldDecision, RecordDecision
 from conflict.errors import InvalidFieldStateError
 from conflict.model import NO_BASE, BaseValue, FieldState, Rule, Side, parse_rule
 
-__all__ = ["resolve_field", "resolve_record"]
+__all__ = ["agreed_field", "resolve_field", "resolve_record"]
 
 _NAME = {Side.CRM: "the CRM", Side.EXTERNAL: "the external system"}
 
@@ -45,19 +45,44 @@ def resolve_field(state: FieldState, default_rule: Rule) -> FieldDecision:
     """Decide one field (see the module docstring for the rules)."""
     base, crm, ext = state.base, state.crm, state.external
     if crm == ext:
-        if base is NO_BASE:
-            reason = "first sync: both sides already hold the same value"
-        elif base == crm:
-            reason = "unchanged on both sides"
-        else:
-            reason = "changed on both sides to the same value; the base moves to it"
-        return _decision(state, Action.NONE, crm, reason, next_base=crm)
+        return agreed_field(state.field, base, crm, ext)
     crm_changed = base is NO_BASE or crm != base
     ext_changed = base is NO_BASE or ext != base
     if crm_changed and ext_changed:
         rule = state.rule if isinstance(state.rule, Rule) else default_rule
         return _both_changed(state, rule)
     return _one_side(state, Side.CRM if crm_changed else Side.EXTERNAL)
+
+
+def agreed_field(
+    field: str, base: BaseValue, crm: str | None, external: str | None
+) -> FieldDecision:
+    """The decision for a field whose two sides hold the same value (``crm == external``):
+    nothing to write, the base moves to that value. Neither rule, direction nor change
+    times play a part, so a caller that knows its states are valid may skip building
+    them; ``resolve_field`` decides such a field through this very function."""
+    if base is NO_BASE:
+        reason = "first sync: both sides already hold the same value"
+    elif base == crm:
+        reason = "unchanged on both sides"
+    else:
+        reason = "changed on both sides to the same value; the base moves to it"
+    return FieldDecision(
+        field=field,
+        action=Action.NONE,
+        value=crm,
+        winner=None,
+        loser_value=None,
+        loser_side=None,
+        rule=None,
+        reason=reason,
+        base=base,
+        next_base=crm,
+        crm_value=crm,
+        external_value=external,
+        loser_changed_at=None,
+        both_changed=False,
+    )
 
 
 def _one_side(state: FieldState, source: Side) -> FieldDecision:

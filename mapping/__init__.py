@@ -24,6 +24,7 @@ from mapping.errors import MappingConfigError, MappingError
 from mapping.fields import (
     MAX_VALUE_LENGTH,
     Clash,
+    CrmReader,
     FieldMapping,
     check_mappings,
     find_clashes,
@@ -48,6 +49,7 @@ __all__ = [
     "Boolean",
     "Clash",
     "Constant",
+    "CrmReader",
     "DateFormat",
     "DateTimeFormat",
     "Default",

@@ -12,7 +12,7 @@ changed), except for transforms that fill missing values (``constant``, ``defaul
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +24,7 @@ from syncd.errors import ConfigError
 
 __all__ = [
     "MAX_VALUE_LENGTH",
+    "CrmReader",
     "Direction",
     "FieldMapping",
     "check_mappings",
@@ -166,37 +167,110 @@ def map_to_crm(
     for mapping in mappings:
         if mapping.direction is Direction.TO_EXTERNAL:
             continue
-        transform = mapping.transform
-        raw = get_path(external_record, mapping.external) if mapping.external else MISSING
-        if raw is MISSING and not transform.fills_missing:
-            continue
-        try:
-            mapped = transform.to_crm(None if raw is MISSING else raw)
-        except MappingError as exc:
-            raise exc.for_field(mapping.external or mapping.crm[0]) from None
-        if mapped is SKIP:
-            continue
-        if transform.arity == 1 and len(mapping.crm) == 1:
-            # One value for one property: _crm_value's checks, inline for plain text.
-            if mapped is None or (type(mapped) is str and len(mapped) <= MAX_VALUE_LENGTH):
-                result[mapping.crm[0]] = mapped
-            else:
-                result[mapping.crm[0]] = _crm_value(
-                    mapped, mapping, mapping.external or mapping.crm[0]
-                )
-            continue
-        where = mapping.external or mapping.crm[0]
-        values = mapped if transform.arity > 1 else (mapped,)
-        if not isinstance(values, tuple) or len(values) != len(mapping.crm):
-            raise MappingError(
-                "transform gave the wrong number of values",
-                value=mapped,
-                transform=transform.name,
-                field=where,
-            )
-        for name, value in zip(mapping.crm, values, strict=True):
-            result[name] = _crm_value(value, mapping, where)
+        _map_one(mapping, external_record, result)
     return result
+
+
+def _map_one(
+    mapping: FieldMapping, external_record: Mapping[str, object], result: dict[str, str | None]
+) -> None:
+    """One mapping of ``map_to_crm``: its values into ``result``, or a MappingError."""
+    transform = mapping.transform
+    raw = get_path(external_record, mapping.external) if mapping.external else MISSING
+    if raw is MISSING and not transform.fills_missing:
+        return
+    try:
+        mapped = transform.to_crm(None if raw is MISSING else raw)
+    except MappingError as exc:
+        raise exc.for_field(mapping.external or mapping.crm[0]) from None
+    if mapped is SKIP:
+        return
+    if transform.arity == 1 and len(mapping.crm) == 1:
+        # One value for one property: _crm_value's checks, inline for plain text.
+        if mapped is None or (type(mapped) is str and len(mapped) <= MAX_VALUE_LENGTH):
+            result[mapping.crm[0]] = mapped
+        else:
+            result[mapping.crm[0]] = _crm_value(mapped, mapping, mapping.external or mapping.crm[0])
+        return
+    where = mapping.external or mapping.crm[0]
+    values = mapped if transform.arity > 1 else (mapped,)
+    if not isinstance(values, tuple) or len(values) != len(mapping.crm):
+        raise MappingError(
+            "transform gave the wrong number of values",
+            value=mapped,
+            transform=transform.name,
+            field=where,
+        )
+    for name, value in zip(mapping.crm, values, strict=True):
+        result[name] = _crm_value(value, mapping, where)
+
+
+class CrmReader:
+    """``map_to_crm`` for one fixed tuple of mappings, worked out once and applied to many
+    records: the same values and the same errors, in the same order.
+
+    A sync reads every record of every page through the same mappings, and ``map_to_crm``
+    asks each mapping, per record, what it is (direction, path shape, arity, transform).
+    Here those answers are settled at construction: each mapping becomes a step that is
+    either a top-level field read straight from a plain ``dict`` (``None`` as converter
+    for ``identity``, whose text passes through unchanged, else the transform's
+    ``to_crm``), or the general code of ``map_to_crm`` for that one mapping (nested paths,
+    several properties, transforms that fill missing values). A record that is not a
+    plain ``dict`` goes to ``map_to_crm`` whole.
+    """
+
+    __slots__ = ("_mappings", "_steps")
+
+    def __init__(self, mappings: Sequence[FieldMapping]) -> None:
+        self._mappings = tuple(mappings)
+        steps: list[tuple[str | None, str, Callable[[object], object] | None, FieldMapping]] = []
+        for mapping in self._mappings:
+            if mapping.direction is Direction.TO_EXTERNAL:
+                continue
+            transform = mapping.transform
+            simple = (
+                bool(mapping.external)
+                and "." not in mapping.external
+                and transform.arity == 1
+                and len(mapping.crm) == 1
+                and not transform.fills_missing
+            )
+            if not simple:
+                steps.append((None, mapping.crm[0], None, mapping))
+                continue
+            convert = None if type(transform) is Identity else transform.to_crm
+            steps.append((mapping.external, mapping.crm[0], convert, mapping))
+        self._steps = tuple(steps)
+
+    def __call__(self, external_record: Mapping[str, object]) -> dict[str, str | None]:
+        if type(external_record) is not dict:
+            return map_to_crm(self._mappings, external_record)
+        result: dict[str, str | None] = {}
+        get = external_record.get
+        for path, name, convert, mapping in self._steps:
+            if path is None:
+                _map_one(mapping, external_record, result)
+                continue
+            raw = get(path, MISSING)
+            if raw is MISSING:
+                continue
+            if convert is None:
+                if raw is None or (type(raw) is str and len(raw) <= MAX_VALUE_LENGTH):
+                    result[name] = raw
+                    continue
+                _map_one(mapping, external_record, result)  # a number, a bool, a refusal
+                continue
+            try:
+                mapped = convert(raw)
+            except MappingError as exc:
+                raise exc.for_field(path) from None
+            if mapped is SKIP:
+                continue
+            if mapped is None or (type(mapped) is str and len(mapped) <= MAX_VALUE_LENGTH):
+                result[name] = mapped
+            else:
+                result[name] = _crm_value(mapped, mapping, path)
+        return result
 
 
 def _crm_value(value: object, mapping: FieldMapping, where: str) -> str | None:

@@ -19,9 +19,12 @@ from conflict import (
     NO_BASE,
     Action,
     Conflict,
+    FieldDecision,
     FieldState,
     RecordDecision,
     Side,
+    agreed_field,
+    resolve_field,
     resolve_record,
 )
 from mapping import MappingError, map_to_crm, map_to_external, set_path
@@ -46,7 +49,7 @@ def read_external(spec: SyncSpec, fields: Mapping[str, Any]) -> dict[str, str | 
     """
     try:
         # All mappings in one call: the same values as one call per mapping when none fails.
-        return map_to_crm(spec.reading_mappings, fields)
+        return spec.read_crm(fields)
     except MappingError:
         pass  # find out which mapping failed and whether that is the record's error
     values: dict[str, str | None] = {}
@@ -112,35 +115,51 @@ def plan_record(
     external: Mapping[str, str | None],
     crm_changed_at: Mapping[str, datetime] | None = None,
     external_changed_at: datetime | None = None,
+    handed_over: bool = False,
 ) -> RecordPlan:
     """Decide every carried field of one linked (or just matched) record.
 
     A field the external record did not send (a partial webhook, a column not selected) has
     no external opinion: it is compared as if the external side still held the base.
+
+    ``handed_over``: the caller never changes ``crm`` and ``external`` again (a record just
+    created), so a decision made later, if anyone reads it, may read them instead of copies.
     """
     base = base or {}
+    names = spec.field_names
     agreed = True
-    for field in spec.fields:
-        name = field.name
-        crm_value = crm.get(name)
-        if name in external:
-            ext_value = external[name]
-        elif name in base:
-            ext_value = base[name]
-        else:
-            ext_value = crm_value
-        if crm_value != ext_value:
-            agreed = False
-            break
+    if base:
+        for name in names:
+            crm_value = crm.get(name)
+            if name in external:
+                ext_value = external[name]
+            elif name in base:
+                ext_value = base[name]
+            else:
+                ext_value = crm_value
+            if crm_value != ext_value:
+                agreed = False
+                break
+    else:
+        # No base: a field the external record did not send compares as the CRM's value.
+        for name in names:
+            if name in external and crm.get(name) != external[name]:
+                agreed = False
+                break
     changed_at = crm_changed_at or {}
     if agreed and _plain(spec, changed_at, external_changed_at):
         # Every field holds the same value on both sides: each decision is "nothing to
         # write, the base becomes that value", whatever the field's rule or direction.
-        # The decision itself is made from copies, should anyone read it later.
-        sides = (dict(base), dict(crm), dict(external), dict(changed_at))
+        # The decision itself is made from copies (a handed-over create: from its own
+        # values), should anyone read it later.
+        if not (handed_over and not base and not changed_at):
+            base, crm, external = dict(base), dict(crm), dict(external)
+            changed_at = dict(changed_at)
+        get = crm.get
+        sides = (base, crm, external, changed_at)
         return RecordPlan(
             None,
-            {field.name: crm.get(field.name) for field in spec.fields},
+            {name: get(name) for name in names},
             decide=lambda: _decide(spec, *sides, external_changed_at),
         )
     decision = _decide(spec, base, crm, external, changed_at, external_changed_at)
@@ -155,7 +174,13 @@ def _decide(
     crm_changed_at: Mapping[str, datetime],
     external_changed_at: datetime | None,
 ) -> RecordDecision:
+    # A plain spec with aware times gives the resolver nothing to refuse: a field both
+    # sides agree on is decided directly (``agreed_field``, as ``resolve_field`` decides
+    # it), without building its FieldState; the others go through the resolver.
+    plain = _plain(spec, crm_changed_at, external_changed_at)
     states: list[FieldState] = []
+    decisions: list[FieldDecision] = []
+    default = spec.default_rule
     for field in spec.fields:
         name = field.name
         had = base.get(name, NO_BASE) if name in base else NO_BASE
@@ -166,18 +191,25 @@ def _decide(
             ext_value = had
         else:
             ext_value = crm_value
-        states.append(
-            FieldState(
-                name,
-                had,
-                crm_value,
-                ext_value,
-                direction=field.direction,
-                rule=field.rule,
-                crm_changed_at=crm_changed_at.get(name),
-                external_changed_at=external_changed_at,
-            )
+        if plain and crm_value == ext_value:
+            decisions.append(agreed_field(name, had, crm_value, ext_value))
+            continue
+        state = FieldState(
+            name,
+            had,
+            crm_value,
+            ext_value,
+            direction=field.direction,
+            rule=field.rule,
+            crm_changed_at=crm_changed_at.get(name),
+            external_changed_at=external_changed_at,
         )
+        if plain:
+            decisions.append(resolve_field(state, default))
+        else:
+            states.append(state)
+    if plain:
+        return RecordDecision(tuple(decisions))
     return resolve_record(states, spec.default_rule)
 
 
@@ -188,7 +220,9 @@ def _plain(
     so an agreed record may skip it: otherwise the full path runs and raises its errors."""
     if external_changed_at is not None and external_changed_at.utcoffset() is None:
         return False
-    if any(when is not None and when.utcoffset() is None for when in crm_changed_at.values()):
+    if crm_changed_at and any(
+        when is not None and when.utcoffset() is None for when in crm_changed_at.values()
+    ):
         return False
     return spec.plain
 

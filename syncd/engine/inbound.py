@@ -721,16 +721,20 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
         if not associations.is_key(f.name) and f.direction.allows(Side.CRM)
     }
     for item in items:
-        props = {
-            k: v
-            for k, v in item.values.items()
-            if k in writable
-            or (
-                k not in known  # spec.field raises for it, as it always did
-                and not associations.is_key(k)
-                and spec.field(k).direction.allows(Side.CRM)
-            )
-        }
+        values = item.values
+        if writable.issuperset(values):
+            props = values  # the usual record: every value it has goes into the CRM
+        else:
+            props = {
+                k: v
+                for k, v in values.items()
+                if k in writable
+                or (
+                    k not in known  # spec.field raises for it, as it always did
+                    and not associations.is_key(k)
+                    and spec.field(k).direction.allows(Side.CRM)
+                )
+            }
         inputs.append({k: v for k, v in props.items() if v is not None})
     outcomes = tx.create_records(spec.crm_object, inputs)
     for item, props, outcome in zip(items, inputs, outcomes, strict=True):
@@ -747,6 +751,7 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
             crm={**outcome.properties},
             external=item.values,
             external_changed_at=item.record.updated_at,
+            handed_over=True,
         )
         item.plan = plan
         associations.apply_crm_writes(
@@ -768,7 +773,8 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
 def _respelled_outside(ctx: RunContext, record: ExternalRecord, plan: RecordPlan) -> bool:
     """Whether the external record, just linked, spells a value otherwise than the CRM now
     holds it (``ADA@x.io`` for ``ada@x.io``): the outbound half of this pass writes it."""
-    return bool(external_respelled(ctx.spec.mappings, plan.base, record.fields))
+    mappings = ctx.spec.respelling_mappings
+    return bool(mappings) and bool(external_respelled(mappings, plan.base, record.fields))
 
 
 def conflict_specs(plan: RecordPlan, crm_id: int, external_id: str) -> list[ConflictSpec]:

@@ -10,12 +10,12 @@ refuse anything) is worked out here, once per spec. Tests build it directly.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from conflict import Direction, Rule
-from mapping import Constant, FieldMapping
+from mapping import Constant, CrmReader, FieldMapping
 
 __all__ = ["ASSOCIATION_PREFIX", "AssociationSpec", "FieldSpec", "SyncSpec"]
 
@@ -103,10 +103,34 @@ class SyncSpec:
             and len(by_name) == len(self.fields)
         )
         object.__setattr__(self, "_plain", plain)
+        # Every record of every page is read through the same mappings: worked out once.
+        object.__setattr__(self, "_reader", CrmReader(self.reading_mappings))
+        object.__setattr__(self, "_field_names", tuple(f.name for f in self.fields))
+        # The only mappings that may respell a value outside (``external_respelled`` skips
+        # the others): most syncs have none, and then a linked record needs no look.
+        object.__setattr__(
+            self,
+            "_respelling",
+            tuple(
+                m for m in self.mappings if m.transform.canonical and m.to_external and m.external
+            ),
+        )
+
+    def read_crm(self, fields: Mapping[str, Any]) -> dict[str, str | None]:
+        """``map_to_crm(self.reading_mappings, fields)``, through the mappings compiled once."""
+        reader: CrmReader = self.__dict__["_reader"]
+        return reader(fields)
 
     @property
     def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
+        names: tuple[str, ...] = self.__dict__["_field_names"]
+        return names
+
+    @property
+    def respelling_mappings(self) -> tuple[FieldMapping, ...]:
+        """The mappings ``mapping.external_respelled`` may find a respelled value in."""
+        found: tuple[FieldMapping, ...] = self.__dict__["_respelling"]
+        return found
 
     def field(self, name: str) -> FieldSpec:
         by_name: dict[str, FieldSpec] = self.__dict__["_by_name"]
