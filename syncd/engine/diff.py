@@ -65,13 +65,16 @@ def read_external(spec: SyncSpec, fields: Mapping[str, Any]) -> dict[str, str | 
 class RecordPlan:
     """The decision for one record and the next base, as the engine applies them.
 
-    A record whose every field already agrees on both sides (a record just created from
-    the external values, or one that did not change) needs no writes and has no conflicts;
-    its field-by-field decision is then only built if someone reads it, since building it
-    costs more than the whole database write of a created record.
+    Only a field whose two sides differ can be written or be a conflict: one both sides
+    agree on is decided "nothing to write, the base becomes that value" whatever its rule
+    or direction. So when resolving could refuse nothing (``_plain``), ``plan_record``
+    resolves the differing fields only (``differing``, in field order) and the whole
+    field-by-field decision is built only if someone reads it: building it costs more than
+    the database write of a created record. Writes, conflicts and the base are the same
+    either way (the randomized tests in ``tests/unit/test_compiled_paths.py`` hold it).
     """
 
-    __slots__ = ("_agreed", "_decide", "_decision", "base")
+    __slots__ = ("_decide", "_decision", "_differing", "base")
 
     def __init__(
         self,
@@ -79,13 +82,13 @@ class RecordPlan:
         base: dict[str, str | None],
         *,
         decide: Callable[[], RecordDecision] | None = None,
+        differing: tuple[FieldDecision, ...] | None = None,
     ) -> None:
-        if decision is None and decide is None:
+        if decision is None and (decide is None or differing is None):
             raise ValueError("a RecordPlan needs its decision or a way to make it")
         self._decision = decision
         self._decide = decide
-        # Only the lazy form is built for agreed records (see ``plan_record``).
-        self._agreed = decision is None
+        self._differing = differing
         self.base = base
 
     @property
@@ -96,15 +99,26 @@ class RecordPlan:
         return self._decision
 
     @property
+    def differing(self) -> tuple[FieldDecision, ...]:
+        """The decisions of the fields whose sides differ: every write and conflict."""
+        if self._differing is None:
+            return self.decision.fields
+        return self._differing
+
+    @property
     def crm_writes(self) -> dict[str, str | None]:
-        return {} if self._agreed else self.decision.crm_writes()
+        return {d.field: d.value for d in self.differing if d.action is Action.TO_CRM}
 
     @property
     def external_writes(self) -> dict[str, str | None]:
-        return {} if self._agreed else self.decision.external_writes()
+        return {d.field: d.value for d in self.differing if d.action is Action.TO_EXTERNAL}
 
     def conflicts(self) -> list[Conflict]:
-        return [] if self._agreed else self.decision.conflicts()
+        if self._differing is None:
+            return self.decision.conflicts()
+        if not self._differing:
+            return []
+        return RecordDecision(self._differing).conflicts()
 
 
 def plan_record(
@@ -126,44 +140,56 @@ def plan_record(
     created), so a decision made later, if anyone reads it, may read them instead of copies.
     """
     base = base or {}
-    names = spec.field_names
-    agreed = True
-    if base:
-        for name in names:
-            crm_value = crm.get(name)
-            if name in external:
-                ext_value = external[name]
-            elif name in base:
-                ext_value = base[name]
-            else:
-                ext_value = crm_value
-            if crm_value != ext_value:
-                agreed = False
-                break
-    else:
-        # No base: a field the external record did not send compares as the CRM's value.
-        for name in names:
-            if name in external and crm.get(name) != external[name]:
-                agreed = False
-                break
     changed_at = crm_changed_at or {}
-    if agreed and _plain(spec, changed_at, external_changed_at):
-        # Every field holds the same value on both sides: each decision is "nothing to
-        # write, the base becomes that value", whatever the field's rule or direction.
-        # The decision itself is made from copies (a handed-over create: from its own
-        # values), should anyone read it later.
-        if not (handed_over and not base and not changed_at):
-            base, crm, external = dict(base), dict(crm), dict(external)
-            changed_at = dict(changed_at)
-        get = crm.get
-        sides = (base, crm, external, changed_at)
-        return RecordPlan(
-            None,
-            {name: get(name) for name in names},
-            decide=lambda: _decide(spec, *sides, external_changed_at),
+    if not _plain(spec, changed_at, external_changed_at):
+        decision = _decide(spec, base, crm, external, changed_at, external_changed_at)
+        return RecordPlan(decision, next_base(decision, confirmed_external=False))
+    # Resolving can refuse nothing: the fields both sides agree on are settled here, the
+    # others resolved one by one; the whole decision waits until someone reads it.
+    differing: list[FieldDecision] = []
+    new_base: dict[str, str | None] = {}
+    default = spec.default_rule
+    to_external = Action.TO_EXTERNAL
+    for field in spec.fields:
+        name = field.name
+        crm_value = crm.get(name)
+        if name in external:
+            ext_value = external[name]
+        elif name in base:
+            ext_value = base[name]
+        else:
+            ext_value = crm_value
+        if crm_value == ext_value:
+            new_base[name] = crm_value
+            continue
+        decided = resolve_field(
+            FieldState(
+                name,
+                base[name] if name in base else NO_BASE,
+                crm_value,
+                ext_value,
+                direction=field.direction,
+                rule=field.rule,
+                crm_changed_at=changed_at.get(name),
+                external_changed_at=external_changed_at,
+            ),
+            default,
         )
-    decision = _decide(spec, base, crm, external, changed_at, external_changed_at)
-    return RecordPlan(decision, next_base(decision, confirmed_external=False))
+        differing.append(decided)
+        # ``next_base``: a value sent outside counts only once the other side confirmed it.
+        value = decided.base if decided.action is to_external else decided.next_base
+        if value is not NO_BASE:
+            new_base[name] = value
+    if not (handed_over and not base and not changed_at):
+        base, crm, external = dict(base), dict(crm), dict(external)
+        changed_at = dict(changed_at)
+    sides = (base, crm, external, changed_at)
+    return RecordPlan(
+        None,
+        new_base,
+        decide=lambda: _decide(spec, *sides, external_changed_at),
+        differing=tuple(differing),
+    )
 
 
 def _decide(
@@ -217,7 +243,8 @@ def _plain(
     spec: SyncSpec, crm_changed_at: Mapping[str, datetime], external_changed_at: datetime | None
 ) -> bool:
     """Whether resolving would accept these inputs as they are (nothing for it to refuse),
-    so an agreed record may skip it: otherwise the full path runs and raises its errors."""
+    so a field may be decided without the whole record's FieldStates: otherwise the full
+    path runs and raises its errors."""
     if external_changed_at is not None and external_changed_at.utcoffset() is None:
         return False
     if crm_changed_at and any(

@@ -666,7 +666,7 @@ def _finish(ctx: RunContext, item: _Pending, work: _PageWork, *, matched: bool) 
         work.push.add(item.crm_id)
     crm_writes = plan.crm_writes
     if crm_writes:
-        before = {d.field: d.crm_value for d in plan.decision.fields if d.field in crm_writes}
+        before = {d.field: d.crm_value for d in plan.differing if d.field in crm_writes}
         work.logs.append(
             _log(
                 LogAction.UPDATED,

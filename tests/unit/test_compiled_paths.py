@@ -223,10 +223,15 @@ def test_plan_record_equals_the_full_decision(
         return
     plan = planned[1]
     decision = general[1]
-    assert plan.decision == decision
-    assert plan.crm_writes == decision.crm_writes()
+    writes = decision.crm_writes()
+    assert plan.crm_writes == writes
+    # The CRM's values before the writes, as the inbound log reads them.
+    assert {d.field: d.crm_value for d in plan.differing if d.field in writes} == {
+        d.field: d.crm_value for d in decision.fields if d.field in writes
+    }
     assert plan.external_writes == decision.external_writes()
     assert plan.conflicts() == decision.conflicts()
+    assert plan.decision == decision  # read last: the lazy decision is built on demand
     assert plan.base == {
         d.field: (d.base if d.action.value == "to_external" else d.next_base)
         for d in decision.fields
