@@ -279,6 +279,11 @@ class SyncPart(FacadePart):
         cleared by now (their back-off is over)."""
         return self._read(lambda conn: queue_sql.inbound_retry_due(conn, sync, utcnow(), limit))
 
+    def inbound_retry_state(self, sync: str, *, limit: int = 5000) -> tuple[list[str], bool]:
+        """``inbound_retry_due``, and whether the sync has any parked external record (a
+        pass that finds none has no parked error to clear for the records it applies)."""
+        return self._read(lambda conn: queue_sql.inbound_retry_state(conn, sync, utcnow(), limit))
+
     # ------------------------------------------------------------ links
 
     def list_links(

@@ -12,7 +12,17 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from store.db import tables as t
 from store.db.chunks import chunks
@@ -27,6 +37,7 @@ __all__ = [
     "inbound_done",
     "inbound_failed",
     "inbound_retry_due",
+    "inbound_retry_state",
     "list_inbound_errors",
     "list_outbox",
     "outbound_done",
@@ -345,6 +356,24 @@ def inbound_retry_due(conn: Connection, sync: str, now: datetime, limit: int) ->
         .limit(limit)
     )
     return [str(r) for r in rows.scalars()]
+
+
+def inbound_retry_state(
+    conn: Connection, sync: str, now: datetime, limit: int
+) -> tuple[list[str], bool]:
+    """``inbound_retry_due`` and whether the sync has any parked record at all, in one
+    statement: the due rows sort first, so the first ``limit`` rows hold the same due ids."""
+    table = t.sync_inbound_errors
+    due = case((or_(table.c.retry_requested.is_(True), table.c.retry_at <= now), 0), else_=1).label(
+        "later"
+    )
+    rows = conn.execute(
+        select(table.c.external_id, due)
+        .where(table.c.sync == sync)
+        .order_by(due, table.c.external_id)
+        .limit(limit)
+    ).all()
+    return [str(r.external_id) for r in rows if r.later == 0], bool(rows)
 
 
 def list_inbound_errors(conn: Connection, sync: str | None) -> list[InboundError]:

@@ -81,6 +81,13 @@ class RunContext:
     #: are rolled back, so outbound reads them from here to plan what the real pass would.
     dry_links: dict[int, LinkWrite] = field(default_factory=dict)
     dry_push: set[int] = field(default_factory=set)
+    #: What the pass knows of the sync's own queues, so a page need not ask the store. A
+    #: sync's pass holds its lease, and only its own passes park inbound records or open
+    #: create intents, so "none at the start of the pass, none added by it since" is
+    #: exact. Unknown (True) unless the pass looked: a webhook drain or a reconciliation
+    #: asks the store as before.
+    parked_inbound: bool = True
+    open_intents: bool = True
 
     def report(self, entries: list[LogSpec]) -> None:
         """Echo the sync log's warnings and errors to the process log, record ids bound."""

@@ -215,9 +215,10 @@ def _finish_page(
         if entry.action is LogAction.ERROR and entry.external_id
     }
     if failed:
+        ctx.parked_inbound = True  # before the write: a rolled-back page stays on the safe side
         tx.inbound_failed(failed, retry_later=work.retry_later & failed.keys())
     applied = [i for i in page_ids if i not in failed]
-    if applied:
+    if applied and ctx.parked_inbound:
         tx.inbound_done(applied)
     associations.resolve_pending(ctx, tx, work.logs)
     if work.links:

@@ -70,6 +70,7 @@ def resolve_open(ctx: RunContext) -> None:
         return
     intents = ctx.store.sync_write(spec.name, lambda tx: tx.open_create_intents())
     if not intents:
+        ctx.open_intents = False  # until this pass records one (``hold_or_record``)
         return
     parked = {entry.crm_id for entry in ctx.store.outbox(spec.name, parked=True)}
     intents = [i for i in intents if i.crm_id not in parked]
@@ -212,6 +213,7 @@ def hold_or_record(ctx: RunContext, items: Sequence[_Create]) -> None:
         )
         return still
 
+    ctx.open_intents = True
     still = ctx.store.sync_write(spec.name, work, run_id=ctx.run_id)
     for item in creates:
         if item.crm_id in still:
@@ -250,7 +252,7 @@ def claim_unlinked(
     rather than guessed.
     """
     waiting = [i for i in items if i.crm_id is None and not i.refused]
-    if not waiting:
+    if not waiting or not ctx.open_intents:
         return
     open_ = [i for i in tx.open_create_intents() if i.fields]
     if not open_:

@@ -9,7 +9,7 @@ transaction it opens is rolled back, and no connector write is made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from connectors.base import AuthError, ChangePage, Connector, QuotaExhaustedError
@@ -133,10 +133,14 @@ def run_sync(
             resolve_open(ctx)
         _retry_inbound(ctx)
         _inbound(ctx, None if full else state.cursor, progress)
+        position = None
         if spec.pushes:
-            _outbound(ctx, 0 if full else state.journal_position, progress)
-        if not dry_run:
-            store.sync_write(spec.name, lambda tx: tx.set_fields(spec.field_names))
+            position = _outbound(ctx, 0 if full else state.journal_position, progress)
+        fields = None if state.fields == sorted(spec.field_names) else spec.field_names
+        if not dry_run and (fields is not None or position is not None):
+            # One commit for the pass's last state: the journal position a quiet outbound
+            # moved past and, if they changed, the fields it carried.
+            store.sync_write(spec.name, _last_state(fields, position))
     except _Stopped:
         ctx.summary.add("stopped")
         if run_id is not None:
@@ -223,6 +227,7 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
             return
         if ctx.should_stop():
             raise _Stopped
+    return None
 
 
 def _retry_inbound(ctx: RunContext) -> None:
@@ -232,7 +237,7 @@ def _retry_inbound(ctx: RunContext) -> None:
     moved past them, so they are fetched by id and applied through the page path, before
     the cursor's changes."""
     spec = ctx.spec
-    due = ctx.store.inbound_retry_due(spec.name)
+    due, ctx.parked_inbound = ctx.store.inbound_retry_state(spec.name)
     for start in range(0, len(due), spec.batch_size):
         ids = due[start : start + spec.batch_size]
         records = ctx.connector.fetch_by_ids(spec.external_object, ids)
@@ -294,7 +299,19 @@ def _page_work(
     return work
 
 
-def _outbound(ctx: RunContext, position: int, progress: Progress | None) -> None:
+def _last_state(fields: Sequence[str] | None, position: int | None) -> Callable[[SyncTx], None]:
+    def work(tx: SyncTx) -> None:
+        if position is not None:
+            tx.set_journal_position(position)
+        if fields is not None:
+            tx.set_fields(fields)
+
+    return work
+
+
+def _outbound(ctx: RunContext, position: int, progress: Progress | None) -> int | None:
+    """Push what changed in the CRM; returns the journal position still to store (when
+    nothing went out, the pass's last commit stores it), or None."""
     spec = ctx.spec
     due = ctx.store.outbound_due(spec.name, limit=10 * spec.batch_size)
     changed, new_position = collect_journal(ctx, position)
@@ -302,9 +319,7 @@ def _outbound(ctx: RunContext, position: int, progress: Progress | None) -> None
     queued = sorted(ctx.dry_push) if ctx.dry_run else []
     ids = list(dict.fromkeys([*due, *queued, *changed]))
     if not ids:
-        if new_position != position and not ctx.dry_run:
-            ctx.store.sync_write(spec.name, lambda tx: tx.set_journal_position(new_position))
-        return
+        return new_position if new_position != position else None
     for start in range(0, len(ids), spec.batch_size):
         chunk = ids[start : start + spec.batch_size]
         last = start + spec.batch_size >= len(ids)
@@ -313,3 +328,4 @@ def _outbound(ctx: RunContext, position: int, progress: Progress | None) -> None
             progress("outbound", len(chunk))
         if not last and ctx.should_stop():
             raise _Stopped
+    return None

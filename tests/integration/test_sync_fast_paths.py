@@ -84,3 +84,17 @@ def test_fresh_records_get_history_and_journal_as_before(store: Store) -> None:
     }
     assert entry.source_type.value == "INTEGRATION" and entry.source_id == "s"
     assert isinstance(API, ChangeSource)
+
+
+def test_inbound_retry_state_is_retry_due_and_whether_any_is_parked(store: Store) -> None:
+    """One statement for the pass's start: the same due ids, and "none parked" only if so."""
+    assert store.inbound_retry_state("s") == ([], False)
+    store.sync_write("s", lambda tx: tx.inbound_failed({"a": "x", "c": "y"}))
+    assert store.inbound_retry_state("s") == ([], True)  # parked, none due
+    store.retry_parked("s", external_id="c")
+    store.sync_write("s", lambda tx: tx.inbound_failed({"b": "z"}, retry_later=["b"]))
+    assert store.inbound_retry_state("s") == (["c"], True) == (store.inbound_retry_due("s"), True)
+    assert store.inbound_retry_state("s", limit=1) == (store.inbound_retry_due("s", limit=1), True)
+    assert store.inbound_retry_state("other") == ([], False)
+    store.sync_write("s", lambda tx: tx.inbound_done(["a", "b", "c"]))
+    assert store.inbound_retry_state("s") == ([], False)
