@@ -30,6 +30,7 @@ from connectors.base import AuthError, Connector, ConnectorError, ExternalRecord
 from store import InboxEntry, Store, SyncTx
 from syncd.engine.context import RunContext, RunSummary
 from syncd.engine.inbound import MassDeleteBrake, apply_page
+from syncd.engine.inbound import linked_total as count_linked
 from syncd.engine.runner import SyncPaused, pause_for_refused_credentials
 from syncd.engine.spec import SyncSpec
 
@@ -149,7 +150,7 @@ def drain_inbox(
                 _count_failure(store, spec.name, ids, exc)
             _failed(store, ctx, run_id, exc)
             raise
-        linked_total = store.count_links(spec.name)
+        linked_total = count_linked(store, spec)
         try:
             store.sync_write(spec.name, _apply_work(ctx, batch, linked_total), run_id=run_id)
         except MassDeleteBrake as brake:

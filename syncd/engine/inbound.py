@@ -16,7 +16,17 @@ from typing import Any
 from conflict import NO_BASE, Rule, Side
 from connectors.base import Cursor, ExternalRecord
 from mapping import MappingError, crm_respelled, external_respelled
-from store import ConflictSpec, Link, LinkWrite, LogAction, LogDirection, LogSpec, Record, SyncTx
+from store import (
+    ConflictSpec,
+    Link,
+    LinkWrite,
+    LogAction,
+    LogDirection,
+    LogSpec,
+    Record,
+    Store,
+    SyncTx,
+)
 from store.errors import DuplicateError, RecordWriteError
 from syncd.engine import associations, delete_edit, intents
 from syncd.engine.clock import external_changed_at
@@ -30,8 +40,15 @@ from syncd.engine.diff import (
 )
 from syncd.engine.filters import matches
 from syncd.engine.log_rows import LogRows
+from syncd.engine.spec import SyncSpec
 
-__all__ = ["apply_external_deletes", "apply_page", "conflict_specs", "most_recent_needed"]
+__all__ = [
+    "apply_external_deletes",
+    "apply_page",
+    "conflict_specs",
+    "linked_total",
+    "most_recent_needed",
+]
 
 
 class MassDeleteBrake(Exception):
@@ -71,6 +88,18 @@ class _PageWork:
     # CRM records linked this page by the match key: one whose create is open or parked
     # (its answer was lost) is settled by the record it matched (see _finish_page).
     matched: set[int] = field(default_factory=set)
+
+
+def linked_total(store: Store, spec: SyncSpec) -> int:
+    """How many records the sync links, for the mass-delete brake's share.
+
+    The brake judges CRM writes only, and with ``deletes.from_external: ignore`` an external
+    delete writes nothing to the CRM: the count (a scan of the sync's links, the costliest
+    read of a quiet pass) is then never used, and not asked for.
+    """
+    if spec.delete_from_external not in ("archive", "delete"):
+        return 0
+    return store.count_links(spec.name)
 
 
 def most_recent_needed(ctx: RunContext) -> bool:

@@ -16,6 +16,7 @@ from connectors.base import AuthError, ChangePage, Connector, QuotaExhaustedErro
 from store import Store, SyncTx
 from syncd.engine.context import RunContext, RunSummary
 from syncd.engine.inbound import MassDeleteBrake, apply_page
+from syncd.engine.inbound import linked_total as _linked_total
 from syncd.engine.intents import resolve_open
 from syncd.engine.outbound import collect_journal, push_records
 from syncd.engine.spec import SyncSpec
@@ -199,7 +200,7 @@ def run_sync(
 
 def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress | None) -> None:
     spec = ctx.spec
-    linked_total = ctx.store.count_links(spec.name)
+    linked_total = _linked_total(ctx.store, spec)
     deletes = 0
     resume = True
     applied = 0
@@ -245,7 +246,7 @@ def _retry_inbound(ctx: RunContext) -> None:
         # Gone outside since: nothing left to apply, so nothing left to retry.
         gone = [i for i in ids if i not in found]
         page = ChangePage(records, None, False)
-        total = ctx.store.count_links(spec.name)
+        total = _linked_total(ctx.store, spec)
 
         ctx.store.sync_write(spec.name, _retry_work(ctx, page, gone, total), run_id=ctx.run_id)
         ctx.summary.add("inbound.retried", len(records))
@@ -282,7 +283,7 @@ def _backfill(ctx: RunContext, added: list[str]) -> None:
             spec.external_object, [link.external_id for link in links]
         )
         page = ChangePage(records, None, False)
-        total = ctx.store.count_links(spec.name)
+        total = _linked_total(ctx.store, spec)
         ctx.store.sync_write(spec.name, _page_work(ctx, page, 0, total), run_id=ctx.run_id)
         ctx.summary.add("backfill.read", len(records))
         after = links[-1].external_id
