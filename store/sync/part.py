@@ -12,7 +12,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, case, func, insert, null, select, text, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    func,
+    insert,
+    not_,
+    null,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 
 from store.db import tables as t
@@ -319,6 +331,69 @@ class SyncPart(FacadePart):
         initial sync only to drop it was most of the time of reading the journal back.
         """
         return self._journal(after, limit, merge_changes_only=True)
+
+    def read_journal_of_others(
+        self, sync: str, crm_object: str, after: int = 0, limit: int = 1000
+    ) -> tuple[list[JournalEntry], int]:
+        """``read_journal_changed`` as one sync's outbound side reads it: the entries of
+        ``crm_object`` not written by ``sync`` itself, and the position read up to.
+
+        A sync's own writes are most of the journal after its inbound (a first sync: every
+        record); filtered here, they are neither sent nor decoded. The position is the
+        newest entry when this read began (or the last entry returned, when ``limit`` of
+        them came back: read on from there); entries are numbered in commit order, so none
+        below it can commit later.
+        """
+        j = t.journal
+        mine = and_(
+            j.c.source_type == SourceType.INTEGRATION.value,
+            j.c.source_id.is_not(None),
+            j.c.source_id == sync,
+        )
+        condition = and_(j.c.object_type == crm_object, not_(mine))
+
+        def work(conn: Connection) -> tuple[list[JournalEntry], int]:
+            # One statement: the newest entry, outer-joined to the wanted ones up to it (a
+            # single row of NULLs beside it when none is wanted).
+            head = select(func.max(j.c.seq).label("newest")).where(j.c.seq > after).subquery()
+            wanted = and_(j.c.seq > after, j.c.seq <= head.c.newest, condition)
+            merged = case((j.c.op == "merge", j.c.changes), else_=null())
+            rows = conn.execute(
+                select(
+                    head.c.newest,
+                    j.c.seq,
+                    j.c.written_at,
+                    j.c.object_type,
+                    j.c.record_id,
+                    j.c.op,
+                    type_coerce(merged, j.c.changes.type).label("changes"),
+                    j.c.source_type,
+                    j.c.source_id,
+                )
+                .select_from(head.outerjoin(j, wanted))
+                .order_by(j.c.seq)
+                .limit(max(1, limit))
+            ).all()
+            newest = rows[0].newest if rows else None
+            if newest is None:
+                return [], after
+            entries = [
+                JournalEntry(
+                    seq=r.seq,
+                    written_at=r.written_at,
+                    object=r.object_type,
+                    record_id=r.record_id,
+                    op=r.op,
+                    changes=r.changes,
+                    source_type=SourceType(r.source_type),
+                    source_id=r.source_id,
+                )
+                for r in rows
+                if r.seq is not None
+            ]
+            return entries, entries[-1].seq if len(entries) >= max(1, limit) else int(newest)
+
+        return self._read(work)
 
     def _journal(self, after: int, limit: int, *, merge_changes_only: bool) -> list[JournalEntry]:
         j = t.journal

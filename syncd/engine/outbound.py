@@ -58,13 +58,12 @@ def collect_journal(ctx: RunContext, after: int) -> tuple[list[int], int]:
     ids: dict[int, None] = {}
     position = after
     while True:
-        entries = ctx.store.read_journal_changed(after=position, limit=JOURNAL_PAGE)
+        # The store leaves out other objects and this sync's own writes (inbound's, most of
+        # the journal after a first sync), so they are neither sent nor decoded.
+        entries, position = ctx.store.read_journal_of_others(
+            spec.name, spec.crm_object, after=position, limit=JOURNAL_PAGE
+        )
         for entry in entries:
-            position = entry.seq
-            if entry.object != spec.crm_object:
-                continue
-            if entry.source_type.value == "INTEGRATION" and entry.source_id == spec.name:
-                continue
             ids[entry.record_id] = None
             if entry.op == "merge" and entry.changes and "loser_id" in entry.changes:
                 ids[int(entry.changes["loser_id"])] = None

@@ -98,3 +98,35 @@ def test_inbound_retry_state_is_retry_due_and_whether_any_is_parked(store: Store
     assert store.inbound_retry_state("other") == ([], False)
     store.sync_write("s", lambda tx: tx.inbound_done(["a", "b", "c"]))
     assert store.inbound_retry_state("s") == ([], False)
+
+
+def test_read_journal_of_others_is_read_journal_changed_filtered(store: Store) -> None:
+    """The outbound side's journal read leaves out other objects and the sync's own writes,
+    in the store: the same entries as filtering ``read_journal_changed``, the same position."""
+    store.sync_write("s", lambda tx: tx.create_records("contacts", [{"email": "s1@x.example"}]))
+    made = store.create_records(
+        "contacts", [{"email": "a@x.example"}, {"email": "b@x.example"}], API
+    ).records
+    store.create_records("companies", [{"name": "Acme"}], API)
+    store.sync_write("t", lambda tx: tx.create_records("contacts", [{"email": "t1@x.example"}]))
+    store.merge_records("contacts", made[0].id, made[1].id, API)
+    store.sync_write("s", lambda tx: tx.create_records("contacts", [{"email": "s2@x.example"}]))
+
+    def expected(after: int) -> list[tuple[object, ...]]:
+        return [
+            (e.seq, e.record_id, e.op, e.changes)
+            for e in store.read_journal_changed(after=after, limit=1000)
+            if e.object == "contacts"
+            and not (e.source_type.value == "INTEGRATION" and e.source_id == "s")
+        ]
+
+    head = store.read_journal_changed(limit=1000)[-1].seq
+    for after in range(head + 1):
+        entries, position = store.read_journal_of_others("s", "contacts", after=after)
+        assert [(e.seq, e.record_id, e.op, e.changes) for e in entries] == expected(after)
+        assert position == head
+        # Paged: the last entry returned is where to read on from.
+        page, at = store.read_journal_of_others("s", "contacts", after=after, limit=1)
+        assert [(e.seq, e.record_id, e.op, e.changes) for e in page] == expected(after)[:1]
+        assert at == (page[0].seq if page else head)
+    assert store.read_journal_of_others("s", "contacts", after=head) == ([], head)
