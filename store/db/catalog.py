@@ -34,6 +34,7 @@ from store.models import GroupSpec, ObjectSchema, OptionSpec, PropertyDef
 __all__ = [
     "CatalogCache",
     "LoadedObject",
+    "cached_with_catalog",
     "catalog_changed",
     "enable_cache",
     "load_object",
@@ -226,6 +227,13 @@ def _cached(connection: Connection, key: Hashable, load: Callable[[], T]) -> T:
         found = load()
         cache.put(version, key, found)
     return found  # type: ignore[no-any-return]
+
+
+def cached_with_catalog(connection: Connection, key: Hashable, load: Callable[[], T]) -> T:
+    """``load()``, kept in the catalogue cache: for something that changes only in a
+    transaction that calls :func:`catalog_changed` (which dynamic lists exist, say).
+    ``load`` must not return None."""
+    return _cached(connection, ("derived", key), load)
 
 
 def load_objects(connection: Connection, *, include_archived: bool = False) -> list[LoadedObject]:

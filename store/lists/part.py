@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, true
 
 from store.db import tables as t
-from store.db.catalog import LoadedObject, load_object
+from store.db.catalog import LoadedObject, catalog_changed, load_object
 from store.db.part import FacadePart
 from store.db.tx import Tx
 from store.db.types import utcnow
@@ -281,6 +281,8 @@ class ListsPart(FacadePart):
                 )
                 .returning(t.lists.c.id)
             ).scalar_one()
+            if processing_type == DYNAMIC:
+                catalog_changed(conn)  # writes find their dynamic lists by the version
             if stored is not None:
                 condition = ops.condition_for(conn, obj, stored, at)
                 ops.apply_diff(conn, list_id, ops.live_matching(conn, obj, condition), (), at)
@@ -306,7 +308,10 @@ class ListsPart(FacadePart):
     def delete_list(self, name: str) -> None:
         def work(tx: Tx) -> None:
             conn = tx.connection
-            list_id = ops.list_row(conn, name, lock=True)["id"]
+            row = ops.list_row(conn, name, lock=True)
+            list_id = row["id"]
+            if row["processing_type"] == DYNAMIC:
+                catalog_changed(conn)
             conn.execute(
                 delete(t.list_membership_events).where(
                     t.list_membership_events.c.list_id == list_id

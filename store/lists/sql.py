@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, RowMapping, and_, delete, insert, select, true
 
 from store.db import tables as t
-from store.db.catalog import LoadedObject
+from store.db.catalog import LoadedObject, cached_with_catalog
 from store.db.tx import Tx
 from store.errors import NotFoundError, StoreError
 from store.models import Record
@@ -238,6 +238,11 @@ def maintain_dynamic_lists(tx: Tx) -> None:
         return
     conn = tx.connection
     lst, ot = t.lists, t.object_types
+    # Which objects have a dynamic list changes only with the catalogue version (creating or
+    # deleting one bumps it), so most writes know there is none without asking.
+    having = cached_with_catalog(conn, "dynamic_lists", lambda: _objects_with_dynamic_lists(conn))
+    if having.isdisjoint(touched):
+        return
     rows = conn.execute(
         select(lst.c.id, lst.c.filter_groups, ot.c.name)
         .join(ot, ot.c.id == lst.c.object_type_id)
@@ -255,6 +260,18 @@ def maintain_dynamic_lists(tx: Tx) -> None:
         matching = live_matching(conn, obj, condition, ids)
         current = member_ids(conn, list_id, ids)
         apply_diff(conn, list_id, matching - current, current - matching, tx.now)
+
+
+def _objects_with_dynamic_lists(conn: Connection) -> frozenset[str]:
+    lst, ot = t.lists, t.object_types
+    return frozenset(
+        conn.execute(
+            select(ot.c.name)
+            .join(lst, lst.c.object_type_id == ot.c.id)
+            .where(lst.c.processing_type == DYNAMIC)
+            .distinct()
+        ).scalars()
+    )
 
 
 def list_row(conn: Connection, name: str, *, lock: bool = False) -> RowMapping:

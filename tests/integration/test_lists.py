@@ -438,3 +438,23 @@ def test_concurrent_writers_and_readers_keep_a_dynamic_list_exact(store: Store) 
     assert errors == []
     assert len(member_ids(store, "leads")) == 20
     assert len(events(store, "leads")) == 20  # each joined once, none re-added
+
+
+def test_a_dynamic_list_made_by_another_process_is_kept_by_the_next_write(
+    store: Store, db_url: str
+) -> None:
+    """Writes learn which objects have dynamic lists under the catalogue version: one
+    created or deleted elsewhere is followed (or dropped) by this process's next write,
+    at the write (its event), not only when someone reads the members."""
+    contact(store, lifecyclestage="customer")  # this store now knows: no dynamic list
+    other = Store.open(db_url, migrate=False)
+    try:
+        other.create_list("late", "contacts", "DYNAMIC", where("lifecyclestage EQ customer"))
+        joined = contact(store, lifecyclestage="customer")
+        assert (joined.id, "added") in events(store, "late")
+        other.delete_list("late")
+        contact(store, lifecyclestage="customer")
+        with pytest.raises(NotFoundError):
+            store.list_history("late")
+    finally:
+        other.close()
