@@ -3,8 +3,9 @@
 Each configured object is one table with an id column and an ``updated_at`` column. The
 package is split by concern: ``options`` (the YAML), ``dialect`` (what differs between
 SQLite, PostgreSQL and MariaDB), ``values`` (resolved objects, row <-> record), ``database``
-(engine, connections, failure kinds, reflection), ``reading`` and ``writing`` (the two
-halves of the contract). This class only wires them to the contract.
+(engine, connections, failure kinds, reflection), ``changes`` (pages of changes),
+``reading`` and ``writing`` (the two halves of the contract). This class only wires them
+to the contract.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class SqlConnector(Connector[SqlOptions]):
         return self._writer.delete(external_object, ids)
 
     def close(self) -> None:
+        self._reader.changes.forget()
         self._db.close()
 
     def _get_engine(self) -> Engine:

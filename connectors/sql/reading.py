@@ -1,7 +1,7 @@
 """Reading an ``sql`` object: pages of changes, rows by id or by value, every live id.
 
-Changes are read by keyset paging on ``(updated_at, id)`` so that many rows sharing one
-timestamp are neither skipped nor read forever; a resumed run re-reads a lookback window.
+Changes are read in pages on ``(updated_at, id)`` (``changes``) so that many rows sharing
+one timestamp are neither skipped nor read forever; a resumed run re-reads a lookback window.
 Searches by value go one ``UNION ALL`` branch per value, so the database's own comparison
 (collation, affinity) decides which asked value a row matches.
 """
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, RowMapping, literal_column, or_, select, union_all
+from sqlalchemy import Column, Connection, RowMapping, literal_column, select, union_all
 
 from connectors.base import (
     ChangePage,
@@ -23,6 +22,7 @@ from connectors.base import (
     ExternalRecord,
     WriteRequest,
 )
+from connectors.sql.changes import Changes
 from connectors.sql.database import Database
 from connectors.sql.values import ID_CHUNK, RequestError, SqlObject, chunks
 
@@ -36,7 +36,6 @@ SQLITE_SAFE_BRANCHES = 200
 #: Ids per keyset chunk of ``iter_ids``.
 ITER_CHUNK = 1000
 #: Label of the ``find_by`` column that says which asked value a row matched.
-#: Label of the ``find_by`` column that says which asked value a row matched.
 _MATCH = "_syncd_match"
 
 
@@ -46,6 +45,7 @@ class Reader:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.name = db.name
+        self.changes = Changes(db)
 
     def fetch_changes(
         self, external_object: str, cursor: Cursor | None, *, limit: int, resume: bool
@@ -53,27 +53,7 @@ class Reader:
         if limit < 1:
             raise ConnectorError(f"connector {self.name}: limit must be at least 1, not {limit}")
         obj = self.db.object(external_object)
-        ts = self.db.ts_expr(obj)
-        stmt = select(*obj.selected).where(ts.is_not(None))
-        if cursor is not None:
-            after, after_id = self.db.parse_cursor(obj, cursor)
-            if resume:
-                since = after - timedelta(seconds=obj.options.lookback_seconds)
-                stmt = stmt.where(ts >= self.db.ts_value(obj, since))
-            else:
-                bound = self.db.ts_value(obj, after)
-                # The leading ">=" lets an index on (updated_at, id) bound the scan.
-                stmt = stmt.where(ts >= bound, or_(ts > bound, obj.id_col > after_id))
-        stmt = stmt.order_by(ts, obj.id_col).limit(limit)
-        with self.db.connect() as conn:
-            rows = conn.execute(stmt).all()
-        records = list(map(obj.read_row, rows))
-        if not records:
-            return ChangePage(records=[], cursor=cursor, has_more=False)
-        last = records[-1]
-        assert last.updated_at is not None  # NULL timestamps are filtered out above
-        new_cursor: Cursor = {"updated_at": last.updated_at.isoformat(), "id": last.id}
-        return ChangePage(records=records, cursor=new_cursor, has_more=len(records) == limit)
+        return self.changes.page(obj, cursor, limit=limit, resume=resume)
 
     def fetch_by_ids(self, external_object: str, ids: Sequence[str]) -> list[ExternalRecord]:
         obj = self.db.object(external_object)
