@@ -306,11 +306,12 @@ class Writer:
         """The rows with these ids, read in one SELECT per chunk, as a lookup by id."""
         exact: dict[Any, ExternalRecord] = {}
         loose: dict[str, list[ExternalRecord]] = {}
+        id_at = [c.name for c in obj.selected].index(obj.id_col.name)
         for chunk in chunks(list(dict.fromkeys(params)), ID_CHUNK):
             stmt = select(*obj.selected).where(obj.id_col.in_(chunk))
-            for row in conn.execute(stmt).mappings():
-                record = self.db.record(obj, row)
-                raw = row[obj.id_col.name]
+            for row in conn.execute(stmt).all():
+                record = obj.read_row(row)
+                raw = row[id_at]
                 exact[raw] = record
                 loose.setdefault(norm(raw), []).append(record)
 
