@@ -160,12 +160,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         if revived:
             tx.forget_unlinked(revived)
         refused = _restore(ctx, tx, batch, restoring, logs)
-        updates = [u for u in batch.crm_updates if u[0] not in batch.restore]
-        if updates:
-            outcomes = tx.update_records(spec.crm_object, updates)
-            for (crm_id, _), outcome in zip(updates, outcomes, strict=True):
-                if isinstance(outcome, RecordWriteError):
-                    logs.append(_error(crm_id, None, str(outcome)))
+        refused.update(_update_crm(ctx, tx, batch, logs))
         if batch.unlink:
             tx.delete_links(batch.unlink)
         links = [link for link in batch.links if link.crm_id not in refused]
@@ -227,6 +222,26 @@ def _restore(
             refused[crm_id] = (crm_id, error, isinstance(outcome, DuplicateError))
         else:
             logs.append(_restored(crm_id, external_ids.get(crm_id)))
+    return refused
+
+
+def _update_crm(
+    ctx: RunContext, tx: SyncTx, batch: _Batch, logs: list[LogSpec]
+) -> dict[int, tuple[int, str, bool]]:
+    """Write what the plans took from outside into the CRM (restored records had theirs
+    with the restore). A refused update is a failure of its record: its link keeps the base
+    it had (moved to the plan's, the CRM's old value would look like a change the next
+    pass writes over the external one) and its outbox entry is retried (another record
+    holding the value can let go of it) or parked. Returns the refused, as ``_restore``."""
+    updates = [u for u in batch.crm_updates if u[0] not in batch.restore]
+    if not updates:
+        return {}
+    refused: dict[int, tuple[int, str, bool]] = {}
+    outcomes = tx.update_records(ctx.spec.crm_object, updates)
+    for (crm_id, _), outcome in zip(updates, outcomes, strict=True):
+        if isinstance(outcome, RecordWriteError):
+            logs.append(_error(crm_id, None, str(outcome)))
+            refused[crm_id] = (crm_id, str(outcome), isinstance(outcome, DuplicateError))
     return refused
 
 

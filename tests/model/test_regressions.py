@@ -363,6 +363,35 @@ def test_rest_edit_outside_giving_an_archived_contact_an_email_another_holds_is_
         assert bo.id not in h.links().values()
 
 
+def test_rest_edit_outside_whose_crm_update_is_refused_is_not_agreed_to(
+    store: Store, rest_api: Server, tmp_path: Path
+) -> None:
+    """The shop deletes Ann's customer, then gives Cy Ann's email and a new last name while
+    the CRM moves Cy to another email. The pass takes the shop's newer email, which the CRM
+    refuses (Ann holds it until the delete is found); outbound then moved the link's base to
+    the shop's values anyway, so the next pass took Cy's old last name in the CRM for a change
+    and wrote it over the shop's: the edit was in no history and no conflict."""
+    for h in _rest_sync(store, rest_api, tmp_path, find=True, rule="most_recent", deletes="delete"):
+        h.store.create_record("contacts", {"email": "d@x.io", "firstname": "Ann"}, UI)
+        cy = h.store.create_record(
+            "contacts", {"email": "c@x.io", "firstname": "Cy", "lastname": "Old"}, UI
+        )
+        h.run(full=True)
+        rows = {v["email"]: k for k, v in h.peer.rows().items()}
+        h.peer.delete(rows["d@x.io"])
+        h.store.update_record("contacts", cy.id, {"email": "e@x.io"}, UI)
+        h.peer.edit(rows["c@x.io"], {"email": "d@x.io"})
+        h.peer.edit(rows["c@x.io"], {"lastname": "New"})
+
+        h.run(full=True)
+        h.run()
+        h.run()
+
+        outside = h.peer.rows()[rows["c@x.io"]]["lastname"]
+        history = {e.value for e in h.store.property_history("contacts", cy.id, "lastname")}
+        assert outside == "New" or "New" in history | h.kept_values("lastname")
+
+
 @pytest.mark.parametrize("rule", ["most_recent", "crm_wins"])
 def test_rest_crm_archive_after_edits_on_both_sides_settles(
     store: Store, rest_api: Server, tmp_path: Path, rule: str
