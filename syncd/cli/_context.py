@@ -16,7 +16,6 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from config import load_store_url
 from store import ChangeSource, Store
 
 __all__ = ["CLI_SOURCE", "DEFAULT_CONFIG", "DEFAULT_DB_URL", "CliState", "get_state"]
@@ -43,6 +42,8 @@ class CliState:
         if path is None and DEFAULT_CONFIG.is_file():
             path = DEFAULT_CONFIG
         if path is not None:
+            from config import load_store_url  # the config package is slow to import
+
             url = load_store_url(path)
             if url:
                 return url

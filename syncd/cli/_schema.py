@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
-from config.loader import YamlDocument, kind_of, read_yaml
 from store import ObjectSpec, OptionSpec, PropertySpec
 from syncd.cli._parse import title_label
 from syncd.errors import ConfigError
+
+# config.loader is imported where a file is read: importing it imports the config package,
+# which every command would then pay for (see ``syncd.cli``).
+if TYPE_CHECKING:
+    from config.loader import YamlDocument
 
 __all__ = ["load_object_changes", "load_object_spec"]
 
@@ -153,12 +157,16 @@ class SchemaChanges(_Body):
 
 def load_object_spec(path: Path) -> ObjectSpec:
     """A custom object schema file as the store's ``ObjectSpec``; every problem reported."""
+    from config.loader import read_yaml
+
     document = read_yaml(path)
     return _validate(document, SchemaBody).spec()
 
 
 def load_object_changes(path: Path) -> dict[str, Any]:
     """An object changes file as ``update_object`` keys; an empty change is refused."""
+    from config.loader import read_yaml
+
     document = read_yaml(path)
     changes = _validate(document, SchemaChanges).changes()
     if not changes:
@@ -177,6 +185,8 @@ def _validate(document: YamlDocument, model: type[M]) -> M:
 
 
 def _problem_line(document: YamlDocument, model: type[BaseModel], error: Any) -> str:
+    from config.loader import kind_of
+
     loc = tuple(error["loc"])
     kind = error["type"]
     given = error.get("input")

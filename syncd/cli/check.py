@@ -12,25 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from config import (
-    Config,
-    ConfigErrors,
-    ConfigProblem,
-    check_config,
-    read_config,
-    sort_problems,
-)
-from config.connect import check_connections
-from config.secrets import plain_secret_warnings
-from config.warnings import check_warnings
-from connectors.base import Connector
 from syncd.cli._context import DEFAULT_CONFIG, get_state
 from syncd.cli._output import emit_json, info
-from syncd.engine import build_connector
+
+if TYPE_CHECKING:
+    from config import Config, ConfigProblem
+    from connectors.base import Connector
 
 __all__ = ["check"]
 
@@ -55,6 +46,12 @@ def check(
     ] = False,
 ) -> None:
     """Validate the YAML config against the store's objects and properties."""
+    # Imported here, not at the top: the config's models, checks and connectors cost more to
+    # import than most commands take to run (see ``syncd.cli``).
+    from config import ConfigErrors, check_config, read_config, sort_problems
+    from config.secrets import plain_secret_warnings
+    from config.warnings import check_warnings
+
     state = get_state(ctx)
     path = config_path or state.config or DEFAULT_CONFIG
     try:
@@ -85,6 +82,9 @@ def check(
 
 
 def _connect(config: Config) -> list[ConfigProblem]:
+    from config.connect import check_connections
+    from syncd.engine import build_connector
+
     connectors: dict[str, Connector] = {}
     try:
         for sync in config.syncs.values():

@@ -13,7 +13,6 @@ import typer
 
 from syncd.cli._context import DEFAULT_CONFIG, get_state
 from syncd.cli._output import info
-from syncd.daemon import Daemon, DaemonOptions
 from syncd.errors import UsageError
 
 __all__ = ["reload", "run"]
@@ -40,6 +39,10 @@ def run(
     ),
 ) -> None:
     """Run every sync on its schedule, serve webhooks, health and metrics, until stopped."""
+    # Imported here: the daemon brings the HTTP server, the API and the console, which no
+    # other command needs (``syncd --help`` and the store's commands start without them).
+    from syncd.daemon import Daemon, DaemonOptions
+
     state = get_state(ctx)
     path = state.config or DEFAULT_CONFIG
     if not path.is_file():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -19,8 +19,10 @@ from rich.text import Text
 from syncd.changes import changes_text
 from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, shorten, stdout_console
-from syncd.demo import DemoFiles, DemoResult, run_demo
 from syncd.logs import configure_logging
+
+if TYPE_CHECKING:
+    from syncd.demo import DemoResult
 
 __all__ = ["demo"]
 
@@ -108,6 +110,9 @@ def demo(
 
     The demo always uses its own store in --dir (--db and SYNCD_DB do not apply to it).
     """
+    # Imported here: the demo runs the daemon, which no other command needs (``syncd.cli``).
+    from syncd.demo import DemoFiles, run_demo
+
     state = get_state(ctx)
     as_json = state.json or json_output
     # The narration is the output; the daemon's own info lines would bury it.

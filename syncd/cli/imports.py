@@ -15,13 +15,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from config.loader import YamlDocument, read_yaml
 from store import (
     MODES,
     AssociateSpec,
@@ -40,6 +39,9 @@ from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, warn
 from syncd.errors import ConfigError, UsageError
 
+if TYPE_CHECKING:
+    from config.loader import YamlDocument
+
 __all__ = ["export", "import_", "imports_app", "load_mapping"]
 
 imports_app = typer.Typer(help="Past imports: list, show.", no_args_is_help=True)
@@ -47,6 +49,8 @@ imports_app = typer.Typer(help="Past imports: list, show.", no_args_is_help=True
 
 def load_mapping(path: Path) -> tuple[dict[str, str], AssociateSpec | None]:
     """The column mapping and association of a mapping file; every problem with its line."""
+    from config.loader import read_yaml  # the config package is slow to import (``syncd.cli``)
+
     doc = read_yaml(path)
     data = doc.data
     if data is None:

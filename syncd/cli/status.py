@@ -8,7 +8,7 @@ whatever the syncs' states are (a script judges ``state`` in ``--json``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,7 +16,9 @@ from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
 from syncd.cli.sync import _config
 from syncd.errors import UsageError
-from syncd.status import DaemonStatus, SyncStatus, ago, build_status, daemon_status
+
+if TYPE_CHECKING:
+    from syncd.status import DaemonStatus, SyncStatus
 
 __all__ = ["status"]
 
@@ -40,6 +42,8 @@ def _synced(counts: dict[str, int]) -> str:
 
 
 def _next(s: SyncStatus, now: datetime, daemon: DaemonStatus) -> str:
+    from syncd.status import ago
+
     if s.state == "paused":
         return "paused"
     if s.next_run is None:
@@ -50,6 +54,8 @@ def _next(s: SyncStatus, now: datetime, daemon: DaemonStatus) -> str:
 
 
 def _row(s: SyncStatus, now: datetime, daemon: DaemonStatus) -> tuple[object, ...]:
+    from syncd.status import ago
+
     last = "never"
     if s.last_run_started_at is not None:
         last = f"{s.last_run_status} {ago(s.last_run_finished_at or s.last_run_started_at, now)}"
@@ -78,6 +84,9 @@ def status(
     ] = False,
 ) -> None:
     """Each sync's state (idle, running, failing, paused), runs, lag and backlog."""
+    # Imported here: schedules bring apscheduler and the config's models (see ``syncd.cli``).
+    from syncd.status import build_status, daemon_status
+
     state = get_state(ctx)
     config = _config(state, secrets_needed=False)
     wanted = list(config.syncs.values())

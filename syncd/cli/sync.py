@@ -10,23 +10,25 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from config import ConfigErrors, load_config
-from config.models import Config
-from connectors.base import Connector
 from store import ConflictRecord, LogSpec, Store
 from syncd.changes import changes_text
 from syncd.cli._context import CLI_SOURCE, DEFAULT_CONFIG, CliState, get_state
 from syncd.cli._output import emit_json, info, print_table, shorten, warn
-from syncd.engine import SyncPaused, SyncSpec, build_connector, build_spec, run_sync
-from syncd.engine.conflicts import resolve_conflict
-from syncd.engine.reconcile import reconcile_deletes
 from syncd.errors import ConfigError, UsageError
 from syncd.lease import DEFAULT_WAIT_SECONDS, sync_lease
+
+# The config, the engine and the connectors are imported where a command uses them: they cost
+# more to import than most commands take to run, and ``syncd --help`` needs none of them.
+if TYPE_CHECKING:
+    from config import ConfigErrors
+    from config.models import Config
+    from connectors.base import Connector
+    from syncd.engine import SyncSpec
 
 __all__ = ["changes_text", "conflicts_app", "pause", "resume", "sync"]
 
@@ -50,6 +52,8 @@ def _config(state: CliState, *, secrets_needed: bool = True) -> Config:
     """The configuration; ``secrets_needed=False`` for commands that only read the store
     (``syncd status``): an operator in a shell without the connectors' secrets still sees
     the syncs' state, since nothing is sent to a connector."""
+    from config import ConfigErrors, load_config
+
     path = state.config or DEFAULT_CONFIG
     if not path.is_file():
         raise UsageError(f"no config file at {path}; give --config PATH")
@@ -76,6 +80,8 @@ def _sync_parts(
 ) -> Iterator[tuple[SyncSpec, Connector, Store]]:
     """The sync's spec, connector and store; with ``lease_wait``, the store is a view that
     holds the sync's lease (waiting that long for another pass to end, see ``syncd.lease``)."""
+    from syncd.engine import build_connector, build_spec
+
     config = _config(state)
     sync_config = config.syncs.get(name)
     if sync_config is None:
@@ -124,6 +130,9 @@ def sync(
     command's) pass of the same sync, but waits for it up to --wait seconds, then refuses.
     A --dry-run writes nothing and takes no lease.
     """
+    from syncd.engine import SyncPaused, run_sync
+    from syncd.engine.reconcile import reconcile_deletes
+
     state = get_state(ctx)
     lease_wait = None if dry_run else wait
     with _sync_parts(state, name, lease_wait=lease_wait) as (spec, connector, store):
@@ -311,6 +320,8 @@ def conflicts_resolve(
     The decision writes the record and its link's base under the sync's lease, so it never
     lands in the middle of a pass of that sync (it waits up to --wait seconds for one).
     """
+    from syncd.engine.conflicts import resolve_conflict
+
     if take not in (None, "crm", "external"):
         raise UsageError("--take must be crm or external")
     state = get_state(ctx)
