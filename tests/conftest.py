@@ -41,6 +41,45 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("TERMINAL_WIDTH", str(80 + len("popen-gw0/")))
 
 
+#: Modules whose tests take seconds to minutes each, longest first. They run before the rest
+#: so that the last tests of a run on two workers are short ones: xdist's worksteal hands each
+#: worker a contiguous half of the collection and an idle worker steals the tail of the other's
+#: queue, so a long test near the end (schemathesis, a model state machine, a daemon killed
+#: and restarted) kept one worker busy while the other had nothing left to take. Modules stay
+#: whole (module-scoped fixtures) and keep their own order; every test still runs.
+LONG_FIRST = (
+    "tests/api/test_schemathesis.py",
+    "tests/model/test_hubspot_model.py",
+    "tests/model/test_carddav_model.py",
+    "tests/model/test_sql_model.py",
+    "tests/model/test_rest_model.py",
+    "tests/model/test_memory_model.py",
+    "tests/daemon/",
+    "tests/model/",
+    "tests/cli/test_demo.py",
+    "tests/console/test_console_browser.py",
+    "tests/console/test_console_demo.py",
+    "tests/api/test_hubspot_node_sdk.py",
+    "tests/api/test_concurrency.py",
+    "tests/http/test_api_mount.py",
+    "tests/connectors/carddav/test_engine_interleavings.py",
+    "tests/integration/test_cli.py",
+)
+
+
+def _long_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return next(
+        (rank for rank, prefix in enumerate(LONG_FIRST) if path.startswith(prefix)),
+        len(LONG_FIRST),
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long-running modules first (``LONG_FIRST``); a stable sort keeps every other order."""
+    items.sort(key=_long_rank)
+
+
 @pytest.fixture(autouse=True)
 def _structlog_config_restored() -> Iterator[None]:
     """A CLI command run in-process configures logging for its process (``syncd demo`` to
