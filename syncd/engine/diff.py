@@ -146,6 +146,20 @@ def plan_record(
         return RecordPlan(decision, next_base(decision, confirmed_external=False))
     # Resolving can refuse nothing: the fields both sides agree on are settled here, the
     # others resolved one by one; the whole decision waits until someone reads it.
+    if not base and not changed_at:
+        # No base (a record just created or matched): a field the external record did not
+        # send compares as the CRM's value, so the record agrees when every value it sent
+        # is a field's CRM value (one dict comparison; any other case takes the loop).
+        get = crm.get
+        agreed = {name: get(name) for name in spec.field_names}
+        if external.items() <= agreed.items():
+            kept = (crm, external) if handed_over else (dict(crm), dict(external))
+            return RecordPlan(
+                None,
+                agreed,
+                decide=lambda: _decide(spec, {}, kept[0], kept[1], {}, external_changed_at),
+                differing=(),
+            )
     differing: list[FieldDecision] = []
     new_base: dict[str, str | None] = {}
     default = spec.default_rule
