@@ -324,6 +324,16 @@ class SyncPart(FacadePart):
             )
         )
 
+    def has_links(self, sync: str) -> bool:
+        """Whether the sync links any record (one index probe, however many it links)."""
+        sl = t.sync_links
+        return self._read(
+            lambda conn: (
+                conn.execute(select(sl.c.external_id).where(sl.c.sync == sync).limit(1)).first()
+                is not None
+            )
+        )
+
     def read_journal_changed(self, after: int = 0, limit: int = 1000) -> list[JournalEntry]:
         """``read_journal`` as the outbound side reads it: ``changes`` of merges only.
 

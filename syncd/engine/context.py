@@ -88,6 +88,10 @@ class RunContext:
     #: asks the store as before.
     parked_inbound: bool = True
     open_intents: bool = True
+    #: A first pass (no cursor) of a sync that linked nothing when its inbound began knows
+    #: every link there is: those its own pages saved (``linked``). A page none of whose
+    #: ids is among them has no link to look up. None: not known, look them up.
+    linked: set[str] | None = None
 
     def report(self, entries: list[LogSpec]) -> None:
         """Echo the sync log's warnings and errors to the process log, record ids bound."""

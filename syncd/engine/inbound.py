@@ -123,7 +123,10 @@ def apply_page(
     latest: dict[str, ExternalRecord] = {}
     for record in records:  # a page may carry one id twice: the later state wins
         latest[record.id] = record
-    links = tx.links_by_external(list(latest))
+    if ctx.linked is not None and ctx.linked.isdisjoint(latest):
+        links: dict[str, Link] = {}  # a first pass: no link but its own pages', none of these
+    else:
+        links = tx.links_by_external(list(latest))
     work = _PageWork()
 
     gone = [r for r in latest.values() if r.deleted]
@@ -251,6 +254,8 @@ def _finish_page(
         tx.inbound_done(applied)
     associations.resolve_pending(ctx, tx, work.logs)
     if work.links:
+        if ctx.linked is not None:
+            ctx.linked.update(link.external_id for link in work.links)
         tx.save_links(spec.crm_object, work.links)
     if work.matched:
         _settle_matched_creates(tx, work.matched)

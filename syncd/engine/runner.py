@@ -200,6 +200,9 @@ def run_sync(
 
 def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress | None) -> None:
     spec = ctx.spec
+    if cursor is None and not ctx.store.has_links(spec.name):
+        # A first sync: its pages need not look up links only they can have made.
+        ctx.linked = set()
     linked_total = _linked_total(ctx.store, spec)
     deletes = 0
     resume = True

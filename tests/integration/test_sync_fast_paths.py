@@ -130,3 +130,48 @@ def test_read_journal_of_others_is_read_journal_changed_filtered(store: Store) -
         assert [(e.seq, e.record_id, e.op, e.changes) for e in page] == expected(after)[:1]
         assert at == (page[0].seq if page else head)
     assert store.read_journal_of_others("s", "contacts", after=head) == ([], head)
+
+
+@pytest.mark.parametrize("first_pass", [True, False], ids=["knows-its-links", "looks-them-up"])
+def test_a_first_pass_skips_link_lookups_only_for_ids_it_never_linked(
+    store: Store, first_pass: bool
+) -> None:
+    """A record read again on a later page of the first pass (a lookback, an edit during
+    the pass) is found linked by the page that linked it: one CRM record, updated."""
+    from datetime import UTC, datetime
+
+    from connectors.base import ExternalRecord
+    from mapping import FieldMapping
+    from syncd.engine.context import RunContext
+    from syncd.engine.inbound import apply_page
+    from syncd.engine.spec import SyncSpec
+
+    spec = SyncSpec.build(
+        "s",
+        connector="c",
+        external_object="o",
+        crm_object="contacts",
+        mappings=[FieldMapping(("email",), "email"), FieldMapping(("firstname",), "name")],
+        match_crm="email",
+        match_external="email",
+    )
+    ctx = RunContext(spec, None, store, None)  # type: ignore[arg-type]  # no connector call
+    if first_pass:
+        ctx.linked = set()
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def page(*records: ExternalRecord) -> None:
+        store.sync_write(
+            "s", lambda tx: apply_page(ctx, tx, records, None, deletes_so_far=0, linked_total=0)
+        )
+
+    page(ExternalRecord("1", {"email": "a@x.example", "name": "Ann"}, at))
+    page(
+        ExternalRecord("2", {"email": "b@x.example", "name": "Bo"}, at),
+        ExternalRecord("1", {"email": "a@x.example", "name": "Anne"}, at),
+    )
+    links = store.links_by_external("s", ["1", "2"])
+    assert sorted(links) == ["1", "2"]
+    assert ctx.summary.get("inbound.created") == 2
+    assert ctx.summary.get("inbound.updated") == 1
+    assert ctx.linked == ({"1", "2"} if first_pass else None)
