@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from config import _pydantic
 from config.loader import ENV_REFERENCE, YamlDocument, format_key_path, kind_of, read_yaml
 from config.models import (
     DEFAULT_LISTEN,
     DEFAULT_STORE_URL,
+    MAX_SERVER_WORKERS,
     ApiConfig,
     Config,
     ConnectorConfig,
@@ -106,6 +107,7 @@ class _Store(BaseModel, extra="forbid", frozen=True):
 
 class _Server(BaseModel, extra="forbid", frozen=True):
     listen: str = DEFAULT_LISTEN
+    workers: int = Field(default=1, ge=1, le=MAX_SERVER_WORKERS, strict=True)
 
     _check_listen = field_validator("listen")(check_listen)
 
@@ -221,6 +223,7 @@ class _Reader:
             path=document.path,
             store_url=store.url if store else DEFAULT_STORE_URL,
             server_listen=server.listen if server else DEFAULT_LISTEN,
+            server_workers=server.workers if server else 1,
             log_retention_days=log.retention_days if log else 30,
             api=api or ApiConfig(),
             console=console or ConsoleConfig(),

@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_LISTEN",
     "DEFAULT_RECONCILE_SECONDS",
     "DEFAULT_STORE_URL",
+    "MAX_SERVER_WORKERS",
     "ApiConfig",
     "AssociationConfig",
     "Config",
@@ -65,6 +66,7 @@ FilterValue = str | int | float | bool | None
 
 DEFAULT_STORE_URL = "sqlite:///syncd.db"
 DEFAULT_LISTEN = "127.0.0.1:8080"
+MAX_SERVER_WORKERS = 64
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -453,6 +455,8 @@ class Config(_Model):
     path: Path | None = None
     store_url: str = Field(DEFAULT_STORE_URL, repr=False)
     server_listen: str = DEFAULT_LISTEN
+    # Processes serving HTTP (the daemon's and workers - 1 more; syncd.http.workers).
+    server_workers: int = Field(1, ge=1, le=MAX_SERVER_WORKERS)
     log_retention_days: int = Field(30, ge=1)
     api: ApiConfig = Field(default_factory=ApiConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)

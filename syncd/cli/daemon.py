@@ -14,6 +14,7 @@ import typer
 from syncd.cli._context import DEFAULT_CONFIG, get_state
 from syncd.cli._output import info
 from syncd.errors import UsageError
+from syncd.logs import configure_logging
 
 __all__ = ["reload", "run"]
 
@@ -47,7 +48,12 @@ def run(
     path = state.config or DEFAULT_CONFIG
     if not path.is_file():
         raise UsageError(f"no config file at {path}; give --config PATH")
-    options = DaemonOptions(lease_seconds=lease_seconds, http=not no_http, listen=listen)
+    options = DaemonOptions(
+        lease_seconds=lease_seconds,
+        http=not no_http,
+        listen=listen,
+        configure_logging=configure_logging,  # the server.workers processes log as we do
+    )
     if holder:
         options = dataclasses.replace(options, holder=holder)
     daemon = Daemon(path, db_url=state.db, options=options)

@@ -3,7 +3,8 @@
 One process holds: an APScheduler scheduler with a job per sync (its interval or cron) and
 the periodic jobs (inbox draining, delete reconciliation, log retention); the HTTP server
 (webhooks, ``/healthz``, ``/readyz``, ``/metrics``) in a thread beside it; and a heartbeat
-that renews the leases this process holds.
+that renews the leases this process holds. With ``server.workers`` > 1 the HTTP server runs
+in that many processes on one socket (``syncd.http.workers``); the others only serve HTTP.
 
 Each sync runs under a lease in the database (``sync_leases``): a pass first takes or renews
 it, and every transaction of the pass is fenced by its token, so two processes never both
@@ -25,6 +26,7 @@ re-reads the YAML and applies it when valid, keeping the old one otherwise.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -54,6 +56,7 @@ from config.models import Config, SyncConfig
 from connectors.base import AuthError, Connector, ConnectorError
 from connectors.http import HttpClients
 from store import Fence, LeaseLostError, Store
+from syncd.daemon.http_worker import WorkerSpec, serve_worker
 from syncd.daemon.process_lock import ProcessLock
 from syncd.engine import SyncPaused, SyncSpec, build_connector, build_specs, run_sync
 from syncd.engine.context import RunSummary
@@ -62,6 +65,7 @@ from syncd.engine.reconcile import reconcile_deletes
 from syncd.engine.runner import pause_for_refused_credentials
 from syncd.errors import ConfigError, UsageError
 from syncd.http.app import create_app
+from syncd.http.workers import ServerWorkers, bind
 
 __all__ = ["Daemon", "DaemonOptions"]
 
@@ -72,6 +76,8 @@ STOP_SECONDS = 10.0
 #: passes in hand were waited for.
 STOP_RESERVE_SECONDS = 2.0
 WORKERS = 64
+#: How long ``start`` waits for the other HTTP processes (``server.workers``) to accept.
+WORKERS_START_SECONDS = 30.0
 #: How often the daemon stamps its heartbeat row (``syncd status`` reads it).
 BEAT_SECONDS = 10.0
 
@@ -91,6 +97,9 @@ class DaemonOptions:
     reconcile_check_seconds: float = 5.0
     retention_every_seconds: float = 24 * 3600.0
     run_at_start: bool = True
+    #: How a process started for ``server.workers`` sets its logging up: a function that
+    #: pickles (the CLI hands ``syncd.logs.configure_logging`` with its arguments).
+    configure_logging: Callable[[], None] | None = None
     #: What answers the HTTP connectors' requests instead of the network (tests only).
     http_transport: httpx.BaseTransport | None = None
 
@@ -144,6 +153,8 @@ class Daemon:
         self.abandoned: list[str] = []
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
+        #: The other HTTP processes when ``server.workers`` > 1 (``syncd.http.workers``).
+        self._workers: ServerWorkers | None = None
         self.metrics: Any = _metrics_for(self.store, self.config)
         self.log = log.bind(holder=self.options.holder)
 
@@ -213,6 +224,9 @@ class Daemon:
                 sync.lock.release()
             else:
                 abandoned.append(name)
+        if self._workers is not None:
+            self._workers.stop(max(0.5, deadline + 1.0 - time.monotonic()))
+            self._workers = None
         if self._server is not None:
             self._server.should_exit = True
         if self._server_thread is not None:
@@ -296,6 +310,8 @@ class Daemon:
             self._check_connections()
         if self.metrics is not None:
             self.metrics.configure(list(config.syncs.values()), connectors=list(config.connectors))
+        if self._workers is not None:
+            self._workers.restart()  # they read the YAML when they start
         self.log.info("reloaded", syncs=sorted(self._syncs), connectors_rebuilt=sorted(built))
         return True
 
@@ -657,7 +673,24 @@ class Daemon:
             uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
         )
         self._server = server
-        self._server_thread = threading.Thread(target=server.run, name="http", daemon=True)
+        run: Callable[[], None] = server.run
+        if self.config.server_workers > 1:
+            # One socket for every process; the daemon's own also listens on loopback,
+            # where the workers ask it for /metrics and /readyz.
+            shared, own = bind(host or "127.0.0.1", int(port)), bind("127.0.0.1", 0)
+            spec = WorkerSpec(
+                config_path=str(self.config_path),
+                db_url=self._db_url,
+                daemon_url=f"http://127.0.0.1:{own.getsockname()[1]}",
+                metrics=self.metrics is not None,
+                configure_logging=self.options.configure_logging,
+            )
+            self._workers = ServerWorkers(
+                shared, self.config.server_workers - 1, serve_worker, (spec,)
+            )
+            self._workers.start()
+            run = functools.partial(server.run, sockets=[shared, own])
+        self._server_thread = threading.Thread(target=run, name="http", daemon=True)
         self._server_thread.start()
 
     def _wait_serving(self, timeout: float = 10.0) -> None:
@@ -669,6 +702,8 @@ class Daemon:
             if thread is not None and not thread.is_alive():
                 return
             time.sleep(0.01)
+        if self._workers is not None:  # they import and build the application first
+            self._workers.wait_started(WORKERS_START_SECONDS)
 
     def _not_ready(self) -> str | None:
         if self._stopping.is_set():
@@ -722,6 +757,7 @@ def _refuse_restart_only(
              None if listen_given else new.server_listen),
             ("api", old.api, new.api),
             ("console", old.console, new.console),
+            ("server.workers", old.server_workers, new.server_workers),
         )
         if before != after
     ]  # fmt: skip

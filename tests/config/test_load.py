@@ -481,3 +481,14 @@ def test_problem_text_without_position() -> None:
     assert (
         str(ConfigProblem("f.yaml", 3, 7, "k", "m", "x")) == "f.yaml:3:7: k: m (did you mean 'x'?)"
     )
+
+
+def test_server_workers_is_read_and_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "syncd.yaml"
+    path.write_text("server: {listen: '127.0.0.1:8080', workers: 2}\n")
+    assert load_config(path).server_workers == 2
+    path.write_text("server: {}\n")
+    assert load_config(path).server_workers == 1
+    for bad in ("0", "65", "'2'"):
+        found = problems(tmp_path, f"server: {{workers: {bad}}}\n")
+        assert [p.key for p in found] == ["server.workers"], [str(p) for p in found]
