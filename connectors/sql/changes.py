@@ -8,9 +8,10 @@ pages of a 100,000-row table read 20 million rows. So a run that goes on past it
 plans the pages ahead: one query lists the keys ``(timestamp, id)`` of up to
 :data:`PLAN_KEYS` rows in page order, and each page then reads its rows by id.
 
-A plan only lists *settled* rows, whose timestamp is older than ``lookback_seconds`` when it
-is made. That is the lookback's own assumption: no transaction still to commit holds a row
-stamped before it. So no row can join the planned stretch later, and rows that leave it
+A plan only lists *settled* rows, stamped more than ``lookback_seconds`` before both the
+time it is made and the table's newest stamp (the writers' clocks may run behind ours). That
+is the lookback's own assumption: no transaction still to commit holds a row stamped before
+it. So no row can join the planned stretch later, and rows that leave it
 (changed: stamped anew, deleted) are seen when their page is read; a row changed since the
 plan is read where it moved to, as between two keyset pages; one moved back within the
 planned stretch ends the page and the plan (the next page plans again from there). Beyond
@@ -40,6 +41,7 @@ from sqlalchemy import (
     UniqueConstraint,
     any_,
     bindparam,
+    func,
     or_,
     select,
 )
@@ -201,10 +203,18 @@ class Changes:
     ) -> None:
         """The keys of the next settled rows after ``cursor`` (or the key ``after``)."""
         ts = self.db.ts_expr(obj)
-        moment = self._now() - timedelta(seconds=obj.options.lookback_seconds)
-        settled = self.db.ts_value(obj, moment)
+        lookback = obj.options.lookback_seconds
+        settled = self.db.ts_value(obj, self._now() - timedelta(seconds=lookback))
         if isinstance(settled, ColumnElement):  # SQLite: julianday() of the text
-            settled = conn.execute(select(settled)).scalar()
+            settled, newest = conn.execute(select(settled, func.max(ts))).one()
+            behind: Any = lookback / 86400  # julianday() counts days
+        else:
+            newest = conn.execute(select(func.max(ts))).scalar()
+            behind = timedelta(seconds=lookback)
+        # Also before the newest stamp: the clocks of those who write the table may run
+        # behind ours, and the lookback is reckoned in theirs.
+        if newest is not None:
+            settled = min(settled, newest - behind)
         size = max(PLAN_KEYS, limit)
         stmt = select(ts, obj.id_col).where(ts.is_not(None), ts <= settled)
         if after is not None:

@@ -318,6 +318,27 @@ def test_a_late_commit_inside_the_lookback_window_is_read_by_the_run_that_planne
     assert "22" in _latest(pages), "the late commit was left behind the plan"
 
 
+def test_a_late_commit_inside_the_lookback_of_the_newest_stamp_is_read_whatever_our_clock(
+    sql_db: SqlDatabase, connectors: list[SqlConnector]
+) -> None:
+    """Writers whose clock runs an hour behind ours: settled is reckoned from the newest
+    stamp in the table too, so their late commit is not left behind a plan."""
+    table = _table(sql_db)
+    _fill(sql_db, table, 30)  # stamped OLD .. OLD + 9 s, two hours behind our clock
+    connector = _connector(sql_db, table, lookback=5)
+    connectors.append(connector)
+
+    def between(n: int) -> None:
+        if n == 1:  # the plan is made: a transaction of theirs commits, 2.5 s before their newest
+            with sql_db.engine.begin() as conn:
+                late = _stamp(sql_db, table, OLD + timedelta(seconds=7.5))
+                conn.execute(insert(table), {"id": 31, "name": "late", "updated_at": late})
+
+    pages = _run(connector, None, limit=5, between=between)
+
+    assert "31" in _latest(pages), "the late commit was left behind the plan"
+
+
 def test_a_table_without_a_unique_id_is_read_by_keyset(
     sql_db: SqlDatabase, connectors: list[SqlConnector]
 ) -> None:
@@ -341,7 +362,8 @@ def test_a_run_scans_the_table_once_per_plan_not_once_per_page(
     if indexed:
         Index(f"{table.name}_ts", table.c.updated_at, table.c.id).create(sql_db.engine)
     _fill(sql_db, table, 100)
-    connector = _connector(sql_db, table)
+    # No lookback: every row is settled (none within lookback_seconds of the newest).
+    connector = _connector(sql_db, table, lookback=0)
     connectors.append(connector)
     ordered: list[str] = []
 
