@@ -26,6 +26,7 @@ from store.db.builtin import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
 from store.db.catalog import suggest
 from store.db.engine import make_engine, redact_url
 from store.db.migrate import current_revision, head_revision, upgrade
+from store.db.session import read_scope
 from store.db.types import utcnow
 from store.errors import (
     ApiTokenError,
@@ -183,6 +184,7 @@ __all__ = [
     "parse_filter_groups",
     "parse_sort",
     "parse_sorts",
+    "read_scope",
     "redact_url",
     "suggest",
     "upgrade",

@@ -12,10 +12,11 @@ again once, and then finds the winner and reports a ``DuplicateError`` naming it
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store.activities.part import ActivitiesPart
@@ -26,6 +27,7 @@ from store.db import tables as t
 from store.db.catalog import enable_cache
 from store.db.engine import WRITE, make_engine, redact_url
 from store.db.migrate import current_revision, head_revision, upgrade
+from store.db.session import ReadSession, current_session
 from store.db.tx import Tx
 from store.db.types import utcnow
 from store.errors import NotMigratedError, StoreError
@@ -131,9 +133,12 @@ class Store(
             )
 
     def _write(self, source: ChangeSource, work: Callable[[Tx], T]) -> T:
+        session = current_session(self._engine)
+        if session is not None and session.writing:
+            session = None  # a write within a write: a connection of its own, as before
         for attempt in range(_UNIQUE_RETRIES):
             try:
-                with self._engine.connect().execution_options(**{WRITE: True}) as conn:
+                with self._write_connection(session) as conn:
                     with conn.begin():
                         tx = Tx(conn, source, utcnow())
                         if self._fence is not None:
@@ -151,12 +156,39 @@ class Store(
                 raise StoreError(f"the database refused the write: {exc.orig or exc}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @contextmanager
+    def _write_connection(self, session: ReadSession | None) -> Iterator[Connection]:
+        """A fresh connection; in a read scope its connection, its reads' transaction ended."""
+        if session is None:
+            with self._engine.connect().execution_options(**{WRITE: True}) as conn:
+                yield conn
+            return
+        session.end_transaction()
+        conn = session.connection()
+        conn.execution_options(**{WRITE: True})
+        session.writing = True
+        try:
+            yield conn
+        finally:
+            session.writing = False
+            conn.execution_options(**{WRITE: False})
+
     def _refresh_calculated(self, tx: Tx) -> None:
         calculated.refresh_calculated(tx)
 
     def _read(self, work: Callable[[Any], T]) -> T:
-        with self._engine.connect() as conn, conn.begin():
+        session = current_session(self._engine)
+        if session is None or session.writing:
+            with self._engine.connect() as conn, conn.begin():
+                return work(conn)
+        conn = session.connection()
+        if not conn.in_transaction():
+            conn.begin()
+        try:
             return work(conn)
+        except BaseException:
+            session.failed()
+            raise
 
     # ------------------------------------------------------------ journal
 
