@@ -104,7 +104,7 @@ class Changes:
             plan = self._plans.pop(_key(obj, cursor), None)
         if plan is not None and (resume or plan.obj is not obj):
             plan = None
-        with self.db.connect() as conn:
+        with self.db.connect(read_only=True) as conn:
             if plan is None or (plan.keys is not None and _done(plan)):
                 records = self._keyset(conn, obj, cursor, resume=resume, limit=limit)
                 if plan is None and len(records) == limit and self._plans_pay(obj):

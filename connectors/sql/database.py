@@ -65,7 +65,7 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.sql import dialect
-from connectors.sql.dialect import describe, is_mysql_boolean, refused_credentials
+from connectors.sql.dialect import READ_ONLY, describe, is_mysql_boolean, refused_credentials
 from connectors.sql.options import SqlObjectOptions, SqlOptions
 from connectors.sql.values import (
     RequestError,
@@ -284,7 +284,7 @@ class Database:
         schema = self._sql_options.schema_name
         where = f"{schema}.{options.table}" if schema else options.table
         try:
-            with self.connect() as conn:
+            with self.connect(read_only=True) as conn:
                 table = Table(options.table, MetaData(), autoload_with=conn, schema=schema)
         except NoSuchTableError:
             return f"object {name}: table {where!r} not found in {self._shown_url}", None
@@ -324,12 +324,18 @@ class Database:
             return self._engine
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """One transaction; a failure of the database as a whole becomes a ConnectorError."""
+    def connect(self, *, read_only: bool = False) -> Iterator[Connection]:
+        """One transaction; a failure of the database as a whole becomes a ConnectorError.
+
+        ``read_only``: the transaction only reads, so on SQLite it takes no write lock (the
+        source's own application keeps writing while the sync reads a page)."""
         engine = self.get_engine()
         try:
-            with engine.begin() as conn:
-                yield conn
+            with engine.connect() as conn:
+                if read_only:
+                    conn.execution_options(**{READ_ONLY: True})
+                with conn.begin():
+                    yield conn
         except DBAPIError as exc:
             raise self.call_error(exc) from None
 

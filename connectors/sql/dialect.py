@@ -94,13 +94,20 @@ def describe(exc: SQLAlchemyError) -> str:
     return text[:500]
 
 
+#: The execution option of a connection that only reads (see ``sqlite_savepoints``).
+READ_ONLY = "syncd_read_only"
+
+
 def sqlite_savepoints(engine: Engine) -> None:
     """Let SQLAlchemy, not pysqlite, begin transactions, or SAVEPOINT does not work.
 
     Transactions begin IMMEDIATE and wait up to 30 s for a busy file: a deferred one that
     upgrades to a write while another writer holds the file fails at once with "database
     is locked" (SQLite's deadlock avoidance), whatever the timeout — two syncs writing one
-    SQLite source, or the source's own application writing, would trip it.
+    SQLite source, or the source's own application writing, would trip it. A connection
+    marked ``READ_ONLY`` (``Database.connect(read_only=True)``) never writes, so it begins
+    a deferred transaction: an IMMEDIATE one would take the file's write lock for every page
+    read and make the source's own application wait behind the sync's reads.
     """
 
     @event.listens_for(engine, "connect")
@@ -112,7 +119,8 @@ def sqlite_savepoints(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def mysql_utc(engine: Engine) -> None:

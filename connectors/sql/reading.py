@@ -60,7 +60,7 @@ class Reader:
         wanted = list(dict.fromkeys(str(i) for i in ids))
         params = [p for p in (self.db.id_param(obj, i) for i in wanted) if p is not None]
         found: dict[str, ExternalRecord] = {}
-        with self.db.connect() as conn:
+        with self.db.connect(read_only=True) as conn:
             for chunk in chunks(params, ID_CHUNK):
                 stmt = select(*obj.selected).where(obj.id_col.in_(chunk))
                 for record in map(obj.read_row, conn.execute(stmt)):
@@ -80,7 +80,7 @@ class Reader:
         the create did not happen. Several rows with them cannot be told apart.
         """
         obj = self.db.object(external_object)
-        with self.db.connect() as conn:
+        with self.db.connect(read_only=True) as conn:
             return [self._check_created(conn, obj, request) for request in requests]
 
     def _check_created(
@@ -134,7 +134,7 @@ class Reader:
                 asked.append((value, self.db.coerce(column, value)))
             except RequestError:
                 continue  # a value the column cannot hold equals no row
-        with self.db.connect() as conn:
+        with self.db.connect(read_only=True) as conn:
             rows = lowest_matches(self.db, conn, obj, column, asked)
         return {value: self.db.record(obj, row) for value, row in rows.items()}
 
@@ -147,7 +147,7 @@ class Reader:
                 stmt = stmt.where(obj.id_col > last)
             stmt = stmt.order_by(obj.id_col).limit(ITER_CHUNK)
             # A fresh connection per chunk: the caller may take its time between ids.
-            with self.db.connect() as conn:
+            with self.db.connect(read_only=True) as conn:
                 chunk = list(conn.execute(stmt).scalars())
             yield from (str(i) for i in chunk)
             if len(chunk) < ITER_CHUNK:
