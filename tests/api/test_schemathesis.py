@@ -13,10 +13,18 @@ raised at the first one, so one run reports every broken operation.
 
 Bounded for CI: a fixed seed (``derandomize``), a small ``max_examples`` per operation
 (raise it with ``SYNCD_API_FUZZ_EXAMPLES`` for a deeper local run), no shrinking.
+
+Drawing the cases is most of the test's CPU (hypothesis building bodies from the schema),
+and with a fixed seed both databases draw the same ones. So the first database's run keeps
+the cases it drew for each (operation, mode, path parameters) and the other database's run,
+in the same process, sends those again instead of drawing them a second time: every request
+is still made and checked on both. (The seed comes from ``exercise``'s source: change it and
+the cases change.)
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +35,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
@@ -55,6 +64,29 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+
+
+#: The cases drawn in this process, by (operation, mode, path parameters, examples): replayed
+#: by the other database's run (see the module's docstring). A run on another worker draws
+#: its own, which are the same.
+_DRAWN: dict[tuple[str, str, tuple[tuple[str, str], ...], int], list[Any]] = {}
+
+
+def _keeping(test: Any, cases: list[Any]) -> None:
+    """Make hypothesis's test ``test`` note each case it runs in ``cases``.
+
+    The body hypothesis calls is swapped for a wrapper of it: the seed ``derandomize`` takes
+    comes from the body's source, which ``functools.wraps`` leads back to, so the cases drawn
+    are the ones drawn without the note.
+    """
+    body = test.hypothesis.inner_test
+
+    @functools.wraps(body)
+    def noting(*args: Any, **kwargs: Any) -> None:
+        cases.append(kwargs["case"] if "case" in kwargs else args[0])
+        body(*args, **kwargs)
+
+    test.hypothesis.inner_test = noting
 
 
 def _fuzz_settings(examples: int) -> settings:
@@ -220,7 +252,14 @@ def _fuzz_one(
     findings: Findings,
 ) -> None:
     auth = {"Authorization": f"Bearer {api.token}"}
-    strategy = operation.as_strategy(generation_mode=mode, path_parameters=pins or None)
+    key = (operation.label, mode.value, tuple(sorted(pins.items())), examples)
+    drawn = _DRAWN.get(key)
+    cases: list[Any] = []
+    strategy = (
+        operation.as_strategy(generation_mode=mode, path_parameters=pins or None)
+        if drawn is None
+        else st.nothing()
+    )
 
     @_fuzz_settings(examples)
     @given(case=strategy)
@@ -240,12 +279,18 @@ def _fuzz_one(
                     f"{curl}\n-> {response.status_code} {response.text[:500]}\n{failure}",
                 )
 
+    if drawn is not None:
+        for case in drawn:
+            exercise.hypothesis.inner_test(case)  # type: ignore[attr-defined]  # no draw
+        return
+    _keeping(exercise, cases)
     try:
         exercise()
     except Unsatisfiable:
         # Negative mode with every parameter pinned and no body: nothing invalid to send.
         if mode is not GenerationMode.NEGATIVE:
             raise
+    _DRAWN[key] = cases
 
 
 def _operations(schema: Any) -> Iterator[Any]:
