@@ -16,19 +16,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store.activities.part import ActivitiesPart
 from store.associations import calculated
 from store.associations.part import AssociationsPart
 from store.csv.part import ImportsPart
-from store.db import tables as t
 from store.db.catalog import enable_cache
 from store.db.engine import WRITE, make_engine, redact_url
 from store.db.migrate import current_revision, head_revision, upgrade
 from store.db.session import ReadSession, current_session
-from store.db.tx import Tx
+from store.db.tx import Tx, last_seq
 from store.db.types import utcnow
 from store.errors import NotMigratedError, StoreError
 from store.inbox.part import InboxPart
@@ -197,4 +196,4 @@ class Store(
         return self._journal(after, limit, merge_changes_only=False)
 
     def journal_head(self) -> int:
-        return int(self._read(lambda c: c.execute(select(t.journal_head.c.last_seq)).scalar_one()))
+        return self._read(last_seq)

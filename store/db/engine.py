@@ -5,6 +5,9 @@ transactions that begin with ``BEGIN IMMEDIATE``. Python's sqlite3 module otherw
 deferred transaction, which turns into "database is locked" when a read inside it later
 wants to write while another connection writes; taking the write lock at the start makes the
 second writer wait its turn instead.
+
+Both: every JSON column is written and read by ``store.db.jsoncodec`` (orjson), set here once
+for the engine, so no statement has to ask for it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from store.db import jsoncodec
 from store.errors import StoreError
 
 __all__ = ["WRITE", "make_engine", "normalise_url", "redact_url"]
@@ -54,7 +58,14 @@ def make_engine(url: str, **options: Any) -> Engine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **options)
-    return create_engine(parsed, pool_pre_ping=True, **options)
+    # psycopg takes the UTF-8 bytes as they are and hands bytes to the reader.
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        json_serializer=jsoncodec.dumps_bytes,
+        json_deserializer=jsoncodec.loads,
+        **options,
+    )
 
 
 def _sqlite_engine(url: URL, **options: Any) -> Engine:
@@ -64,7 +75,11 @@ def _sqlite_engine(url: URL, **options: Any) -> Engine:
             "give a file: sqlite:///syncd.db"
         )
     engine = create_engine(
-        url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **options
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        json_serializer=jsoncodec.dumps,
+        json_deserializer=jsoncodec.loads,
+        **options,
     )
 
     @event.listens_for(engine, "connect")

@@ -195,7 +195,8 @@ associations = Table(
 journal = Table(
     "journal",
     metadata,
-    # Assigned from journal_head under its row lock, so seq order is commit order, dense.
+    # Dense and in commit order: from journal_head under its row lock (PostgreSQL), from
+    # max(seq) under the write lock (SQLite); see store/db/tx.py.
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("written_at", UTCDateTime, nullable=False),
     Column("object_type", String(100), nullable=False),
@@ -216,6 +217,7 @@ catalog_version = Table(
     Column("version", BigInteger, nullable=False),
 )
 
+# The journal's counter on PostgreSQL; SQLite does not keep it (store/db/tx.py).
 journal_head = Table(
     "journal_head",
     metadata,

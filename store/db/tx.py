@@ -1,10 +1,16 @@
 """One write transaction: its connection, clock, per-transaction caches and journal buffer.
 
-Journal rows are buffered and appended last, just before commit. Their sequence numbers come
-from the single ``journal_head`` row, whose row lock is then held only until that commit: so
-sequence order is commit order and there are no gaps (a rolled-back transaction also rolls
-back its increment). A reader that resumes after the last seq it saw can never skip a row
-that commits later with a smaller seq, the trap of plain sequences on PostgreSQL.
+Journal rows are buffered (their changes already JSON) and appended last, just before commit,
+in one statement. Their sequence numbers are dense and in commit order, so a reader that
+resumes after the last seq it saw can never skip a row that commits later with a smaller
+seq, the trap of plain sequences on PostgreSQL:
+
+- PostgreSQL: from the single ``journal_head`` row, raised by the number of rows in the same
+  statement that inserts them (a CTE); its row lock is held until commit, so journal appends
+  commit one at a time in seq order, and a rolled-back transaction rolls back its increment.
+- SQLite: a write holds the database's one write lock from its ``BEGIN IMMEDIATE`` to its
+  commit, so the journal's own largest seq, read by each inserted row, is that counter
+  already; ``journal_head`` is not kept there (``last_seq`` reads the journal on both).
 """
 
 from __future__ import annotations
@@ -13,13 +19,23 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, func, select
 
+from store.db import bulk, jsoncodec
 from store.db import tables as t
 from store.db.catalog import LoadedObject, catalog_changed, load_object
 from store.models import ChangeSource
 
-__all__ = ["Tx"]
+__all__ = ["JournalRow", "Tx", "last_seq"]
+
+# (object type, record id, op, changes as JSON text, source type, source id)
+JournalRow = tuple[str, int, str, str, str, str | None]
+_JOURNAL_COLUMNS = ("object_type", "record_id", "op", "changes", "source_type", "source_id")
+
+
+def last_seq(conn: Connection) -> int:
+    """The seq of the last committed journal row (0 for none): the journal's head."""
+    return int(conn.execute(select(func.coalesce(func.max(t.journal.c.seq), 0))).scalar_one())
 
 
 class Tx:
@@ -30,7 +46,7 @@ class Tx:
         self.source = source
         self.now = now
         self._objects: dict[str, LoadedObject] = {}
-        self._journal: list[dict[str, Any]] = []
+        self._journal: list[JournalRow] = []
         # Records whose calculated properties (counts, last activity) may have changed.
         self.dirty: set[int] = set()
         # Who holds unique values this transaction has already looked up:
@@ -70,17 +86,13 @@ class Tx:
         source: ChangeSource | None = None,
     ) -> None:
         src = source or self.source
-        self._journal.append(
-            {
-                "written_at": self.now,
-                "object_type": object_name,
-                "record_id": record_id,
-                "op": op,
-                "changes": changes,
-                "source_type": src.type.value,
-                "source_id": src.id,
-            }
-        )
+        # None is stored as JSON null, as SQLAlchemy's JSON type always stored it.
+        encoded = jsoncodec.dumps(changes)
+        self._journal.append((object_name, record_id, op, encoded, src.type.value, src.id))
+
+    def journal_many(self, rows: Iterable[JournalRow]) -> None:
+        """Rows whose changes the caller encoded already (a batch of creates or updates)."""
+        self._journal.extend(rows)
 
     def touched(self) -> dict[str, set[int]]:
         """The records this transaction has journalled so far, by object name (not yet flushed).
@@ -90,24 +102,30 @@ class Tx:
         """
         out: dict[str, set[int]] = {}
         for row in self._journal:
-            out.setdefault(row["object_type"], set()).add(row["record_id"])
+            out.setdefault(row[0], set()).add(row[1])
         return out
 
-    def journal_many(self, rows: Iterable[dict[str, Any]]) -> None:
-        self._journal.extend(rows)
-
     def flush_journal(self) -> None:
+        """Append the buffered rows in one statement, numbered after the journal's head."""
         if not self._journal:
             return
-        count = len(self._journal)
-        last = self.connection.execute(
-            update(t.journal_head)
-            .where(t.journal_head.c.id == 1)
-            .values(last_seq=t.journal_head.c.last_seq + count)
-            .returning(t.journal_head.c.last_seq)
-        ).scalar_one()
-        first = last - count + 1
-        for offset, row in enumerate(self._journal):
-            row["seq"] = first + offset
-        self.connection.execute(insert(t.journal), self._journal)
+        conn, rows = self.connection, self._journal
+        now = bulk.bound(conn, t.journal.c.written_at, self.now)
+        names = ", ".join(("seq", "written_at", *_JOURNAL_COLUMNS))
+        if conn.dialect.name == "postgresql":
+            source, arrays = bulk.unnest(conn, t.journal, _JOURNAL_COLUMNS, rows)
+            aliases = ", ".join(f"u.{name}" for name in _JOURNAL_COLUMNS)
+            conn.exec_driver_sql(
+                "WITH head AS (UPDATE journal_head SET last_seq = last_seq + %s WHERE id = 1 "
+                f"RETURNING last_seq) INSERT INTO journal ({names}) "
+                f"SELECT head.last_seq - %s + u.n, %s::timestamptz, {aliases} "
+                f"FROM head, {source} WITH ORDINALITY AS u({', '.join(_JOURNAL_COLUMNS)}, n)",
+                (len(rows), len(rows), now, *arrays),
+            )
+        else:
+            conn.exec_driver_sql(
+                f"INSERT INTO journal ({names}) VALUES "
+                "((SELECT coalesce(max(seq), 0) + 1 FROM journal), ?, ?, ?, ?, ?, ?, ?)",
+                [(now, *row) for row in rows],
+            )
         self._journal = []

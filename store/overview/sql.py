@@ -38,6 +38,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from store.db import tables as t
 from store.db.chunks import chunks
+from store.db.tx import last_seq
 from store.sync.models import SyncRun
 from store.sync.rows import CHUNK
 from store.sync.runs import run_from_row
@@ -150,8 +151,7 @@ def overview(
     hourly: bool = False,
 ) -> dict[str, SyncOverview]:
     """Every named sync's overview; a sync the store never saw gets an empty one."""
-    head = conn.execute(select(t.journal_head.c.last_seq)).scalar()
-    head_seq = int(head or 0)
+    head_seq = last_seq(conn)
     found: dict[str, dict[str, Any]] = {}
     for chunk in chunks(sorted(set(syncs)), CHUNK):
         for name in chunk:

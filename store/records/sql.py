@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 
+from store.db import bulk
 from store.db import tables as t
 from store.db.builtin import AUTOMATIC_PROPERTIES, COUNT_PROPERTIES
 from store.db.catalog import LoadedObject
 from store.db.chunks import chunks
-from store.db.tx import Tx
+from store.db.jsoncodec import dumps_texts
+from store.db.tx import JournalRow, Tx
 from store.errors import DuplicateError, NotFoundError, RecordWriteError, ValidationError
 from store.models import ChangeSource, Record, SourceType
 from store.values import (
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 Outcome = Record | RecordWriteError
+_UNIQUE_COLUMNS = ("object_type_id", "property_name", "value_key", "record_id")
 MAX_BATCH = 10_000
 _MAX_RECORD_ID = 2**63  # BIGINT
 
@@ -98,6 +101,8 @@ def _changes(
     if plain and _all_plain(raw, plain):
         # Every value is plain text for a plain text property: each stays as it is.
         texts = cast(Mapping[str, str], raw)
+        if not current:  # a new record: every (non-empty) value is a change
+            return dict(texts)
         return {name: value for name, value in texts.items() if value != current.get(name)}
     changes: dict[str, str | None] = {}
     defined = obj.properties
@@ -226,16 +231,9 @@ class _UniqueClaims:
                     claimed_by[(name, key)] = index
         return errors
 
-    def rows(self, index: int, record_id: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "object_type_id": self.obj.id,
-                "property_name": n,
-                "value_key": k,
-                "record_id": record_id,
-            }
-            for n, k, _ in self.wanted.get(index, [])
-        ]
+    def rows(self, index: int, record_id: int) -> list[tuple[int, str, str, int]]:
+        """Its ``unique_values`` rows, in ``_UNIQUE_COLUMNS`` order."""
+        return [(self.obj.id, n, k, record_id) for n, k, _ in self.wanted.get(index, ())]
 
 
 def _check_size(inputs: Sequence[Any]) -> None:
@@ -274,56 +272,64 @@ def create_records(
         except RecordWriteError as exc:
             outcomes[index] = exc
             continue
-        prepared[index] = {k: v for k, v in changes.items() if v is not None}
-        claims.want(index, prepared[index])
+        if None in changes.values():  # clearing what a new record does not have: nothing
+            changes = {k: v for k, v in changes.items() if v is not None}
+        prepared[index] = cast(dict[str, str], changes)
+        if claims.unique:
+            claims.want(index, changes)
     for index, error in claims.conflicts({}).items():
         outcomes[index] = error
         del prepared[index]
-    order = sorted(prepared)
-    if order:
-        rows = [
-            {
-                "object_type_id": obj.id,
-                "properties": prepared[i],
-                "created_at": tx.now,
-                "updated_at": tx.now,
-                "archived": False,
-                "archived_at": None,
-                "merged_into_id": None,
-            }
-            for i in order
-        ]
-        ids = _allocate_record_ids(tx.connection, len(rows))
-        for row, rid in zip(rows, ids, strict=True):
-            row["id"] = rid
-        tx.connection.execute(insert(t.records), rows)
-        tx.created.update(ids)
-        unique_rows = [r for i, rid in zip(order, ids, strict=True) for r in claims.rows(i, rid)]
-        if unique_rows:
-            tx.forget_unique()
-            tx.connection.execute(insert(t.unique_values), unique_rows)
-        source_type, now = source.type.value, tx.now
-        tx.connection.execute(
-            insert(t.property_history),
-            [
-                {
-                    "record_id": rid,
-                    "changed_at": now,
-                    "source_type": source_type,
-                    "source_id": source.id,
-                    "changes": dict(prepared[i]),
-                }
-                for i, rid in zip(order, ids, strict=True)
-            ],
-        )
-        created = _NewRecords(obj, now)
-        for i, rid in zip(order, ids, strict=True):
-            tx.journal(
-                obj.name, rid, "create", {k: [None, v] for k, v in prepared[i].items()}, source
+    if not prepared:
+        return [o for o in outcomes if o is not None]
+    conn, now = tx.connection, tx.now
+    order = list(prepared)  # input order: inserted in it, conflicts only removed
+    # One encoding per record serves its row and its history row (the same values).
+    encoded = [(dumps_texts(prepared[i]),) for i in order]
+    stamp = bulk.bound(conn, t.records.c.created_at, now)
+    ids = bulk.insert_ids(
+        conn,
+        t.records,
+        ["properties"],
+        encoded,
+        fixed={
+            "object_type_id": obj.id,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "archived": bulk.bound(conn, t.records.c.archived, False),
+        },
+    )
+    tx.created.update(ids)
+    unique_rows = [r for i, rid in zip(order, ids, strict=True) for r in claims.rows(i, rid)]
+    if unique_rows:
+        tx.forget_unique()
+        bulk.insert_rows(conn, t.unique_values, _UNIQUE_COLUMNS, unique_rows)
+    bulk.insert_rows(
+        conn,
+        t.property_history,
+        ("record_id", "changes"),
+        [(rid, text) for rid, (text,) in zip(ids, encoded, strict=True)],
+        fixed={"changed_at": stamp, "source_type": source.type.value, "source_id": source.id},
+    )
+    created = _NewRecords(obj, now)
+    name, source_type, source_id = obj.name, source.type.value, source.id
+    journal: list[JournalRow] = []
+    for i, rid in zip(order, ids, strict=True):
+        values = prepared[i]
+        journal.append(
+            (
+                name,
+                rid,
+                "create",
+                dumps_texts({k: [None, v] for k, v in values.items()}),
+                source_type,
+                source_id,
             )
-            outcomes[i] = created.record(rid, prepared[i])
-        if obj.schema.activity:
-            tx.dirty.update(ids)
+        )
+        outcomes[i] = created.record(rid, values)
+    tx.journal_many(journal)
+    if obj.schema.activity:
+        tx.dirty.update(ids)
     return [o for o in outcomes if o is not None]
 
 
@@ -335,7 +341,6 @@ class _NewRecords:
         self.obj = obj
         self.now = now
         defined = obj.properties
-        self.defined = defined
         stamp = format_datetime(now)
         automatic = {
             "hs_object_id": "",
@@ -344,13 +349,14 @@ class _NewRecords:
             "lastmodifieddate": stamp,
         }
         self.automatic = {k: v for k, v in automatic.items() if k in defined}
+        self.with_id = "hs_object_id" in self.automatic
         self.counts = [name for name in COUNT_PROPERTIES if name in defined]
 
     def record(self, record_id: int, stored: Mapping[str, str]) -> Record:
-        defined = self.defined
-        props = {k: v for k, v in stored.items() if k in defined}
-        props.update(self.automatic)
-        if "hs_object_id" in self.automatic:
+        # ``stored`` holds live properties only (``_changes`` refused any other), none of
+        # them automatic: so no filtering, and the automatic values cannot collide.
+        props = {**stored, **self.automatic}
+        if self.with_id:
             props["hs_object_id"] = str(record_id)
         for name in self.counts:
             props.setdefault(name, "0")  # no associations yet
@@ -364,29 +370,6 @@ class _NewRecords:
             archived_at=None,
             merged_into=None,
         )
-
-
-def _allocate_record_ids(conn: Connection, count: int) -> list[int]:
-    """Ids for ``count`` new records, taken in one statement.
-
-    An INSERT ... RETURNING that must keep input order falls back to one statement per row
-    on SQLite; with the ids known beforehand the insert is a single executemany. SQLite
-    writes hold the database's write lock (BEGIN IMMEDIATE), so max(id) cannot move under
-    us; PostgreSQL hands out the sequence's next values.
-    """
-    if conn.dialect.name == "postgresql":
-        return sorted(
-            conn.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence('records', 'id')) "
-                    "FROM generate_series(1, :n)"
-                ),
-                {"n": count},
-            )
-        )
-    top = conn.execute(select(func.max(t.records.c.id))).scalar()
-    first = int(top or 0) + 1
-    return list(range(first, first + count))
 
 
 def lock_records(
@@ -502,31 +485,44 @@ def _write_updates(
     claimed = [r for i, (rid, _) in zip(indexes, changes, strict=True) for r in claims.rows(i, rid)]
     if claimed:
         tx.forget_unique()
-        conn.execute(insert(t.unique_values), claimed)
-    old_values: dict[int, dict[str, str]] = {}
+        bulk.insert_rows(conn, t.unique_values, _UNIQUE_COLUMNS, claimed)
+    name, source_type, source_id = obj.name, source.type.value, source.id
+    written: list[tuple[int, str]] = []  # (record id, its properties as JSON)
+    history: list[tuple[int, str]] = []
+    journal: list[JournalRow] = []
+    activity = obj.schema.activity
     for record_id, change in changes:
         row = rows[record_id]
-        old_values[record_id] = dict(row["properties"])
-        merged = {**row["properties"], **change}
-        row["properties"] = {k: v for k, v in merged.items() if v is not None}
+        old: dict[str, str] = row["properties"]  # replaced below, never changed: no copy
+        new = {**old, **change}
+        if None in change.values():
+            new = {k: v for k, v in new.items() if v is not None}
+        row["properties"] = new
         row["updated_at"] = tx.now
-    conn.execute(
-        update(t.records)
-        .where(t.records.c.id == bindparam("rid"))
-        .values(properties=bindparam("props"), updated_at=bindparam("ts")),
-        [{"rid": rid, "props": rows[rid]["properties"], "ts": tx.now} for rid, _ in changes],
-    )
-    conn.execute(
-        insert(t.property_history),
-        [_history_row(tx, rid, change, source) for rid, change in changes],
-    )
-    for record_id, change in changes:
-        old = old_values[record_id]
-        tx.journal(
-            obj.name, record_id, "update", {k: [old.get(k), v] for k, v in change.items()}, source
+        written.append((record_id, dumps_texts(new)))
+        history.append((record_id, dumps_texts(change)))
+        journal.append(
+            (
+                name,
+                record_id,
+                "update",
+                dumps_texts({k: [old.get(k), v] for k, v in change.items()}),
+                source_type,
+                source_id,
+            )
         )
-        if obj.schema.activity and "hs_timestamp" in change:
+        if activity and "hs_timestamp" in change:
             tx.dirty.add(record_id)
+    stamp = bulk.bound(conn, t.records.c.updated_at, tx.now)
+    bulk.update_by_id(conn, t.records, ("properties",), written, fixed={"updated_at": stamp})
+    bulk.insert_rows(
+        conn,
+        t.property_history,
+        ("record_id", "changes"),
+        history,
+        fixed={"changed_at": stamp, "source_type": source_type, "source_id": source_id},
+    )
+    tx.journal_many(journal)
 
 
 def upsert_records(
@@ -795,7 +791,7 @@ def restore_records(
         ]
         if plain_rows:
             tx.forget_unique()
-            tx.connection.execute(insert(t.unique_values), plain_rows)
+            bulk.insert_rows(tx.connection, t.unique_values, _UNIQUE_COLUMNS, plain_rows)
         if edited:
             # Claims the edited records' unique values too (they released none: archived).
             _write_updates(

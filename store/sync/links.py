@@ -13,14 +13,16 @@ from sqlalchemy import (
     update,
 )
 
+from store.db import bulk
 from store.db import tables as t
 from store.db.chunks import chunks
+from store.db.jsoncodec import dumps_texts
 from store.errors import LinkConflictError, StoreError
 from store.sync.models import (
     Link,
     LinkWrite,
 )
-from store.sync.rows import CHUNK, upsert_into
+from store.sync.rows import CHUNK
 
 __all__ = [
     "delete_links",
@@ -115,34 +117,34 @@ def save_links(
         if held.external_id != by_crm[crm_id]:
             raise LinkConflictError(sync, crm_id, held.external_id, by_crm[crm_id])
     sl = t.sync_links
-    statement = upsert_into(conn, sl)
-    statement = statement.on_conflict_do_update(
-        index_elements=[sl.c.sync, sl.c.external_id],
-        set_={
-            "crm_object": statement.excluded.crm_object,
-            "crm_id": statement.excluded.crm_id,
-            "base": statement.excluded.base,
-            "external_updated_at": statement.excluded.external_updated_at,
-            "external_version": statement.excluded.external_version,
-            "updated_at": statement.excluded.updated_at,
-        },
-    )
-    conn.execute(
-        statement,
+    when = bulk.binder(conn, sl.c.external_updated_at)
+    stamp = bulk.bound(conn, sl.c.created_at, now)
+    bulk.insert_rows(
+        conn,
+        sl,
+        ("external_id", "crm_id", "base", "external_updated_at", "external_version"),
         [
-            {
-                "sync": sync,
-                "external_id": link.external_id,
-                "crm_object": crm_object,
-                "crm_id": link.crm_id,
-                "base": dict(link.base),
-                "external_updated_at": link.external_updated_at,
-                "external_version": _version(link.external_version),
-                "created_at": now,
-                "updated_at": now,
-            }
+            (
+                link.external_id,
+                link.crm_id,
+                dumps_texts(link.base),
+                when(link.external_updated_at),
+                _version(link.external_version),
+            )
             for link in links
         ],
+        fixed={"sync": sync, "crm_object": crm_object, "created_at": stamp, "updated_at": stamp},
+        upsert=(
+            ("sync", "external_id"),
+            (
+                "crm_object",
+                "crm_id",
+                "base",
+                "external_updated_at",
+                "external_version",
+                "updated_at",
+            ),
+        ),
     )
 
 

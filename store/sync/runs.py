@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    insert,
     select,
 )
 
+from store.db import bulk
 from store.db import tables as t
+from store.db.jsoncodec import dumps
 from store.errors import StoreError
 from store.sync.models import (
     LogAction,
@@ -22,7 +23,7 @@ from store.sync.models import (
     SyncRun,
     SyncState,
 )
-from store.sync.rows import CHUNK, upsert_into
+from store.sync.rows import upsert_into
 
 __all__ = [
     "RUN_STATUSES",
@@ -106,24 +107,29 @@ def write_log(
 ) -> None:
     if not entries:
         return
-    rows = [
-        {
+    bulk.insert_rows(
+        conn,
+        t.sync_log,
+        ("crm_id", "external_id", "direction", "action", "changes", "message", "level"),
+        [
+            (
+                e.crm_id,
+                e.external_id,
+                LogDirection(e.direction).value,
+                LogAction(e.action).value,
+                dumps(e.changes),  # None as JSON null, as SQLAlchemy stored it
+                e.message,
+                e.level,
+            )
+            for e in entries
+        ],
+        fixed={
             "sync": sync,
             "run_id": run_id,
-            "at": at,
+            "at": bulk.bound(conn, t.sync_log.c.at, at),
             "crm_object": crm_object,
-            "crm_id": e.crm_id,
-            "external_id": e.external_id,
-            "direction": LogDirection(e.direction).value,
-            "action": LogAction(e.action).value,
-            "changes": e.changes,
-            "message": e.message,
-            "level": e.level,
-        }
-        for e in entries
-    ]
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(t.sync_log), rows[start : start + CHUNK])
+        },
+    )
 
 
 def log_from_row(row: Mapping[Any, Any]) -> SyncLogEntry:
