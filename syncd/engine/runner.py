@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from connectors.base import AuthError, ChangePage, Connector, QuotaExhaustedError
 from store import Store, SyncTx
+from syncd.engine.collector import fewer_collections
 from syncd.engine.context import RunContext, RunSummary
 from syncd.engine.inbound import MassDeleteBrake, apply_page
 from syncd.engine.inbound import linked_total as _linked_total
@@ -110,6 +111,30 @@ def run_sync(
     should_stop: Callable[[], bool] | None = None,
 ) -> RunSummary:
     """Run one pass now; returns its counts. Raises :class:`SyncPaused` when paused."""
+    with fewer_collections():
+        return _run_pass(
+            spec,
+            connector,
+            store,
+            full=full,
+            dry_run=dry_run,
+            allow_deletes=allow_deletes,
+            progress=progress,
+            should_stop=should_stop,
+        )
+
+
+def _run_pass(
+    spec: SyncSpec,
+    connector: Connector,
+    store: Store,
+    *,
+    full: bool,
+    dry_run: bool,
+    allow_deletes: bool,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> RunSummary:
     state = store.sync_state(spec.name)
     if state.paused and not allow_deletes:
         raise SyncPaused(f"sync {spec.name} is paused: {state.paused_reason or 'by an operator'}")
