@@ -1,0 +1,44 @@
+"""Named regression cases of the CardDAV model test (tests/model/test_carddav_model.py).
+
+Each is a sequence the model found, shrunk by hand, replayed step by step on the same machine
+(a real Radicale server, the store on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from store import Store
+from tests.connectors.carddav.conftest import Radicale
+from tests.model.carddav_peer import CardDavPeer
+from tests.model.machine import machine_class
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="open (issue 13): found by the CardDAV model run of 2026-12-07, not yet diagnosed",
+)
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_carddav_lastname_edited_on_both_sides_under_external_wins_keeps_the_cards_value(
+    radicale: Radicale, store_factory: Callable[[], Store], tmp_path: Path
+) -> None:
+    """Four contacts synced to cards (a fifth archived before its first pass); then the same
+    contact's last name edited in the CRM and on its card. Under ``external_wins`` the card's
+    value must win on both sides; the model saw the card's last name cleared instead, in no
+    CRM history and no conflict."""
+    machine, *_ = machine_class(
+        CardDavPeer(radicale), store_factory, tmp_path, rule="external_wins", deletes="ignore"
+    )
+    state = machine()
+    state.crm_create(email=4, first=2, last=2)
+    state.crm_archive(index=3)
+    state.crm_create(email=2, first=0, last=0)
+    state.crm_create(email=3, first=3, last=2)
+    state.crm_create(email=0, first=1, last=2)
+    state.sync_pass(full=False)
+    state.edit_both(crm_kind=1, ext_kind=2, index=1, prop="lastname")
+    state.teardown()  # quiesces, then checks every promise
