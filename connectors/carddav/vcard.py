@@ -279,9 +279,10 @@ def _set_name(card: Component, fields: Mapping[str, Any]) -> None:
         name.given = _value("given_name", fields["given_name"]) or ""
     if "family_name" in fields:
         name.family = _value("family_name", fields["family_name"]) or ""
-    if not any(
+    if _version(card) == "4.0" and not any(
         _part(getattr(name, p)) for p in ("family", "given", "additional", "prefix", "suffix")
     ):
+        # vCard 4.0 makes N optional; 3.0 requires it, so there an empty N:;;;; says "no name".
         card.contents.pop("n", None)
 
 

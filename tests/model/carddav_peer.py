@@ -43,10 +43,17 @@ def _edited(text: str, values: Values) -> str:
     merged = {**_parse(text), **values}
     out: list[str] = []
     email_done = False
+    # A card written without names (syncd leaves N out when both are empty) gets an N line
+    # when a name is edited, as a phone's editor adds one.
+    names_done = not ({"firstname", "lastname"} & values.keys())
     for line in text.replace("\r\n ", "").splitlines():
         key = line.partition(":")[0].split(";")[0].upper()
         if key == "N":
             out.append(f"N:{merged['lastname'] or ''};{merged['firstname'] or ''};;;")
+            names_done = True
+        elif key == "END" and not names_done:
+            out.extend([f"N:{merged['lastname'] or ''};{merged['firstname'] or ''};;;", line])
+            names_done = True
         elif key == "EMAIL" and "email" in values:
             if not email_done and merged["email"]:
                 out.append(f"{line.partition(':')[0]}:{merged['email']}")

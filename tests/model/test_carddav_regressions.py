@@ -17,19 +17,15 @@ from tests.model.carddav_peer import CardDavPeer
 from tests.model.machine import machine_class
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="open (issue 13): found by the CardDAV model run of 2026-12-07, not yet diagnosed",
-)
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
-def test_carddav_lastname_edited_on_both_sides_under_external_wins_keeps_the_cards_value(
+def test_carddav_name_given_on_a_card_syncd_wrote_without_one_reaches_the_crm(
     radicale: Radicale, store_factory: Callable[[], Store], tmp_path: Path
 ) -> None:
-    """Four contacts synced to cards (a fifth archived before its first pass); then the same
-    contact's last name edited in the CRM and on its card. Under ``external_wins`` the card's
-    value must win on both sides; the model saw the card's last name cleared instead, in no
-    CRM history and no conflict."""
+    """Four contacts synced to cards (a fifth archived before its first pass), one of them
+    with no name; then its last name edited in the CRM and on its card. Under
+    ``external_wins`` the card's value must win on both sides. syncd wrote that contact's
+    vCard 3.0 card without the N line 3.0 requires, so the second client had nowhere to put
+    the name and the model saw the card's last name lost (now: an empty ``N:;;;;``)."""
     machine, *_ = machine_class(
         CardDavPeer(radicale), store_factory, tmp_path, rule="external_wins", deletes="ignore"
     )

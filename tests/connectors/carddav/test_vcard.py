@@ -131,7 +131,15 @@ def test_fn_follows_a_derived_name_and_empty_values_remove_properties() -> None:
     fields = card_fields(card)
     assert (fields["given_name"], fields["family_name"], fields["org"]) == (None, None, None)
     assert fields["fn"] == "a@x.io"  # FN is required: the best name left
-    assert "\r\nN:" not in serialize(card) and "ORG" not in serialize(card)
+    # vCard 3.0 requires N too: an empty one says "no name" (a phone editing the card then
+    # has an N to put a name in).
+    assert "\r\nN:;;;;\r\n" in serialize(card) and "ORG" not in serialize(card)
+
+
+def test_a_vcard_4_card_without_a_name_loses_its_n_line() -> None:
+    card = parse_card("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ada\r\nN:Lovelace;Ada;;;\r\nEND:VCARD\r\n")
+    apply_fields(card, {"given_name": None, "family_name": None})
+    assert "\r\nN:" not in serialize(card)  # optional in 4.0
 
 
 @pytest.mark.parametrize(
