@@ -90,6 +90,12 @@ class _PageWork:
     matched: set[int] = field(default_factory=set)
 
 
+#: How many ids a first pass remembers as linked by its own pages (``RunContext.linked``)
+#: before it goes back to looking each page's links up: the set would otherwise grow with
+#: the source (a million ids is about 80 MB) where the pass's memory must stay flat.
+LINKS_KEPT_IN_MEMORY = 100_000
+
+
 def linked_total(store: Store, spec: SyncSpec) -> int:
     """How many records the sync links, for the mass-delete brake's share.
 
@@ -256,6 +262,8 @@ def _finish_page(
     if work.links:
         if ctx.linked is not None:
             ctx.linked.update(link.external_id for link in work.links)
+            if len(ctx.linked) > LINKS_KEPT_IN_MEMORY:
+                ctx.linked = None  # a large first sync: memory stays flat, pages look links up
         tx.save_links(spec.crm_object, work.links)
     if work.matched:
         _settle_matched_creates(tx, work.matched)

@@ -175,3 +175,46 @@ def test_a_first_pass_skips_link_lookups_only_for_ids_it_never_linked(
     assert ctx.summary.get("inbound.created") == 2
     assert ctx.summary.get("inbound.updated") == 1
     assert ctx.linked == ({"1", "2"} if first_pass else None)
+
+
+def test_a_first_pass_forgets_its_links_past_the_cap_and_looks_them_up_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``LINKS_KEPT_IN_MEMORY`` ids the first pass stops remembering (its memory must not
+    grow with the source) and a record read again is still found linked: one record."""
+    from datetime import UTC, datetime
+
+    from connectors.base import ExternalRecord
+    from mapping import FieldMapping
+    from syncd.engine import inbound
+    from syncd.engine.context import RunContext
+    from syncd.engine.spec import SyncSpec
+
+    monkeypatch.setattr(inbound, "LINKS_KEPT_IN_MEMORY", 2)
+    spec = SyncSpec.build(
+        "s",
+        connector="c",
+        external_object="o",
+        crm_object="contacts",
+        mappings=[FieldMapping(("email",), "email"), FieldMapping(("firstname",), "name")],
+        match_crm="email",
+        match_external="email",
+    )
+    ctx = RunContext(spec, None, store, None)  # type: ignore[arg-type]  # no connector call
+    ctx.linked = set()
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def page(*records: ExternalRecord) -> None:
+        store.sync_write(
+            "s",
+            lambda tx: inbound.apply_page(ctx, tx, records, None, deletes_so_far=0, linked_total=0),
+        )
+
+    page(*(ExternalRecord(str(n), {"email": f"{n}@x.example", "name": "A"}, at) for n in (1, 2)))
+    assert ctx.linked == {"1", "2"}
+    page(ExternalRecord("3", {"email": "3@x.example", "name": "C"}, at))
+    assert ctx.linked is None  # past the cap: forgotten
+    page(ExternalRecord("1", {"email": "1@x.example", "name": "Ann"}, at))
+    assert sorted(store.links_by_external("s", ["1", "2", "3"])) == ["1", "2", "3"]
+    assert ctx.summary.get("inbound.created") == 3
+    assert ctx.summary.get("inbound.updated") == 1
