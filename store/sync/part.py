@@ -387,20 +387,7 @@ class SyncPart(FacadePart):
             newest = rows[0].newest if rows else None
             if newest is None:
                 return [], after
-            entries = [
-                JournalEntry(
-                    seq=r.seq,
-                    written_at=r.written_at,
-                    object=r.object_type,
-                    record_id=r.record_id,
-                    op=r.op,
-                    changes=r.changes,
-                    source_type=SourceType(r.source_type),
-                    source_id=r.source_id,
-                )
-                for r in rows
-                if r.seq is not None
-            ]
+            entries = [_journal_entry(r) for r in rows if r.seq is not None]
             return entries, entries[-1].seq if len(entries) >= max(1, limit) else int(newest)
 
         return self._read(work)
@@ -428,19 +415,7 @@ class SyncPart(FacadePart):
                 .order_by(j.c.seq)
                 .limit(max(1, limit))
             )
-            return [
-                JournalEntry(
-                    seq=r.seq,
-                    written_at=r.written_at,
-                    object=r.object_type,
-                    record_id=r.record_id,
-                    op=r.op,
-                    changes=r.changes,
-                    source_type=SourceType(r.source_type),
-                    source_id=r.source_id,
-                )
-                for r in rows
-            ]
+            return [_journal_entry(r) for r in rows]
 
         return self._read(work)
 
@@ -516,3 +491,17 @@ class SyncPart(FacadePart):
 
     def get_conflict(self, conflict_id: int) -> ConflictRecord:
         return self._read(lambda conn: conflict_sql.get_conflict(conn, conflict_id))
+
+
+def _journal_entry(r: Any) -> JournalEntry:
+    """A journal row as the domain entry both journal readers return."""
+    return JournalEntry(
+        seq=r.seq,
+        written_at=r.written_at,
+        object=r.object_type,
+        record_id=r.record_id,
+        op=r.op,
+        changes=r.changes,
+        source_type=SourceType(r.source_type),
+        source_id=r.source_id,
+    )
