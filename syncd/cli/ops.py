@@ -19,7 +19,7 @@ from store import SyncLogEntry
 from syncd.changes import changes_text
 from syncd.cli._context import DEFAULT_CONFIG, CliState, get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
-from syncd.cli.sync import _config
+from syncd.cli.sync import _config, configured_sync
 from syncd.errors import UsageError
 from syncd.parked import parked_groups
 from syncd.trace import trace_events
@@ -123,10 +123,7 @@ def _check_sync_named(state: CliState, store: Any, sync: str | None) -> None:
     if sync is None:
         return
     if (state.config or DEFAULT_CONFIG).is_file():
-        names = set(_config(state, secrets_needed=False).syncs)
-        if sync not in names:
-            known = ", ".join(sorted(names)) or "(none)"
-            raise UsageError(f"no sync named {sync!r} in the config; syncs: {known}")
+        configured_sync(_config(state, secrets_needed=False), sync)
     elif not store.list_sync_runs(sync, limit=1):
         raise UsageError(f"no sync named {sync!r} has run against this store")
 

@@ -14,8 +14,7 @@ import typer
 
 from syncd.cli._context import get_state
 from syncd.cli._output import emit_json, info, print_table, shorten
-from syncd.cli.sync import _config
-from syncd.errors import UsageError
+from syncd.cli.sync import _config, configured_sync
 
 if TYPE_CHECKING:
     from syncd.status import DaemonStatus, SyncStatus
@@ -91,10 +90,7 @@ def status(
     config = _config(state, secrets_needed=False)
     wanted = list(config.syncs.values())
     if sync is not None:
-        if sync not in config.syncs:
-            known = ", ".join(sorted(config.syncs)) or "(none)"
-            raise UsageError(f"no sync named {sync!r} in the config; syncs: {known}")
-        wanted = [config.syncs[sync]]
+        wanted = [configured_sync(config, sync)]
     now = datetime.now(UTC)
     with state.open_store(state.db or config.store_url) as store:
         found = store.sync_overview([s.name for s in wanted], now)

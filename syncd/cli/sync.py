@@ -26,7 +26,7 @@ from syncd.lease import DEFAULT_WAIT_SECONDS, sync_lease
 # more to import than most commands take to run, and ``syncd --help`` needs none of them.
 if TYPE_CHECKING:
     from config import ConfigErrors
-    from config.models import Config
+    from config.models import Config, SyncConfig
     from connectors.base import Connector
     from syncd.engine import SyncSpec
 
@@ -74,6 +74,15 @@ def _config(state: CliState, *, secrets_needed: bool = True) -> Config:
         raise ConfigError(f"{first}{more}") from None
 
 
+def configured_sync(config: Config, name: str) -> SyncConfig:
+    """The sync ``name`` of ``config``, or the usage error that lists the ones there are."""
+    found = config.syncs.get(name)
+    if found is None:
+        known = ", ".join(sorted(config.syncs)) or "(none)"
+        raise UsageError(f"no sync named {name!r} in the config; syncs: {known}")
+    return found
+
+
 @contextmanager
 def _sync_parts(
     state: CliState, name: str, *, lease_wait: float | None = None
@@ -83,10 +92,7 @@ def _sync_parts(
     from syncd.engine import build_connector, build_spec
 
     config = _config(state)
-    sync_config = config.syncs.get(name)
-    if sync_config is None:
-        known = ", ".join(sorted(config.syncs)) or "(none)"
-        raise UsageError(f"no sync named {name!r} in the config; syncs: {known}")
+    sync_config = configured_sync(config, name)
     spec = build_spec(config, sync_config)
     connector = build_connector(config, sync_config.connector)
     url = state.db or config.store_url
