@@ -148,7 +148,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         _plan(ctx, item, external, crm_changed, batch)
     # Creates are written down before they go out, so a crash cannot make them twice.
     intents.hold_or_record(ctx, items)
-    _write_outside(ctx, items, batch)
+    _write_outside(ctx, items, batch, external)
 
     restoring = {i.crm_id: i.external_id for i in items if i.restore}
 
@@ -485,7 +485,9 @@ def _check_delete(
     batch.restore.append(item.crm_id)
 
 
-def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
+def _write_outside(
+    ctx: RunContext, items: list[_Out], batch: _Batch, external: dict[str, ExternalRecord]
+) -> None:
     spec = ctx.spec
     writes = [i for i in items if i.request is not None]
     deletes = [i for i in items if i.delete and i.external_id]
@@ -529,9 +531,61 @@ def _write_outside(ctx: RunContext, items: list[_Out], batch: _Batch) -> None:
     # new match value frees the old one, and a create of that old value must not be refused
     # (or adopt the record) as if the value were still taken.
     updates = [i for i in writes if i.external_id is not None]
-    _send(ctx, updates, batch, deleted=deleted)
+    _send(ctx, _freeing_first(ctx, updates, external), batch, deleted=deleted)
     creates = [i for i in writes if i.external_id is None]
     _send(ctx, identity.refuse_taken(ctx, creates, batch, deleted=deleted), batch, deleted=deleted)
+
+
+def _freeing_first(
+    ctx: RunContext, updates: list[_Out], external: dict[str, ExternalRecord]
+) -> list[_Out]:
+    """``updates`` with each one that gives up a match value before the one taking it.
+
+    The CRM moves Bo to a new email and gives Ann Bo's old one: sent in the order the
+    records changed, Ann's update reaches a system that still has the email on Bo's record
+    and is refused as a duplicate, so the sides stay apart until a retry, though this very
+    batch frees the value. Updates that take each other's values in a cycle (a swap) cannot
+    all go through one at a time: one of them is refused and retried, as before.
+    """
+    field_name = ctx.spec.match_external
+    if field_name is None or len(updates) < 2:
+        return updates
+
+    def key(value: Any) -> str | None:
+        return str(value).casefold() if value not in (None, "") else None
+
+    taking: dict[int, str] = {}  # index -> the value the update writes
+    holder: dict[str, int] = {}  # a value held outside now -> the index of the update moving it
+    for index, item in enumerate(updates):
+        assert item.request is not None and item.external_id is not None
+        if field_name not in item.request.fields:
+            continue
+        new = key(item.request.fields[field_name])
+        current = external.get(item.external_id)
+        old = key(current.fields.get(field_name)) if current is not None else None
+        if new is not None and new != old:
+            taking[index] = new
+        if old is not None and old != new:
+            holder[old] = index
+    waits = {
+        index: holder[value]
+        for index, value in taking.items()
+        if value in holder and holder[value] != index
+    }
+    if not waits:
+        return updates
+    ordered: list[int] = []
+    placed: set[int] = set()
+    for index in range(len(updates)):
+        chain: list[int] = []  # this update, the one it waits for, the one that waits for...
+        step: int | None = index
+        while step is not None and step not in placed and step not in chain:
+            chain.append(step)
+            step = waits.get(step)
+        for waiting in reversed(chain):
+            placed.add(waiting)
+            ordered.append(waiting)
+    return [updates[index] for index in ordered]
 
 
 def _send(ctx: RunContext, writes: list[_Out], batch: _Batch, *, deleted: set[str]) -> None:

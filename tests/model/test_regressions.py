@@ -501,3 +501,28 @@ def test_edit_outside_after_a_lost_create_answer_is_not_overwritten(
         bo = h.store.find_record("contacts", "email", "b@x.io")
         history = {e.value for e in h.store.property_history("contacts", bo.id, "firstname")}
         assert "Bob" in history or "Bob" in h.kept_values("firstname")
+
+
+def test_crm_email_moved_to_one_another_contact_gave_up_goes_out_in_the_same_pass(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The CRM edits Ann, moves Bo to a new email and gives Ann Bo's old one, all before
+    the next pass. The pass sent Ann's update first (her record changed first): the shop
+    refused it, Bo still had the email, and the two sides stayed apart until a retry
+    later, though Bo's update in the same batch freed it."""
+    for h in _sync(store, sql_db, tmp_path, rule="manual", deletes="archive"):
+        ann_row = h.peer.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
+        bo_row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": None})
+        assert ann_row is not None and bo_row is not None
+        h.run()
+        ann = h.store.find_record("contacts", "email", "a@x.io")
+        bo = h.store.find_record("contacts", "email", "b@x.io")
+
+        h.store.update_record("contacts", ann.id, {"lastname": "Lee"}, UI)
+        h.store.update_record("contacts", bo.id, {"email": "c@x.io"}, UI)
+        h.store.update_record("contacts", ann.id, {"email": "b@x.io"}, UI)
+        summary = h.run()
+
+        assert summary.counts.get("outbound.errors", 0) == 0
+        assert h.peer.rows()[ann_row] == {"email": "b@x.io", "firstname": "Ann", "lastname": "Lee"}
+        assert h.peer.rows()[bo_row]["email"] == "c@x.io"
