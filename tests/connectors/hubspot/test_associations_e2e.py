@@ -49,6 +49,7 @@ connectors:
     webhook_url: https://syncd.example.com/webhooks/hubspot
     app_id: "1160452"
     rate_limit: {requests: 1000, per_seconds: 1}
+    search_rate_limit: {requests: 1000, per_seconds: 1}
     retry: {attempts: 3, max_wait_seconds: 1}
     objects:
       contacts:

@@ -33,6 +33,7 @@ connectors:
     base_url: "${HUBSPOT_URL}"
     access_token: "${HUBSPOT_TOKEN}"
     rate_limit: {requests: 1000, per_seconds: 1}
+    search_rate_limit: {requests: 1000, per_seconds: 1}
     retry: {attempts: 3, max_wait_seconds: 1}
     objects:
       contacts:
