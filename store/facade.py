@@ -24,7 +24,7 @@ from store.associations import calculated
 from store.associations.part import AssociationsPart
 from store.csv.part import ImportsPart
 from store.db.catalog import enable_cache
-from store.db.engine import WRITE, make_engine, redact_url
+from store.db.engine import WRITE, make_engine, redact_url, write_turn
 from store.db.migrate import current_revision, head_revision, upgrade
 from store.db.session import ReadSession, current_session
 from store.db.tx import Tx, last_seq
@@ -137,7 +137,7 @@ class Store(
             session = None  # a write within a write: a connection of its own, as before
         for attempt in range(_UNIQUE_RETRIES):
             try:
-                with self._write_connection(session) as conn:
+                with self._write_connection(session) as conn, write_turn(self._engine):
                     with conn.begin():
                         tx = Tx(conn, source, utcnow())
                         if self._fence is not None:
