@@ -41,8 +41,11 @@ def external_edited(
     """Whether the external record changed since the link's last sync.
 
     ``values`` are its mapped values; a field the CRM cannot receive says nothing. ``held``
-    are the values open conflicts keep for an operator (by field): a field still holding
-    that value was seen and kept already, and is no edit a later CRM archive missed.
+    are the values open conflicts keep for an operator (by field): the value a field was
+    last seen with outside, base or not. A field still holding it was seen and kept
+    already, and is no edit a later CRM archive missed; one changed since is, also where
+    the base has no value to compare with (a first match whose sides differed: the base
+    agrees on no field the conflict holds).
     """
     if (
         link.external_version is not None
@@ -50,11 +53,8 @@ def external_edited(
         and record.version != link.external_version
     ):
         return True
-    if held:
-        values = {
-            name: value for name, value in values.items() if name not in held or held[name] != value
-        }
-    return _differs(spec, link.base, values, Side.CRM)
+    seen = {**link.base, **held} if held else link.base
+    return _differs(spec, seen, values, Side.CRM)
 
 
 def crm_edited(

@@ -526,3 +526,31 @@ def test_crm_email_moved_to_one_another_contact_gave_up_goes_out_in_the_same_pas
         assert summary.counts.get("outbound.errors", 0) == 0
         assert h.peer.rows()[ann_row] == {"email": "b@x.io", "firstname": "Ann", "lastname": "Lee"}
         assert h.peer.rows()[bo_row]["email"] == "c@x.io"
+
+
+@pytest.mark.parametrize("deletes", ["archive", "delete"])
+def test_edit_outside_of_a_field_held_since_the_first_match_is_kept_when_the_crm_archives(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, deletes: str
+) -> None:
+    """Under ``manual`` the shop and the CRM each have Bo with another last name: the first
+    pass links them by email and holds the last name for an operator (no base yet). The
+    shop then edits the last name again and the CRM archives Bo. The edit was no change
+    "since the last sync" (the base had no last name to compare with): the row was deleted
+    with it, in no history and no conflict."""
+    for h in _sync(store, sql_db, tmp_path, rule="manual", deletes=deletes):
+        row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": "Lee"})
+        assert row is not None
+        bo = h.store.create_record(
+            "contacts", {"email": "b@x.io", "firstname": "Bo", "lastname": "Li"}, UI
+        )
+        h.run()
+        assert h.links() == {row: bo.id}
+        assert "Lee" in h.kept_values("lastname")
+
+        h.peer.edit(row, {"lastname": "Lee-Smith"})
+        h.store.archive_records("contacts", [bo.id], UI)
+        h.run()
+        h.run()
+
+        kept_outside = h.peer.rows().get(row, {}).get("lastname") == "Lee-Smith"
+        assert kept_outside or "Lee-Smith" in h.kept_values("lastname")
