@@ -8,27 +8,87 @@ without a valid token touches nothing.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from store import Store
 from syncd.api import associations, objects, properties, schemas
-from syncd.api.context import ApiSettings
+from syncd.api.context import STORE_STATE, ApiSettings
 from syncd.api.correlation import CorrelationId
 from syncd.api.errors import install_error_handlers
 from syncd.api.guard import ApiGuard
 
-__all__ = ["API_PREFIXES", "create_api"]
+__all__ = ["API_PREFIXES", "ApiApp", "build_routes", "create_api"]
 
 # The paths the guard protects; everything else (webhooks, health) is not the API's.
 API_PREFIXES = ("/crm/", "/crm-object-schemas/")
 
 
-def create_api(store: Store, settings: ApiSettings | None = None) -> FastAPI:
+class ApiApp:
+    """The API over one store: the guard and the correlation id in front of the routes.
+
+    The routes are one FastAPI application per process (``_routes``), shared by every
+    ``ApiApp``: FastAPI builds each route's validators (a few hundred pydantic adapters) on
+    an application's first request, about a second of CPU, which a test suite that makes an
+    API per test paid per test. The store travels in the request's state instead of in the
+    application's (``api_store``).
+    """
+
+    def __init__(
+        self, store: Store, settings: ApiSettings, routes_app: FastAPI | None = None
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.routes_app = routes_app or _routes()
+        self.router = self.routes_app.router
+        guarded = ApiGuard(
+            _WithStore(self.routes_app, store),
+            store=store,
+            settings=settings,
+            prefixes=API_PREFIXES,
+            routes=self.router.routes,
+        )
+        self._app: ASGIApp = CorrelationId(guarded)  # outermost: the guard's refusals carry it
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self.router.routes
+
+    def openapi(self) -> dict[str, Any]:
+        return self.routes_app.openapi()
+
+
+class _WithStore:
+    """Puts the API's store in each request's state, where ``api_store`` finds it."""
+
+    def __init__(self, app: ASGIApp, store: Store) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault("state", {})[STORE_STATE] = self.store
+        await self.app(scope, receive, send)
+
+
+def create_api(store: Store, settings: ApiSettings | None = None) -> ApiApp:
     """The API application; the daemon mounts its routes beside webhooks and health."""
-    settings = settings or ApiSettings()
+    return ApiApp(store, settings or ApiSettings())
+
+
+def build_routes(*extra: APIRouter) -> FastAPI:
+    """Every route of the API (and ``extra`` routers after them) with its error handlers.
+
+    ``create_api`` builds it once per process; the guard's tests add probe routes.
+    """
     app = FastAPI(
         title="syncd CRM API",
         version="3",
@@ -36,15 +96,9 @@ def create_api(store: Store, settings: ApiSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.store = store
-    app.state.api_settings = settings
     install_error_handlers(app)
-    for module in (objects, properties, schemas, associations):
-        app.include_router(module.router)
-    app.add_middleware(
-        ApiGuard, store=store, settings=settings, prefixes=API_PREFIXES, routes=app.router.routes
-    )
-    app.add_middleware(CorrelationId)  # added last: outermost, so the guard's refusals carry it
+    for router in (objects.router, properties.router, schemas.router, associations.router, *extra):
+        app.include_router(router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -67,6 +121,9 @@ def create_api(store: Store, settings: ApiSettings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+_routes = functools.cache(build_routes)
 
 
 def _drop_unused_validation_responses(document: dict[str, Any]) -> None:

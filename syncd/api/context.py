@@ -16,6 +16,7 @@ from store import ChangeSource, SourceType, Store
 
 __all__ = [
     "READ",
+    "STORE_STATE",
     "WRITE",
     "ApiSettings",
     "Principal",
@@ -70,8 +71,12 @@ class ApiSettings:
     max_body_bytes: int = 4 * 1024 * 1024
 
 
+#: The key of the API's store in each request's state (``app._WithStore`` puts it there).
+STORE_STATE = "syncd_store"
+
+
 def api_store(request: Request) -> Store:
-    store: Store = request.app.state.store
+    store: Store = getattr(request.state, STORE_STATE)
     return store
 
 

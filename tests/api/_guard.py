@@ -7,6 +7,7 @@ the real routes must, one is a read-only POST (``.../search``, marked ``reads_on
 
 from __future__ import annotations
 
+import functools
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, Request
 
 from store import Store
-from syncd.api import ApiSettings, create_api
+from syncd.api import ApiSettings
+from syncd.api.app import ApiApp, build_routes
 from syncd.api.context import api_store, principal, reads_only, write_source
 
 __all__ = ["PROBE", "RawAnswer", "probe_api", "raw_request"]
@@ -51,11 +53,14 @@ def write(request: Request) -> dict[str, Any]:
     return {"id": str(record.id)}
 
 
-def probe_api(store: Store, settings: ApiSettings) -> FastAPI:
+@functools.cache
+def _probed_routes() -> FastAPI:
+    return build_routes(router)
+
+
+def probe_api(store: Store, settings: ApiSettings) -> ApiApp:
     """The real API application plus the probe routes (the guard wraps them all)."""
-    app = create_api(store, settings)
-    app.include_router(router)
-    return app
+    return ApiApp(store, settings, _probed_routes())
 
 
 @dataclass(frozen=True)
