@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -286,15 +286,18 @@ class SyncTx:
         whose values have since changed is superseded by the new one."""
         return self._record_conflicts(crm_object, conflicts)[1]
 
-    def held_values(self, crm_ids: Sequence[int]) -> dict[int, dict[str, str | None]]:
-        """The external values open (``manual``) conflicts hold, by CRM id and field: seen
-        by the sync and kept for an operator, so no longer news from outside."""
+    def held_values(
+        self, crm_ids: Sequence[int], *, side: Literal["crm", "external"] = "external"
+    ) -> dict[int, dict[str, str | None]]:
+        """The values open (``manual``) conflicts hold on ``side``, by CRM id and field:
+        seen by the sync and kept for an operator, so no longer news from that side."""
         held: dict[int, dict[str, str | None]] = {}
         if not crm_ids:
             return held
         for known in conflict_sql.conflicts_for(self._conn, self.sync, crm_ids):
             if known.open:
-                held.setdefault(known.crm_id, {})[known.field] = known.external_value
+                value = known.external_value if side == "external" else known.crm_value
+                held.setdefault(known.crm_id, {})[known.field] = value
         return held
 
     def record_new_conflicts(

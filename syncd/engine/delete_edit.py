@@ -58,10 +58,17 @@ def external_edited(
 
 
 def crm_edited(
-    spec: SyncSpec, base: Mapping[str, str | None], crm: Mapping[str, str | None]
+    spec: SyncSpec,
+    base: Mapping[str, str | None],
+    crm: Mapping[str, str | None],
+    held: Mapping[str, str | None] | None = None,
 ) -> bool:
-    """Whether the CRM record's synced properties changed since the link's last sync."""
-    return _differs(spec, base, crm, Side.EXTERNAL)
+    """Whether the CRM record's synced properties changed since the link's last sync.
+
+    ``held`` are the CRM values open conflicts keep (by field), as for
+    :func:`external_edited`: the value the sync last saw in the CRM, base or not.
+    """
+    return _differs(spec, {**base, **held} if held else base, crm, Side.EXTERNAL)
 
 
 def conflict(

@@ -420,13 +420,14 @@ def _keep_crm_edits(
     spec = ctx.spec
     go: list[ExternalRecord] = []
     kept: list[str] = []
+    held = tx.held_values([links[r.id].crm_id for r in linked], side="crm")
     for gone in linked:
         link = links[gone.id]
         record = records.get(link.crm_id)
         if (
             record is None
             or record.archived
-            or not delete_edit.crm_edited(spec, link.base, record.properties)
+            or not delete_edit.crm_edited(spec, link.base, record.properties, held.get(link.crm_id))
         ):
             go.append(gone)
             continue

@@ -554,3 +554,29 @@ def test_edit_outside_of_a_field_held_since_the_first_match_is_kept_when_the_crm
 
         kept_outside = h.peer.rows().get(row, {}).get("lastname") == "Lee-Smith"
         assert kept_outside or "Lee-Smith" in h.kept_values("lastname")
+
+
+@pytest.mark.parametrize("deletes", ["archive", "delete"])
+def test_crm_edit_of_a_field_held_since_the_first_match_is_kept_when_the_shop_deletes(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, deletes: str
+) -> None:
+    """The same first match as above, the other way round: the CRM edits the held last
+    name again and the shop deletes Bo. The CRM's edit was no change "since the last sync"
+    (no base for the last name), so the delete went ahead: Bo was archived or purged with
+    the edit, where an edit newer than a delete wins (``deletes.on_edit: keep_edit``)."""
+    for h in _sync(store, sql_db, tmp_path, rule="manual", deletes=deletes):
+        row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": "Lee"})
+        assert row is not None
+        bo = h.store.create_record(
+            "contacts", {"email": "b@x.io", "firstname": "Bo", "lastname": "Li"}, UI
+        )
+        h.run()
+        assert h.links() == {row: bo.id}
+
+        h.store.update_record("contacts", bo.id, {"lastname": "Li-Smith"}, UI)
+        h.peer.delete(row)
+        h.run(full=True)
+        h.run()
+
+        assert h.contact("b@x.io")["lastname"] == "Li-Smith"
+        assert [v["lastname"] for v in h.peer.rows().values()] == ["Li-Smith"]
