@@ -24,16 +24,19 @@ test: install-dev install-node-sdk
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# uv installs into the venv what pip would (the same resolution from PyPI) in a fraction of the
+# time: on the 2-core CI machine `pip install -e '.[dev]'` took 83 s, mostly one index request
+# after another, and uv 8 s plus 6 s to install uv itself. pip does it when uv cannot.
+INSTALL = $(BIN)/pip install --quiet uv && VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(INSTALL) -e . || $(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(INSTALL) -e '.[dev]' || $(BIN)/pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 # HubSpot's Node SDK, pinned by tests/node/package-lock.json, for tests/api/test_hubspot_node_sdk.py.
