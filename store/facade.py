@@ -12,11 +12,11 @@ again once, and then finds the winner and reports a ``DuplicateError`` naming it
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Column, Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store.activities.part import ActivitiesPart
@@ -24,6 +24,7 @@ from store.associations import calculated
 from store.associations.part import AssociationsPart
 from store.csv.part import ImportsPart
 from store.db.catalog import enable_cache
+from store.db.driver import first_row
 from store.db.engine import WRITE, make_engine, redact_url, write_turn
 from store.db.migrate import current_revision, head_revision, upgrade
 from store.db.session import ReadSession, current_session
@@ -188,6 +189,11 @@ class Store(
         except BaseException:
             session.failed()
             raise
+
+    def _read_row(
+        self, sql: str, params: Sequence[Any], columns: Sequence[Column[Any]]
+    ) -> tuple[Any, ...] | None:
+        return first_row(self._engine, sql, params, columns)
 
     # ------------------------------------------------------------ journal
 

@@ -8,10 +8,12 @@ implements.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from sqlalchemy import Column
+
     from store.db.catalog import LoadedObject
     from store.db.tx import Tx
     from store.models import AssociationLabel, ChangeSource
@@ -29,6 +31,11 @@ class FacadePart:
         def _write(self, source: ChangeSource, work: Callable[[Tx], T]) -> T: ...
 
         def _read(self, work: Callable[[Any], T]) -> T: ...
+
+        # One SELECT's first row outside any transaction (``store.db.driver``).
+        def _read_row(
+            self, sql: str, params: Sequence[Any], columns: Sequence[Column[Any]]
+        ) -> tuple[Any, ...] | None: ...
 
         # Calculated properties of what ``tx`` touched, brought up to date before commit.
         def _refresh_calculated(self, tx: Tx) -> None: ...

@@ -146,9 +146,6 @@ class SearchPart(FacadePart):
                 expr, kind = sort_key(dialect, obj, sort, where=f"sorts[{i}]")
                 keys.append(_Key(expr, kind, sort.descending))
             shown = _shown(obj, properties)
-            total = conn.execute(
-                select(func.count()).select_from(t.records).where(condition)
-            ).scalar_one()
             query = select(t.records, *(k.expr.label(f"_k{i}") for i, k in enumerate(keys)))
             query = query.where(condition)
             signature = _signature(obj, sort_list)
@@ -162,6 +159,12 @@ class SearchPart(FacadePart):
             rows = conn.execute(query).mappings().all()
             more = len(rows) > limit
             rows = rows[:limit]
+            if more or after is not None or offset:
+                total = conn.execute(
+                    select(func.count()).select_from(t.records).where(condition)
+                ).scalar_one()
+            else:  # the whole result is on this first page: no second statement to count it
+                total = len(rows)
             records = [_trimmed(record_from_row(obj, row), shown) for row in rows]
             next_after = next_offset = None
             if more and rows and offset is not None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, select, update
+from sqlalchemy import Connection, RowMapping, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.db import tables as t
@@ -43,10 +43,14 @@ _MAX_NAME = 100
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]*")
 # "syncd_" and six random characters: enough to tell tokens apart, useless to an attacker.
 _SHOWN = len(SECRET_PREFIX) + 6
-# Every API request runs this: built once, so SQLAlchemy keeps its cache key too (building
-# the statement and its key cost twice what executing it does).
-_LIVE_BY_HASH = select(t.api_tokens).where(
-    t.api_tokens.c.token_hash == bindparam("digest"), t.api_tokens.c.revoked_at.is_(None)
+# Every API request runs this, before its route: one statement on a driver connection
+# (``store.db.driver``), so a revocation committed before the request refuses it.
+_TOKEN_COLUMNS = tuple(
+    t.api_tokens.c[name] for name in ("name", "scopes", "prefix", "created_at", "revoked_at")
+)
+_LIVE_BY_HASH = (
+    f"SELECT {', '.join(c.name for c in _TOKEN_COLUMNS)} FROM api_tokens "
+    "WHERE token_hash = ? AND revoked_at IS NULL"
 )
 
 
@@ -218,8 +222,7 @@ class TokensPart(FacadePart):
             or not secret.startswith(SECRET_PREFIX)
         ):
             return None
-        digest = _hash(secret)
-        row = self._read(
-            lambda conn: conn.execute(_LIVE_BY_HASH, {"digest": digest}).mappings().first()
-        )
-        return None if row is None else _token(row)
+        row = self._read_row(_LIVE_BY_HASH, (_hash(secret),), _TOKEN_COLUMNS)
+        if row is None:
+            return None
+        return _token({c.name: value for c, value in zip(_TOKEN_COLUMNS, row, strict=True)})
