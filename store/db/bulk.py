@@ -56,7 +56,9 @@ def _quoted(conn: Connection, names: Sequence[str]) -> list[str]:
 def _pg_type(conn: Connection, column: Column[Any]) -> str:
     """The array type an unnest parameter is cast to (JSON travels as text)."""
     name = column.type.compile(dialect=conn.dialect)
-    return "text[]::jsonb[]" if name in ("JSONB", "JSON") else f"{name}[]"
+    if name in ("JSONB", "JSON"):
+        return f"text[]::{name.lower()}[]"
+    return f"{name}[]"
 
 
 def unnest(

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from store.db.types import JSONType, UTCDateTime
+from store.db.types import JSONText, JSONType, UTCDateTime
 
 __all__ = [
     "api_tokens",
@@ -202,7 +202,7 @@ journal = Table(
     Column("object_type", String(100), nullable=False),
     Column("record_id", BigInteger, nullable=False),
     Column("op", String(20), nullable=False),
-    Column("changes", JSONType),
+    Column("changes", JSONText),
     Column("source_type", String(20), nullable=False),
     Column("source_id", String(200)),
 )
@@ -304,7 +304,7 @@ sync_links = Table(
     Column("crm_object", String(100), nullable=False),
     Column("crm_id", BigInteger, nullable=False),
     # {CRM property: canonical value both sides agreed on at the last sync}
-    Column("base", JSONType, nullable=False),
+    Column("base", JSONText, nullable=False),
     Column("external_updated_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -354,7 +354,7 @@ sync_log = Table(
     Column("external_id", String(400)),
     Column("direction", String(20), nullable=False),
     Column("action", String(20), nullable=False),
-    Column("changes", JSONType),
+    Column("changes", JSONText),
     Column("message", Text),
     Column("level", String(20), nullable=False),
     Index("ix_sync_log_sync_id", "sync", "id"),
