@@ -17,6 +17,7 @@ timestamp once (``bound``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table
@@ -34,14 +35,27 @@ def bound(conn: Connection, column: Column[Any], value: Any) -> Any:
 
     For values shared by a whole batch (the transaction's timestamp), converted once.
     """
-    process = column.type.bind_processor(conn.dialect)
-    return value if process is None else process(value)
+    return binder(conn, column)(value)
 
 
 def binder(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
-    """``bound`` for values that differ per row: the column's conversion, found once."""
+    """``bound`` for values that differ per row: the column's conversion, found once.
+
+    On SQLite a timestamp leaves SQLAlchemy as a naive datetime, which the sqlite3 module
+    turns into text with its default adapter (``isoformat(" ")``) for every row that
+    carries it: a batch's one timestamp was formatted once per row and column (8 times
+    per record a sync creates). The text is made here instead, the same characters.
+    """
     process = column.type.bind_processor(conn.dialect)
-    return _same if process is None else process
+    if conn.dialect.name != "sqlite":
+        return _same if process is None else process
+    convert = _same if process is None else process
+
+    def as_text(value: Any) -> Any:
+        value = convert(value)
+        return value.isoformat(" ") if type(value) is datetime else value
+
+    return as_text
 
 
 def _same(value: Any) -> Any:

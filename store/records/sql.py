@@ -114,14 +114,25 @@ def _changes(
     """
     if not isinstance(raw, Mapping):
         raise ValidationError(obj.name, "*", raw, "properties must be a mapping of name to value")
-    if plain and _all_plain(raw, plain):
-        # Every value is plain text for a plain text property: each stays as it is.
+    if plain and _plain_values(raw):
+        # Every value is plain text: for a plain text property each stays as it is, so only
+        # the other names (an email, a number: usually one or two) are checked one by one.
         texts = cast(Mapping[str, str], raw)
-        if not current:  # a new record: every (non-empty) value is a change
-            return dict(texts)
-        return {name: value for name, value in texts.items() if value != current.get(name)}
+        unchecked = raw.keys() - plain
+        if not unchecked:
+            if not current:  # a new record: every (non-empty) value is a change
+                return dict(texts)
+            return {name: value for name, value in texts.items() if value != current.get(name)}
+        # Checked in input order: the first refusal is the one raised.
+        others = sorted(unchecked, key=list(raw).index) if len(unchecked) > 1 else unchecked
+        calculating = source.type is SourceType.CALCULATED
+        merged: dict[str, str | None] = dict(texts)
+        for name in others:
+            merged[name] = _checked(obj, name, raw[name], current.get(name), calculating)
+        if not current:
+            return {name: value for name, value in merged.items() if value is not None}
+        return {name: value for name, value in merged.items() if value != current.get(name)}
     changes: dict[str, str | None] = {}
-    defined = obj.properties
     calculating = source.type is SourceType.CALCULATED
     for name, value in raw.items():
         if (
@@ -136,24 +147,31 @@ def _changes(
             if value != current.get(name):
                 changes[name] = value
             continue
-        if not isinstance(name, str):
-            raise ValidationError(obj.name, repr(name), value, "property names are text")
-        prop = defined.get(name) or obj.property(name)  # property() raises the NotFoundError
-        if name in AUTOMATIC_PROPERTIES or (
-            (prop.read_only or prop.field_type == "calculation") and not calculating
-        ):
-            raise ValidationError(obj.name, name, value, "read-only: the store maintains it")
         stored = current.get(name)
-        new = canonical_value(obj.name, prop, value, current=stored)
+        new = _checked(obj, name, value, stored, calculating)
         if new != stored:
             changes[name] = new
     return changes
 
 
-def _all_plain(raw: Mapping[str, object], plain: frozenset[str]) -> bool:
-    """``is_plain_value`` for every value of ``raw`` and every name in ``plain``, tested on
-    the whole input at once (the per-value loop is most of the cost of validating)."""
-    if not raw or not plain.issuperset(raw.keys()):
+def _checked(
+    obj: LoadedObject, name: object, value: object, stored: str | None, calculating: bool
+) -> str | None:
+    """One value's canonical form for its property, or the error refusing name or value."""
+    if not isinstance(name, str):
+        raise ValidationError(obj.name, repr(name), value, "property names are text")
+    prop = obj.properties.get(name) or obj.property(name)  # property() raises the NotFoundError
+    if name in AUTOMATIC_PROPERTIES or (
+        (prop.read_only or prop.field_type == "calculation") and not calculating
+    ):
+        raise ValidationError(obj.name, name, value, "read-only: the store maintains it")
+    return canonical_value(obj.name, prop, value, current=stored)
+
+
+def _plain_values(raw: Mapping[str, object]) -> bool:
+    """``is_plain_value`` for every value of ``raw``, tested on the whole input at once (the
+    per-value loop is most of the cost of validating)."""
+    if not raw:
         return False
     values = list(raw.values())
     if set(map(type, values)) != {str} or not all(values):
@@ -191,10 +209,12 @@ class _UniqueClaims:
         self.wanted: dict[int, list[tuple[str, str, str]]] = {}  # input index -> claims
 
     def want(self, index: int, changes: Mapping[str, str | None]) -> None:
+        # The few unique names, not the input's many values, are walked; in input order.
+        names = sorted(self.unique.intersection(changes), key=list(changes).index)
         claims = [
             (name, unique_key(self.obj.properties[name], value), value)
-            for name, value in changes.items()
-            if name in self.unique and value is not None
+            for name in names
+            if (value := changes[name]) is not None
         ]
         if claims:
             self.wanted[index] = claims

@@ -111,18 +111,7 @@ def write_log(
         conn,
         t.sync_log,
         ("crm_id", "external_id", "direction", "action", "changes", "message", "level"),
-        [
-            (
-                e.crm_id,
-                e.external_id,
-                LogDirection(e.direction).value,
-                LogAction(e.action).value,
-                dumps(e.changes),  # None as JSON null, as SQLAlchemy stored it
-                e.message,
-                e.level,
-            )
-            for e in entries
-        ],
+        _log_rows(entries),
         fixed={
             "sync": sync,
             "run_id": run_id,
@@ -130,6 +119,33 @@ def write_log(
             "crm_object": crm_object,
         },
     )
+
+
+# Enum values by member (or by value): a lookup, where calling the enum per row cost more
+# than the rest of the row. Anything else still goes through the enum, which refuses it.
+_DIRECTIONS = {member: member.value for member in LogDirection}
+_ACTIONS = {member: member.value for member in LogAction}
+
+
+def _log_rows(entries: Sequence[LogSpec]) -> list[tuple[Any, ...]]:
+    directions, actions = _DIRECTIONS, _ACTIONS
+    try:
+        return [
+            (
+                e.crm_id,
+                e.external_id,
+                directions.get(e.direction) or LogDirection(e.direction).value,
+                actions.get(e.action) or LogAction(e.action).value,
+                dumps(e.changes),  # None as JSON null, as SQLAlchemy stored it
+                e.message,
+                e.level,
+            )
+            for e in entries
+        ]
+    except TypeError:  # an unhashable direction or action: the enum's own refusal
+        for e in entries:
+            LogDirection(e.direction), LogAction(e.action)
+        raise
 
 
 def log_from_row(row: Mapping[Any, Any]) -> SyncLogEntry:

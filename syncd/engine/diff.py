@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -150,8 +151,8 @@ def plan_record(
         # No base (a record just created or matched): a field the external record did not
         # send compares as the CRM's value, so the record agrees when every value it sent
         # is a field's CRM value (one dict comparison; any other case takes the loop).
-        get = crm.get
-        agreed = {name: get(name) for name in spec.field_names}
+        names = spec.field_names
+        agreed = dict(zip(names, map(crm.get, names), strict=True))
         if external.items() <= agreed.items():
             kept = (crm, external) if handed_over else (dict(crm), dict(external))
             return RecordPlan(
@@ -322,13 +323,22 @@ def describe_change(
     if not before:
         # A created record: every value is new. Written in deepdiff's own shape, since
         # asking deepdiff to find that out costs more than the whole database write.
-        return {"dictionary_item_added": {f"root['{k}']": v for k, v in after.items()}}
+        return {
+            "dictionary_item_added": dict(zip(_paths(tuple(after)), after.values(), strict=True))
+        }
     quick = _same_keys_change(before, after)
     if quick is not None:
         return quick
     diff = DeepDiff(dict(before), dict(after), verbose_level=2)
     described: dict[str, Any] = json.loads(diff.to_json())
     return described
+
+
+@lru_cache(maxsize=256)
+def _paths(names: tuple[str, ...]) -> tuple[str, ...]:
+    """deepdiff's path of each name (``root['email']``): a sync's records name the same
+    properties, so each set is spelled once, not once per value of every record."""
+    return tuple(f"root['{name}']" for name in names)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")
