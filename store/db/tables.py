@@ -165,7 +165,7 @@ property_history = Table(
     Column("source_type", String(20), nullable=False),
     Column("source_id", String(200)),
     # {property: new value or null}: one row per record per write, not per property.
-    Column("changes", JSONType, nullable=False),
+    Column("changes", JSONText, nullable=False),
     Index("ix_property_history_record_id", "record_id", "id"),
 )
 

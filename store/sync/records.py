@@ -14,6 +14,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    true,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -137,11 +138,22 @@ def changed_at(
     if not names:
         return {}
     h = t.property_history
-    postgres = conn.dialect.name == "postgresql"
+    found: dict[tuple[int, str], datetime] = {}
+    wanted = sorted({i for i in ids if is_record_id(i)})
+    if conn.dialect.name == "postgresql":
+        # ``changes`` is json (text): its keys are read once per row, not parsed per name.
+        keys = func.json_object_keys(h.c.changes).table_valued("key").render_derived(name="k")
+        for chunk in chunks(wanted, CHUNK):
+            for record_id, name, when in conn.execute(
+                select(h.c.record_id, keys.c.key, func.max(h.c.changed_at))
+                .select_from(h.join(keys, true()))
+                .where(h.c.record_id.in_(chunk), keys.c.key.in_(names))
+                .group_by(h.c.record_id, keys.c.key)
+            ):
+                found[(record_id, name)] = when
+        return found
 
     def has(name: str) -> Any:
-        if postgres:
-            return func.jsonb_exists(h.c.changes, literal(name))
         if '"' in name:
             raise StoreError(f"property name {name!r} cannot be looked up in history")
         return func.json_type(h.c.changes, literal(f'$."{name}"')).is_not(None)
@@ -149,8 +161,7 @@ def changed_at(
     columns = [
         func.max(case((has(name), h.c.changed_at))).label(f"p{i}") for i, name in enumerate(names)
     ]
-    found: dict[tuple[int, str], datetime] = {}
-    for chunk in chunks(sorted({i for i in ids if is_record_id(i)}), CHUNK):
+    for chunk in chunks(wanted, CHUNK):
         for row in conn.execute(
             select(h.c.record_id, *columns).where(h.c.record_id.in_(chunk)).group_by(h.c.record_id)
         ):
