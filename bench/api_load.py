@@ -450,7 +450,7 @@ def _serve(store_url: str, ready_path: str, workers: int) -> None:
     import uvicorn
 
     from syncd.api import ApiSettings, create_api
-    from syncd.http.workers import ServerWorkers, bind
+    from syncd.http.workers import ServerWorkers, bind, freeze_heap
 
     quiet()
     store = Store.open(store_url)
@@ -465,6 +465,7 @@ def _serve(store_url: str, ready_path: str, workers: int) -> None:
         if not others.wait_started(120):
             raise SystemExit("the API's worker processes did not start")
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, ws="none"))
+    freeze_heap()  # as the daemon does before it serves
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

@@ -65,7 +65,7 @@ from syncd.engine.reconcile import reconcile_deletes
 from syncd.engine.runner import pause_for_refused_credentials
 from syncd.errors import ConfigError, UsageError
 from syncd.http.app import create_app
-from syncd.http.workers import ServerWorkers, bind
+from syncd.http.workers import ServerWorkers, bind, freeze_heap
 
 __all__ = ["Daemon", "DaemonOptions"]
 
@@ -690,6 +690,7 @@ class Daemon:
             )
             self._workers.start()
             run = functools.partial(server.run, sockets=[shared, own])
+        freeze_heap()
         self._server_thread = threading.Thread(target=run, name="http", daemon=True)
         self._server_thread.start()
 

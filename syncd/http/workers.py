@@ -21,6 +21,7 @@ copy half-way through whatever they were doing. The socket travels to them pickl
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -33,7 +34,7 @@ from typing import Any
 import structlog
 import uvicorn
 
-__all__ = ["ServerWorkers", "bind", "serve_on"]
+__all__ = ["ServerWorkers", "bind", "freeze_heap", "serve_on"]
 
 log = structlog.get_logger("syncd.http")
 
@@ -55,6 +56,19 @@ def bind(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def freeze_heap() -> None:
+    """Keep what the process has built so far out of the garbage collector's full passes.
+
+    Call it once the application is built, before serving. Modules, routes, validators and
+    models live as long as the process, yet every full collection walked all of them again:
+    under the 50-client API load one took 0.1-0.6 s with every thread stopped, and those
+    pauses made the slowest 1 % of answers. Frozen (``gc.freeze``), they are never walked
+    again; what requests allocate is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def serve_on(
@@ -82,6 +96,7 @@ def serve_on(
             time.sleep(0.05 if started is not None and not started.is_set() else 0.5)
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    freeze_heap()
     server.run(sockets=sockets)
 
 
