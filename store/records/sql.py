@@ -128,9 +128,13 @@ def _changes(
         calculating = source.type is SourceType.CALCULATED
         merged: dict[str, str | None] = dict(texts)
         for name in others:
-            merged[name] = _checked(obj, name, raw[name], current.get(name), calculating)
+            new = _checked(obj, name, raw[name], current.get(name), calculating)
+            if new is None and not current:
+                del merged[name]  # clearing what a new record does not have: no change
+            else:
+                merged[name] = new
         if not current:
-            return {name: value for name, value in merged.items() if value is not None}
+            return merged
         return {name: value for name, value in merged.items() if value != current.get(name)}
     changes: dict[str, str | None] = {}
     calculating = source.type is SourceType.CALCULATED

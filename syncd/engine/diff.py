@@ -151,8 +151,8 @@ def plan_record(
         # No base (a record just created or matched): a field the external record did not
         # send compares as the CRM's value, so the record agrees when every value it sent
         # is a field's CRM value (one dict comparison; any other case takes the loop).
-        names = spec.field_names
-        agreed = dict(zip(names, map(crm.get, names), strict=True))
+        get = crm.get
+        agreed = {name: get(name) for name in spec.field_names}
         if external.items() <= agreed.items():
             kept = (crm, external) if handed_over else (dict(crm), dict(external))
             return RecordPlan(

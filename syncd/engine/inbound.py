@@ -779,7 +779,9 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
                     and spec.field(k).direction.allows(Side.CRM)
                 )
             }
-        inputs.append({k: v for k, v in props.items() if v is not None})
+        if None in props.values():  # a value to clear: a new record does not have it
+            props = {k: v for k, v in props.items() if v is not None}
+        inputs.append(dict(props))
     outcomes = tx.create_records(spec.crm_object, inputs)
     for item, props, outcome in zip(items, inputs, outcomes, strict=True):
         if isinstance(outcome, RecordWriteError):
