@@ -645,11 +645,14 @@ def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) ->
         return
     external_id = result.external_id or item.external_id
     assert external_id is not None
-    # No external time on a link we just wrote: whatever the next read brings back first is
-    # our own write returning, which inbound then recognises and counts as an echo.
+    # No external time on a link we just updated: whatever the next read brings back first
+    # is our own write returning, which inbound then recognises and counts as an echo.
     seen_at = None
     message = None
     if item.plan is None:  # created outside: both sides now hold the CRM's values
+        # A record we made keeps the time the system gave it: a record created later with
+        # its id (a database reusing a deleted row's id) is then told apart from it.
+        seen_at = result.record.updated_at if result.record is not None else None
         base = {k: v for k, v in item.props.items() if k in spec.field_names}
         # A field the create carries but did not send (empty in the CRM) is agreed empty:
         # absent from the base, an edit outside of it would look like no change at all
