@@ -5,11 +5,15 @@ Each runs on SQLite and PostgreSQL through the ``store`` fixture; each can fail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from connectors.base import ExternalRecord
+from mapping import FieldMapping
 from store import ChangeSource, LinkConflictError, LinkWrite, Record, Store, SyncTx
 from store.db import tables as t
 from store.errors import DuplicateError
@@ -132,16 +136,9 @@ def test_read_journal_of_others_is_read_journal_changed_filtered(store: Store) -
     assert store.read_journal_of_others("s", "contacts", after=head) == ([], head)
 
 
-@pytest.mark.parametrize("first_pass", [True, False], ids=["knows-its-links", "looks-them-up"])
-def test_a_first_pass_skips_link_lookups_only_for_ids_it_never_linked(
-    store: Store, first_pass: bool
-) -> None:
-    """A record read again on a later page of the first pass (a lookback, an edit during
-    the pass) is found linked by the page that linked it: one CRM record, updated."""
-    from datetime import UTC, datetime
-
-    from connectors.base import ExternalRecord
-    from mapping import FieldMapping
+def _first_pass_pages(store: Store) -> tuple[Any, Callable[..., None]]:
+    """A run context of sync ``s`` (email matched, first name mapped; no connector), and a
+    writer applying one page of external records in its own sync transaction."""
     from syncd.engine.context import RunContext
     from syncd.engine.inbound import apply_page
     from syncd.engine.spec import SyncSpec
@@ -156,14 +153,25 @@ def test_a_first_pass_skips_link_lookups_only_for_ids_it_never_linked(
         match_external="email",
     )
     ctx = RunContext(spec, None, store, None)  # type: ignore[arg-type]  # no connector call
-    if first_pass:
-        ctx.linked = set()
-    at = datetime(2026, 1, 1, tzinfo=UTC)
 
     def page(*records: ExternalRecord) -> None:
         store.sync_write(
             "s", lambda tx: apply_page(ctx, tx, records, None, deletes_so_far=0, linked_total=0)
         )
+
+    return ctx, page
+
+
+@pytest.mark.parametrize("first_pass", [True, False], ids=["knows-its-links", "looks-them-up"])
+def test_a_first_pass_skips_link_lookups_only_for_ids_it_never_linked(
+    store: Store, first_pass: bool
+) -> None:
+    """A record read again on a later page of the first pass (a lookback, an edit during
+    the pass) is found linked by the page that linked it: one CRM record, updated."""
+    ctx, page = _first_pass_pages(store)
+    if first_pass:
+        ctx.linked = set()
+    at = datetime(2026, 1, 1, tzinfo=UTC)
 
     page(ExternalRecord("1", {"email": "a@x.example", "name": "Ann"}, at))
     page(
@@ -182,33 +190,12 @@ def test_a_first_pass_forgets_its_links_past_the_cap_and_looks_them_up_again(
 ) -> None:
     """Past ``LINKS_KEPT_IN_MEMORY`` ids the first pass stops remembering (its memory must not
     grow with the source) and a record read again is still found linked: one record."""
-    from datetime import UTC, datetime
-
-    from connectors.base import ExternalRecord
-    from mapping import FieldMapping
     from syncd.engine import inbound
-    from syncd.engine.context import RunContext
-    from syncd.engine.spec import SyncSpec
 
     monkeypatch.setattr(inbound, "LINKS_KEPT_IN_MEMORY", 2)
-    spec = SyncSpec.build(
-        "s",
-        connector="c",
-        external_object="o",
-        crm_object="contacts",
-        mappings=[FieldMapping(("email",), "email"), FieldMapping(("firstname",), "name")],
-        match_crm="email",
-        match_external="email",
-    )
-    ctx = RunContext(spec, None, store, None)  # type: ignore[arg-type]  # no connector call
+    ctx, page = _first_pass_pages(store)
     ctx.linked = set()
     at = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def page(*records: ExternalRecord) -> None:
-        store.sync_write(
-            "s",
-            lambda tx: inbound.apply_page(ctx, tx, records, None, deletes_so_far=0, linked_total=0),
-        )
 
     page(*(ExternalRecord(str(n), {"email": f"{n}@x.example", "name": "A"}, at) for n in (1, 2)))
     assert ctx.linked == {"1", "2"}
