@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from connectors.base import Connector
-from store import Store
+from store import Record, Store
 from syncd.engine import RunSummary, run_sync
 from syncd.engine.reconcile import reconcile_deletes
 from syncd.engine.spec import SyncSpec
@@ -528,6 +528,19 @@ def test_crm_email_moved_to_one_another_contact_gave_up_goes_out_in_the_same_pas
         assert h.peer.rows()[bo_row]["email"] == "c@x.io"
 
 
+def _bo_held_since_the_first_match(h: Sync) -> tuple[str, Record]:
+    """Bo in the shop (last name Lee) and in the CRM (Li), linked by email by a first pass
+    under ``manual``, which holds the last name for an operator: no base for it yet."""
+    row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": "Lee"})
+    assert row is not None
+    bo = h.store.create_record(
+        "contacts", {"email": "b@x.io", "firstname": "Bo", "lastname": "Li"}, UI
+    )
+    h.run()
+    assert h.links() == {row: bo.id}
+    return row, bo
+
+
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
 def test_edit_outside_of_a_field_held_since_the_first_match_is_kept_when_the_crm_archives(
     store: Store, sql_db: SqlDatabase, tmp_path: Path, deletes: str
@@ -538,13 +551,7 @@ def test_edit_outside_of_a_field_held_since_the_first_match_is_kept_when_the_crm
     "since the last sync" (the base had no last name to compare with): the row was deleted
     with it, in no history and no conflict."""
     for h in _sync(store, sql_db, tmp_path, rule="manual", deletes=deletes):
-        row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": "Lee"})
-        assert row is not None
-        bo = h.store.create_record(
-            "contacts", {"email": "b@x.io", "firstname": "Bo", "lastname": "Li"}, UI
-        )
-        h.run()
-        assert h.links() == {row: bo.id}
+        row, bo = _bo_held_since_the_first_match(h)
         assert "Lee" in h.kept_values("lastname")
 
         h.peer.edit(row, {"lastname": "Lee-Smith"})
@@ -565,13 +572,7 @@ def test_crm_edit_of_a_field_held_since_the_first_match_is_kept_when_the_shop_de
     (no base for the last name), so the delete went ahead: Bo was archived or purged with
     the edit, where an edit newer than a delete wins (``deletes.on_edit: keep_edit``)."""
     for h in _sync(store, sql_db, tmp_path, rule="manual", deletes=deletes):
-        row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": "Lee"})
-        assert row is not None
-        bo = h.store.create_record(
-            "contacts", {"email": "b@x.io", "firstname": "Bo", "lastname": "Li"}, UI
-        )
-        h.run()
-        assert h.links() == {row: bo.id}
+        row, bo = _bo_held_since_the_first_match(h)
 
         h.store.update_record("contacts", bo.id, {"lastname": "Li-Smith"}, UI)
         h.peer.delete(row)
