@@ -15,10 +15,18 @@ it. So no row can join the planned stretch later, and rows that leave it
 (changed: stamped anew, deleted) are seen when their page is read; a row changed since the
 plan is read where it moved to, as between two keyset pages; one moved back within the
 planned stretch ends the page and the plan (the next page plans again from there). Beyond
-the settled rows, pages are keyset queries as before; a run's first page always is one (a
-run that reads one page plans nothing), and so is every page where an index on the
-timestamp serves the keyset query (PostgreSQL, MariaDB). The pages are those the keyset query would have
+the settled rows, pages are keyset queries as before; a run's first page is one (a run that
+reads one page plans nothing), and so is every page where an index on the timestamp serves
+the keyset query (PostgreSQL, MariaDB). The pages are those the keyset query would have
 given at the time the plan was made, less the rows changed since; a test compares them.
+
+The plan's one query lists the keys after its start whether settled or not: unless the list
+is full, the newest stamp is its last key's (no ``max()`` scan). Without a lookback
+(``lookback_seconds: 0``) every listed row is settled, so the run's first page plans too,
+and a plan that listed every row there was (not full) is the whole run: it ends when the
+plan is read, without a keyset query for rows written since (the next run, resumed at the
+last key read, reads them, as it would rows written after the run). A 1,000-row change of a
+100,000-row SQLite table is then one scan instead of four.
 
 A plan is kept between the calls of one run, under the cursor its last page handed out,
 and only used by a call with that cursor; a resumed run, or any other cursor, starts
@@ -79,6 +87,9 @@ class _Plan:
     full: bool = False
     #: The newest timestamp the plan may hold (as the database compares it).
     settled: Any = None
+    #: The plan holds every row after its start that the table had when it was made (none
+    #: unsettled, not full): once it is read, so is the run.
+    whole: bool = False
 
 
 class Changes:
@@ -104,14 +115,18 @@ class Changes:
             plan = self._plans.pop(_key(obj, cursor), None)
         if plan is not None and (resume or plan.obj is not obj):
             plan = None
+        if plan is None and obj.options.lookback_seconds == 0 and self._plans_pay(obj):
+            plan = _Plan(obj)  # every row is settled: the run's first page plans it all
         with self.db.connect(read_only=True) as conn:
-            if plan is None or (plan.keys is not None and _done(plan)):
+            if plan is not None and plan.whole and _done(plan):
+                records, more = [], False  # the plan read every row the run had to read
+            elif plan is None or (plan.keys is not None and _done(plan)):
                 records = self._keyset(conn, obj, cursor, resume=resume, limit=limit)
                 if plan is None and len(records) == limit and self._plans_pay(obj):
                     plan = _Plan(obj)  # more than a page to read: plan the rest
                 more = len(records) == limit
             else:
-                records, more = self._planned(conn, obj, plan, cursor, limit)
+                records, more = self._planned(conn, obj, plan, cursor, limit, resume=resume)
         new_cursor = _cursor_after(records, cursor)
         if plan is not None and more:
             with self._lock:
@@ -121,7 +136,14 @@ class Changes:
         return ChangePage(records=records, cursor=new_cursor, has_more=more)
 
     def _planned(
-        self, conn: Connection, obj: SqlObject, plan: _Plan, cursor: Cursor | None, limit: int
+        self,
+        conn: Connection,
+        obj: SqlObject,
+        plan: _Plan,
+        cursor: Cursor | None,
+        limit: int,
+        *,
+        resume: bool = False,
     ) -> tuple[list[ExternalRecord], bool]:
         """A page from the plan (made first if need be), then keyset rows after it.
 
@@ -131,7 +153,7 @@ class Changes:
         records: list[ExternalRecord] = []
         seen: set[str] = set()
         if plan.keys is None:
-            self._make_plan(conn, obj, plan, limit, cursor=cursor)
+            self._make_plan(conn, obj, plan, limit, cursor=cursor, resume=resume)
         assert plan.keys is not None
         while len(records) < limit:
             if plan.at < len(plan.keys):
@@ -141,16 +163,21 @@ class Changes:
                     plan.keys = None
                     return records, True
                 # Nothing read yet: this page by keyset, and plan again after it.
-                records = self._keyset(conn, obj, cursor, resume=False, limit=limit)
+                records = self._keyset(conn, obj, cursor, resume=resume, limit=limit)
                 plan.keys = None
                 return records, len(records) == limit
             if plan.full:
                 last_ts, last_id = plan.keys[-1]
                 self._make_plan(conn, obj, plan, limit, after=(last_ts, last_id))
                 continue
+            if plan.whole:  # nothing was left after the plan when it was made
+                return records, False
             # The settled rows are read: the rest of the page by keyset, as every page after.
             after = _cursor_after(records, cursor)
-            for record in self._keyset(conn, obj, after, resume=False, limit=limit - len(records)):
+            rest = self._keyset(
+                conn, obj, after, resume=resume and not records, limit=limit - len(records)
+            )
+            for record in rest:
                 if record.id in seen:  # changed since read above: the next page has it
                     return records, True
                 records.append(record)
@@ -200,31 +227,51 @@ class Changes:
         *,
         cursor: Cursor | None = None,
         after: tuple[Any, Any] | None = None,
+        resume: bool = False,
     ) -> None:
-        """The keys of the next settled rows after ``cursor`` (or the key ``after``)."""
+        """The keys of the next settled rows after ``cursor`` (read back over the lookback
+        window when ``resume``), or after the key ``after``.
+
+        One query lists the keys after the start, settled or not; the newest stamp, which
+        bounds the settled ones too, is then the last key's, unless the list is full (only
+        then is it asked for, and not at all without a lookback: every listed key is at
+        most the newest stamp)."""
         ts = self.db.ts_expr(obj)
         lookback = obj.options.lookback_seconds
         settled = self.db.ts_value(obj, self._now() - timedelta(seconds=lookback))
+        behind: Any = timedelta(seconds=lookback)
         if isinstance(settled, ColumnElement):  # SQLite: julianday() of the text
-            settled, newest = conn.execute(select(settled, func.max(ts))).one()
-            behind: Any = lookback / 86400  # julianday() counts days
-        else:
-            newest = conn.execute(select(func.max(ts))).scalar()
-            behind = timedelta(seconds=lookback)
-        # Also before the newest stamp: the clocks of those who write the table may run
-        # behind ours, and the lookback is reckoned in theirs.
-        if newest is not None:
-            settled = min(settled, newest - behind)
+            settled = conn.execute(select(settled)).scalar()
+            behind = lookback / 86400  # julianday() counts days
         size = max(PLAN_KEYS, limit)
-        stmt = select(ts, obj.id_col).where(ts.is_not(None), ts <= settled)
+        stmt = select(ts, obj.id_col).where(ts.is_not(None))
         if after is not None:
             last_ts, last_id = after
             stmt = stmt.where(ts >= last_ts, or_(ts > last_ts, obj.id_col > last_id))
+        elif cursor is not None and resume:
+            moment, _id = self.db.parse_cursor(obj, cursor)
+            stmt = stmt.where(ts >= self.db.ts_value(obj, moment - timedelta(seconds=lookback)))
         elif cursor is not None:
             stmt = stmt.where(*self._after_cursor(obj, cursor))
         stmt = stmt.order_by(ts, obj.id_col).limit(size)
-        keys = [(t, i) for t, i in conn.execute(stmt).all()]
-        plan.keys, plan.at, plan.full, plan.settled = keys, 0, len(keys) == size, settled
+        listed = [(t, i) for t, i in conn.execute(stmt).all()]
+        full = len(listed) == size
+        # Also before the newest stamp: the clocks of those who write the table may run
+        # behind ours, and the lookback is reckoned in theirs.
+        if not full:
+            newest = listed[-1][0] if listed else None  # no row after the start: nothing
+        elif lookback:
+            newest = conn.execute(select(func.max(ts))).scalar()
+        else:
+            newest = listed[-1][0]  # newer rows are after every listed key anyway
+        if newest is not None:
+            settled = min(settled, newest - behind)
+        keys = listed
+        if listed and listed[-1][0] > settled:  # in stamp order: the unsettled ones last
+            keys = [key for key in listed if key[0] <= settled]
+        plan.keys, plan.at, plan.settled = keys, 0, settled
+        plan.full = full and len(keys) == len(listed)
+        plan.whole = not full and len(keys) == len(listed)
 
     def _keyset(
         self, conn: Connection, obj: SqlObject, cursor: Cursor | None, *, resume: bool, limit: int

@@ -164,6 +164,7 @@ def tables(sql_db: SqlDatabase) -> dict[bool, Table]:
     plan_keys=st.integers(min_value=1, max_value=9),
     text_ts=st.booleans(),
     resume_at=st.integers(min_value=0, max_value=20),
+    lookback=st.sampled_from([0, 5]),
 )
 def test_planned_pages_are_the_pages_of_the_keyset_query(
     sql_db: SqlDatabase,
@@ -174,6 +175,7 @@ def test_planned_pages_are_the_pages_of_the_keyset_query(
     plan_keys: int,
     text_ts: bool,
     resume_at: int,
+    lookback: float,
 ) -> None:
     table = tables.get(text_ts, tables[False])
     now = datetime.now(UTC)
@@ -191,8 +193,8 @@ def test_planned_pages_are_the_pages_of_the_keyset_query(
         conn.execute(delete(table))
         if values:
             conn.execute(insert(table), values)
-    planned = _connector(sql_db, table)
-    plain = _connector(sql_db, table)
+    planned = _connector(sql_db, table, lookback=lookback)
+    plain = _connector(sql_db, table, lookback=lookback)
     try:
         with patch.object(sql_changes, "PLAN_KEYS", plan_keys):
             got = _run(planned, None, limit=limit)
@@ -291,6 +293,43 @@ def test_rows_changed_deleted_and_added_between_planned_pages_are_read_as_the_co
     assert {"12", "41", "42"} <= set(ids), "all read in the same run"
 
 
+def test_without_a_lookback_rows_written_after_the_plan_are_read_by_the_next_run(
+    sql_db: SqlDatabase, connectors: list[SqlConnector]
+) -> None:
+    """With ``lookback_seconds: 0`` a run's first page plans every row there is, and the
+    run ends with its plan: a row stamped anew or added after it waits for the next run,
+    which resumes at the last key read and so reads it; nothing is lost."""
+    table = _table(sql_db)
+    _fill(sql_db, table, 40)
+    connector = _connector(sql_db, table, lookback=0)
+    connectors.append(connector)
+    now = datetime.now(UTC)
+
+    def between(n: int) -> None:
+        with sql_db.engine.begin() as conn:
+            if n == 0:  # planned rows ahead: one stamped anew, one deleted, one added
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == 30)
+                    .values(name="changed", updated_at=_stamp(sql_db, table, now))
+                )
+                conn.execute(delete(table).where(table.c.id == 31))
+                conn.execute(
+                    insert(table),
+                    {"id": 41, "name": "new", "updated_at": _stamp(sql_db, table, now)},
+                )
+
+    with patch.object(sql_changes, "PLAN_KEYS", 100):
+        pages = _run(connector, None, limit=5, between=between)
+        following = _run(connector, pages[-1].cursor, limit=5, resume=True)
+
+    ids = [r.id for page in pages for r in page.records]
+    assert "30" not in ids and "41" not in ids, "after the plan: the next run's"
+    read = _latest([*pages, *following])
+    assert {i: r.fields["name"] for i, r in read.items()} == _names(sql_db, table)
+    assert "31" not in read
+
+
 def test_a_late_commit_inside_the_lookback_window_is_read_by_the_run_that_planned(
     sql_db: SqlDatabase, connectors: list[SqlConnector]
 ) -> None:
@@ -366,10 +405,13 @@ def test_a_run_scans_the_table_once_per_plan_not_once_per_page(
     connector = _connector(sql_db, table, lookback=0)
     connectors.append(connector)
     ordered: list[str] = []
+    newest: list[str] = []
 
     def watch(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if "ORDER BY" in statement.upper():
             ordered.append(statement)
+        if "MAX(" in statement.upper():
+            newest.append(statement)
 
     assert connector.check_object("things") is None  # reflected before watching
     engine = connector._get_engine()
@@ -382,5 +424,8 @@ def test_a_run_scans_the_table_once_per_plan_not_once_per_page(
     if indexed and sql_db.backend != "sqlite":
         assert len(ordered) == 21, "a keyset query per page"
     else:
-        # The first page, three plans (40, 40 and the last 15 keys), the keyset page after.
-        assert len(ordered) == 5, ordered
+        # Without a lookback every row is settled: three plans (40, 40 and the last 20 keys),
+        # from the first page on; the last held every row left, so no keyset page follows,
+        # and the newest stamp is the last listed key's (not a scan of its own).
+        assert len(ordered) == 3, ordered
+        assert newest == []
