@@ -6,7 +6,9 @@ here is what they share: opening and closing, the write and read transactions, t
 Nothing outside ``store/`` sees a connection or a row. Every write runs in one transaction
 (``BEGIN IMMEDIATE`` on SQLite) that ends with calculated properties refreshed and the
 journal appended; a write that collides with a concurrent writer on a unique value is run
-again once, and then finds the winner and reports a ``DuplicateError`` naming it.
+again once, and then finds the winner and reports a ``DuplicateError`` naming it. A SQLite
+write that took cached definitions at a catalogue version another process has since moved
+is run again too (``store.db.catalog.defer_check``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from store.activities.part import ActivitiesPart
 from store.associations import calculated
 from store.associations.part import AssociationsPart
 from store.csv.part import ImportsPart
-from store.db.catalog import enable_cache
+from store.db.catalog import (
+    CatalogMoved,
+    changed_here,
+    defer_check,
+    enable_cache,
+    forget_cache,
+)
 from store.db.driver import first_row
 from store.db.engine import WRITE, make_engine, redact_url, write_turn
 from store.db.migrate import current_revision, head_revision, upgrade
@@ -48,6 +56,9 @@ __all__ = ["Store"]
 
 T = TypeVar("T")
 _UNIQUE_RETRIES = 3
+# Runs of one write whose catalogue moved under it before it is refused: definitions change
+# by hand, a few at a time, so a write that keeps losing to them is stuck, not unlucky.
+_CATALOG_RETRIES = 5
 
 
 class Store(
@@ -136,25 +147,62 @@ class Store(
         session = current_session(self._engine)
         if session is not None and session.writing:
             session = None  # a write within a write: a connection of its own, as before
-        for attempt in range(_UNIQUE_RETRIES):
+        attempt = moved = 0
+        while True:
             try:
                 with self._write_connection(session) as conn, write_turn(self._engine):
                     with conn.begin():
                         tx = Tx(conn, source, utcnow())
-                        if self._fence is not None:
-                            lease_sql.check(conn, self._fence, tx.now)
-                        result = work(tx)
-                        calculated.refresh_calculated(tx)
-                        lists_sql.maintain_dynamic_lists(tx)
-                        tx.flush_journal()
+                        if self.dialect == "sqlite":
+                            # It holds the write lock to its commit: the catalogue version
+                            # is checked at its end, in the journal's statement.
+                            defer_check(conn)
+                        result = self._work(tx, work)
+                        changed = changed_here(conn)
+                    if changed:
+                        forget_cache(self._engine)  # the next write reads the new version
                     return result
+            except CatalogMoved:
+                # Another process changed definitions since this one cached them: run again
+                # from the start with them read afresh (nothing of this run committed).
+                forget_cache(self._engine)
+                moved += 1
+                if moved >= _CATALOG_RETRIES:
+                    raise StoreError(
+                        "the write was run again after each of several definition changes "
+                        "made meanwhile, and gave up; try again"
+                    ) from None
             except IntegrityError as exc:
                 # A concurrent writer took a unique value between our check and our insert;
                 # running again sees its commit and reports the duplicate properly.
-                if attempt + 1 < _UNIQUE_RETRIES and "unique_values" in str(exc.orig or exc):
+                attempt += 1
+                if attempt < _UNIQUE_RETRIES and "unique_values" in str(exc.orig or exc):
                     continue
                 raise StoreError(f"the database refused the write: {exc.orig or exc}") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _work(self, tx: Tx, work: Callable[[Tx], T]) -> T:
+        """``work`` and what ends every write, up to (not including) the commit."""
+        try:
+            if self._fence is not None:
+                lease_sql.check(tx.connection, self._fence, tx.now)
+            result = work(tx)
+            calculated.refresh_calculated(tx)
+            lists_sql.maintain_dynamic_lists(tx)
+            tx.flush_journal()
+            tx.check_catalog()
+            return result
+        except CatalogMoved:
+            raise
+        except Exception:
+            # Definitions taken unchecked may be why it failed: if the catalogue moved, the
+            # failure is no answer, and the write runs again.
+            try:
+                tx.check_catalog()
+            except CatalogMoved:
+                raise CatalogMoved from None
+            except Exception:
+                pass  # the original failure tells more
+            raise
 
     @contextmanager
     def _write_connection(self, session: ReadSession | None) -> Iterator[Connection]:

@@ -14,6 +14,16 @@ Why that is safe: the version is read before the definitions, so what is loaded 
 as new as the version it is kept under (on PostgreSQL's read committed a later statement may
 see a newer commit, never an older one); and a transaction that changed the catalogue itself
 neither reads nor fills the cache (its changes are not committed, and may never be).
+
+A SQLite write transaction checks the version at its end instead (:func:`defer_check`): it
+holds the database's one write lock from its ``BEGIN IMMEDIATE`` to its commit, so nothing
+can change the catalogue while it runs, and the version is the same in every statement of it.
+It takes the cached definitions under the version the cache holds, and the store checks that
+version in the transaction's last statement (the journal append, or a lone SELECT when there
+is none) or when its work raises; if the catalogue moved, :class:`CatalogMoved` rolls the
+transaction back and the store runs it again from the start with definitions read afresh, as
+it runs again a write that lost a race for a unique value. What commits was always worked out
+from the definitions current when it commits, and the usual write saves the version's SELECT.
 """
 
 from __future__ import annotations
@@ -33,10 +43,16 @@ from store.models import GroupSpec, ObjectSchema, OptionSpec, PropertyDef
 
 __all__ = [
     "CatalogCache",
+    "CatalogMoved",
     "LoadedObject",
     "cached_with_catalog",
     "catalog_changed",
+    "changed_here",
+    "check_deferred",
+    "defer_check",
+    "deferred_version",
     "enable_cache",
+    "forget_cache",
     "load_object",
     "load_objects",
     "property_from_row",
@@ -169,11 +185,24 @@ class CatalogCache:
         with self._lock:
             self._version, self._entries = None, {}
 
+    def version(self) -> int | None:
+        """The version the cache holds definitions of, None when it holds none."""
+        with self._lock:
+            return self._version if self._entries else None
+
+
+class CatalogMoved(Exception):
+    """The catalogue changed before a transaction that used cached definitions unchecked
+    began: it is rolled back and run again (``Store._write``)."""
+
 
 # One cache per engine, so two ``Store`` objects on one database behave like two processes.
 _CACHES: weakref.WeakKeyDictionary[Engine, CatalogCache] = weakref.WeakKeyDictionary()
 # ``Connection.info`` key: (the transaction it was read in, the version or _BYPASS).
 _TX_VERSION = "syncd_catalog_version"
+# ``Connection.info`` key: (the transaction whose version check is deferred, the version it
+# took unchecked or None while it took none).
+_TX_DEFERRED = "syncd_catalog_deferred"
 _BYPASS = -1
 # Built once: SQLAlchemy builds a statement's cache key on each execution of a new statement
 # object (half the cost of this read); a module-level one keeps its key.
@@ -192,14 +221,71 @@ def catalog_changed(connection: Connection) -> None:
     """This transaction changed definitions: bump the version every process checks, and
     read definitions straight from the database until it ends (its own changes are visible
     to it alone, and are not committed yet)."""
-    connection.execute(
+    taken = deferred_version(connection)
+    bumped = connection.execute(
         update(t.catalog_version)
         .where(t.catalog_version.c.id == 1)
         .values(version=t.catalog_version.c.version + 1)
-    )
+        .returning(t.catalog_version.c.version)
+    ).scalar_one_or_none()
+    if taken is not None:
+        # Cached definitions used so far were checked against the version just raised.
+        if bumped is None or int(bumped) - 1 != taken:
+            raise CatalogMoved
+        _deferred_done(connection)
     transaction = connection.get_transaction()
     if transaction is not None:
         connection.info[_TX_VERSION] = (weakref.ref(transaction), _BYPASS)
+
+
+def changed_here(connection: Connection) -> bool:
+    """Whether this transaction changed definitions (called :func:`catalog_changed`)."""
+    memo = connection.info.get(_TX_VERSION)
+    return memo is not None and memo[1] == _BYPASS and memo[0]() is connection.get_transaction()
+
+
+def forget_cache(engine: Engine) -> None:
+    """Drop ``engine``'s cached definitions: the next transaction reads the version first."""
+    cache = _CACHES.get(engine)
+    if cache is not None:
+        cache.clear()
+
+
+def defer_check(connection: Connection) -> None:
+    """This transaction holds the only write lock of its database until it commits (a
+    SQLite write): it may take cached definitions without reading the version, and the
+    caller checks that version before commit (:func:`check_deferred`)."""
+    transaction = connection.get_transaction()
+    if transaction is not None and connection.engine in _CACHES:
+        connection.info[_TX_DEFERRED] = (weakref.ref(transaction), None)
+
+
+def deferred_version(connection: Connection) -> int | None:
+    """The version this transaction took cached definitions under without checking it
+    yet, or None (nothing taken, or already checked)."""
+    memo = connection.info.get(_TX_DEFERRED)
+    if memo is None or memo[0]() is not connection.get_transaction():
+        return None
+    return memo[1]  # type: ignore[no-any-return]
+
+
+def check_deferred(connection: Connection, found: int | None = None) -> None:
+    """Check the version this transaction took unchecked (``found``: the version as a
+    statement of the transaction already read it; else one SELECT reads it now).
+    Raises :class:`CatalogMoved` if it is not the one the definitions were taken under."""
+    taken = deferred_version(connection)
+    if taken is None:
+        return
+    if found is None:
+        read = connection.execute(_VERSION).scalar_one_or_none()
+        found = None if read is None else int(read)
+    if found != taken:
+        raise CatalogMoved
+    _deferred_done(connection)
+
+
+def _deferred_done(connection: Connection) -> None:
+    connection.info.pop(_TX_DEFERRED, None)
 
 
 def _version(connection: Connection) -> int:
@@ -208,6 +294,15 @@ def _version(connection: Connection) -> int:
     memo = connection.info.get(_TX_VERSION)
     if transaction is not None and memo is not None and memo[0]() is transaction:
         return int(memo[1])
+    deferred = connection.info.get(_TX_DEFERRED)
+    if transaction is not None and deferred is not None and deferred[0]() is transaction:
+        cache = _CACHES.get(connection.engine)
+        held = cache.version() if cache is not None else None
+        if held is not None:
+            # Checked before commit (check_deferred), where a move runs the work again.
+            connection.info[_TX_DEFERRED] = (deferred[0], held)
+            connection.info[_TX_VERSION] = (deferred[0], held)
+            return held
     found = connection.execute(_VERSION).scalar_one_or_none()
     version = _BYPASS if found is None else int(found)
     transaction = connection.get_transaction()
@@ -225,6 +320,9 @@ def _cached(connection: Connection, key: Hashable, load: Callable[[], T]) -> T:
         return load()
     found = cache.get(version, key)
     if found is None:
+        # Loaded under an unchecked version, it would be kept under a version it may not be
+        # of: check it first (a miss in a warm cache is rare).
+        check_deferred(connection)
         found = load()
         cache.put(version, key, found)
     return found  # type: ignore[no-any-return]

@@ -11,6 +11,8 @@ seq, the trap of plain sequences on PostgreSQL:
 - SQLite: a write holds the database's one write lock from its ``BEGIN IMMEDIATE`` to its
   commit, so the journal's own largest seq, read by each inserted row, is that counter
   already; ``journal_head`` is not kept there (``last_seq`` reads the journal on both).
+  The same statement checks the catalogue version a write took cached definitions under
+  (``store.db.catalog.defer_check``): its rows are inserted only at that version.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from sqlalchemy import Connection, func, select
 
 from store.db import bulk, jsoncodec
 from store.db import tables as t
-from store.db.catalog import LoadedObject, catalog_changed, load_object
+from store.db.catalog import (
+    CatalogMoved,
+    LoadedObject,
+    catalog_changed,
+    check_deferred,
+    deferred_version,
+    load_object,
+)
 from store.models import ChangeSource
 
 __all__ = ["JournalRow", "Tx", "last_seq"]
@@ -122,10 +131,26 @@ class Tx:
                 f"FROM head, {source} WITH ORDINALITY AS u({', '.join(_JOURNAL_COLUMNS)}, n)",
                 (len(rows), len(rows), now, *arrays),
             )
-        else:
+        elif (taken := deferred_version(conn)) is None:
             conn.exec_driver_sql(
                 f"INSERT INTO journal ({names}) VALUES "
                 "((SELECT coalesce(max(seq), 0) + 1 FROM journal), ?, ?, ?, ?, ?, ?, ?)",
                 [(now, *row) for row in rows],
             )
+        else:
+            # Inserted only at the catalogue version the write took its definitions under.
+            inserted = conn.exec_driver_sql(
+                f"INSERT INTO journal ({names}) "
+                "SELECT (SELECT coalesce(max(seq), 0) + 1 FROM journal), ?, ?, ?, ?, ?, ?, ? "
+                "FROM catalog_version WHERE id = 1 AND version = ?",
+                [(now, *row, taken) for row in rows],
+            ).rowcount
+            if inserted != len(rows):
+                raise CatalogMoved
+            check_deferred(conn, taken)
         self._journal = []
+
+    def check_catalog(self) -> None:
+        """Before commit: the catalogue version this write took cached definitions under
+        unchecked is still the database's (usually checked by the journal's statement)."""
+        check_deferred(self.connection)

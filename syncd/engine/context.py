@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -20,6 +20,8 @@ from store import LinkWrite, LogSpec, Store
 from syncd.engine.spec import SyncSpec
 
 __all__ = ["RunContext", "RunSummary"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -104,6 +106,22 @@ class RunContext:
                     external_id=entry.external_id,
                     reason=entry.message,
                 )
+
+    def once(self, work: Callable[[Any], T]) -> Callable[[Any], T]:
+        """``work`` for ``Store.sync_write``, which may run it again from the start (a write
+        that lost a race for a unique value, or on SQLite took definitions the catalogue has
+        moved from): each run starts from the counts and planned rows the first started
+        from, so the run's summary counts what committed, once."""
+        counts = self.summary.counts.copy()
+        planned = len(self.summary.planned)
+
+        def run(tx: Any) -> T:
+            self.summary.counts.clear()
+            self.summary.counts.update(counts)
+            del self.summary.planned[planned:]
+            return work(tx)
+
+        return run
 
     def __post_init__(self) -> None:
         if self.log is None:

@@ -152,7 +152,9 @@ def drain_inbox(
             raise
         linked_total = count_linked(store, spec)
         try:
-            store.sync_write(spec.name, _apply_work(ctx, batch, linked_total), run_id=run_id)
+            store.sync_write(
+                spec.name, ctx.once(_apply_work(ctx, batch, linked_total)), run_id=run_id
+            )
         except MassDeleteBrake as brake:
             store.set_sync_paused(spec.name, True, brake.reason)
             summary.paused_reason = brake.reason

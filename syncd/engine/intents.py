@@ -88,7 +88,7 @@ def resolve_open(ctx: RunContext) -> None:
     def commit(tx: SyncTx) -> None:
         _settle(ctx, tx, intents, checks)
 
-    ctx.store.sync_write(spec.name, commit, run_id=ctx.run_id)
+    ctx.store.sync_write(spec.name, ctx.once(commit), run_id=ctx.run_id)
 
 
 def _settle(
@@ -214,7 +214,7 @@ def hold_or_record(ctx: RunContext, items: Sequence[_Create]) -> None:
         return still
 
     ctx.open_intents = True
-    still = ctx.store.sync_write(spec.name, work, run_id=ctx.run_id)
+    still = ctx.store.sync_write(spec.name, ctx.once(work), run_id=ctx.run_id)
     for item in creates:
         if item.crm_id in still:
             item.request = None

@@ -131,7 +131,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         changed = tx.changed_at(spec.crm_object, live, list(spec.field_names))
         return items, changed_at_by_record(changed)
 
-    items, crm_changed = store.sync_write(spec.name, read, run_id=ctx.run_id)
+    items, crm_changed = store.sync_write(spec.name, ctx.once(read), run_id=ctx.run_id)
     # Records to delete are read too: a delete goes ahead only against what was last synced.
     linked = [i.external_id for i in items if i.external_id and i.unlink_reason is None]
     external = (
@@ -192,7 +192,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         ctx.summary.planned.extend(_restored(c, e) for c, e in restoring.items())
         ctx.summary.add("outbound.restored", len(restoring))
         return
-    logs, restored = store.sync_write(spec.name, commit, run_id=ctx.run_id)
+    logs, restored = store.sync_write(spec.name, ctx.once(commit), run_id=ctx.run_id)
     ctx.summary.add("outbound.restored", restored)
     ctx.report(logs)
 

@@ -68,8 +68,10 @@ def reconcile_deletes(
             ]
             store.sync_write(
                 spec.name,
-                lambda tx, page=page: apply_page(  # type: ignore[misc]
-                    ctx, tx, page, None, deletes_so_far=0, linked_total=total
+                ctx.once(
+                    lambda tx, page=page: apply_page(  # type: ignore[misc]
+                        ctx, tx, page, None, deletes_so_far=0, linked_total=total
+                    )
                 ),
                 run_id=run.id,
             )

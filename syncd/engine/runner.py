@@ -240,7 +240,7 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
         resume = False
         if page.records or page.cursor != cursor:
             deletes += ctx.store.sync_write(
-                spec.name, _page_work(ctx, page, deletes, linked_total), run_id=ctx.run_id
+                spec.name, ctx.once(_page_work(ctx, page, deletes, linked_total)), run_id=ctx.run_id
             )
         ctx.summary.add("inbound.read", len(page.records))
         if progress:
@@ -276,7 +276,9 @@ def _retry_inbound(ctx: RunContext) -> None:
         page = ChangePage(records, None, False)
         total = _linked_total(ctx.store, spec)
 
-        ctx.store.sync_write(spec.name, _retry_work(ctx, page, gone, total), run_id=ctx.run_id)
+        ctx.store.sync_write(
+            spec.name, ctx.once(_retry_work(ctx, page, gone, total)), run_id=ctx.run_id
+        )
         ctx.summary.add("inbound.retried", len(records))
 
 
@@ -312,7 +314,9 @@ def _backfill(ctx: RunContext, added: list[str]) -> None:
         )
         page = ChangePage(records, None, False)
         total = _linked_total(ctx.store, spec)
-        ctx.store.sync_write(spec.name, _page_work(ctx, page, 0, total), run_id=ctx.run_id)
+        ctx.store.sync_write(
+            spec.name, ctx.once(_page_work(ctx, page, 0, total)), run_id=ctx.run_id
+        )
         ctx.summary.add("backfill.read", len(records))
         after = links[-1].external_id
 

@@ -25,6 +25,7 @@ from store import (
     ValidationError,
 )
 from store.db.tx import Tx
+from store.records import sql as record_sql
 from store.schema import sql as schema_sql
 from tests.conftest import API
 
@@ -65,7 +66,53 @@ def test_a_second_write_reads_the_version_not_the_catalogue(store: Store) -> Non
     assert [s for s in second if _CATALOGUE_READ.search(s)] == []
     assert sum("catalog_version" in s for s in second) == 1
     read = _statements(store, lambda: store.get_object("contacts"))
-    assert [s for s in read if s != "BEGIN"] == [s for s in second if "catalog_version" in s]
+    version_read = [s for s in read if s != "BEGIN"]
+    assert len(version_read) == 1 and "catalog_version" in version_read[0]
+    checked = [s for s in second if "catalog_version" in s]
+    if store.dialect == "sqlite":
+        # Holding the write lock throughout, the write checks the version in its journal
+        # append instead of a SELECT of its own.
+        assert checked[0].startswith("INSERT INTO journal")
+        assert len(second) == len([s for s in second if "catalog_version" not in s]) + 1
+    else:
+        assert checked == version_read
+
+
+def test_a_write_that_took_definitions_the_catalogue_has_moved_from_runs_again(
+    store: Store, other: Store
+) -> None:
+    """A SQLite write takes cached definitions unchecked and checks the version at its end:
+    if another process changed the catalogue meanwhile, it runs again with the new
+    definitions (whether it failed on the old ones, journalled or wrote no journal)."""
+    other.create_record("contacts", {"email": "warm@example.com"}, API)  # caches contacts
+    store.create_property(
+        "contacts", PropertySpec(name="level", label="Level", type="number", field_type="number")
+    )
+    runs: list[int] = []
+
+    def create(tx: Tx) -> None:
+        runs.append(1)
+        made = record_sql.create_records(
+            tx, tx.object("contacts"), [{"email": "x@example.com", "level": "3"}], API
+        )
+        if isinstance(made[0], Exception):
+            raise made[0]  # no property "level" in the definitions it took
+
+    other._write(API, create)
+    assert other.find_record("contacts", "email", "x@example.com").properties["level"] == "3"
+    deferred = store.dialect == "sqlite"
+    assert len(runs) == (2 if deferred else 1)
+
+    store.create_property("contacts", PropertySpec(name="rank", label="Rank"))
+    seen: list[bool] = []
+    other._write(API, lambda tx: seen.append("rank" in tx.object("contacts").properties))
+    assert seen == ([False, True] if deferred else [True])
+
+    # Its own change: the next write reads the new version, and runs once.
+    other.create_property("contacts", PropertySpec(name="grade", label="Grade"))
+    seen.clear()
+    other._write(API, lambda tx: seen.append("grade" in tx.object("contacts").properties))
+    assert seen == [True]
 
 
 def test_a_property_created_changed_and_archived_through_one_store_is_seen_by_the_other(

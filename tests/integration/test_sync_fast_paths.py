@@ -14,7 +14,15 @@ from sqlalchemy import select
 
 from connectors.base import ExternalRecord
 from mapping import FieldMapping
-from store import ChangeSource, LinkConflictError, LinkWrite, Record, Store, SyncTx
+from store import (
+    ChangeSource,
+    LinkConflictError,
+    LinkWrite,
+    PropertySpec,
+    Record,
+    Store,
+    SyncTx,
+)
 from store.db import tables as t
 from store.errors import DuplicateError
 from tests.conftest import API
@@ -136,7 +144,7 @@ def test_read_journal_of_others_is_read_journal_changed_filtered(store: Store) -
     assert store.read_journal_of_others("s", "contacts", after=head) == ([], head)
 
 
-def _first_pass_pages(store: Store) -> tuple[Any, Callable[..., None]]:
+def _first_pass_pages(store: Store) -> tuple[Any, Callable[..., int]]:
     """A run context of sync ``s`` (email matched, first name mapped; no connector), and a
     writer applying one page of external records in its own sync transaction."""
     from syncd.engine.context import RunContext
@@ -154,10 +162,16 @@ def _first_pass_pages(store: Store) -> tuple[Any, Callable[..., None]]:
     )
     ctx = RunContext(spec, None, store, None)  # type: ignore[arg-type]  # no connector call
 
-    def page(*records: ExternalRecord) -> None:
-        store.sync_write(
-            "s", lambda tx: apply_page(ctx, tx, records, None, deletes_so_far=0, linked_total=0)
-        )
+    def page(*records: ExternalRecord) -> int:
+        """How many times the store ran the page's work."""
+        runs: list[int] = []
+
+        def work(tx: SyncTx) -> None:
+            runs.append(1)
+            apply_page(ctx, tx, records, None, deletes_so_far=0, linked_total=0)
+
+        store.sync_write("s", ctx.once(work))
+        return len(runs)
 
     return ctx, page
 
@@ -205,3 +219,26 @@ def test_a_first_pass_forgets_its_links_past_the_cap_and_looks_them_up_again(
     assert sorted(store.links_by_external("s", ["1", "2", "3"])) == ["1", "2", "3"]
     assert ctx.summary.get("inbound.created") == 3
     assert ctx.summary.get("inbound.updated") == 1
+
+
+def test_a_page_run_again_for_a_moved_catalogue_counts_once(store: Store, db_url: str) -> None:
+    """A SQLite write takes the definitions it cached unchecked and checks the catalogue
+    version at its end: moved by another process, the page runs again from the start with
+    the new definitions, and the run's summary counts what committed, once."""
+    ctx, page = _first_pass_pages(store)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    page(ExternalRecord("1", {"email": "a@x.example", "name": "Ann"}, at))  # caches contacts
+    other = Store.open(db_url, migrate=False)
+    try:
+        other.create_property("contacts", PropertySpec(name="tier", label="Tier"))
+    finally:
+        other.close()
+    runs = page(
+        ExternalRecord("2", {"email": "b@x.example", "name": "Bo"}, at),
+        ExternalRecord("1", {"email": "a@x.example", "name": "Anne"}, at),
+    )
+    assert runs == (2 if store.dialect == "sqlite" else 1)
+    assert ctx.summary.get("inbound.created") == 2
+    assert ctx.summary.get("inbound.updated") == 1
+    assert store.find_record("contacts", "email", "a@x.example").properties["firstname"] == "Anne"
+    assert sorted(store.links_by_external("s", ["1", "2"])) == ["1", "2"]
