@@ -65,7 +65,13 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.sql import dialect
-from connectors.sql.dialect import READ_ONLY, describe, is_mysql_boolean, refused_credentials
+from connectors.sql.dialect import (
+    ONE_STATEMENT,
+    READ_ONLY,
+    describe,
+    is_mysql_boolean,
+    refused_credentials,
+)
 from connectors.sql.options import SqlObjectOptions, SqlOptions
 from connectors.sql.values import (
     RequestError,
@@ -324,16 +330,20 @@ class Database:
             return self._engine
 
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[Connection]:
+    def connect(
+        self, *, read_only: bool = False, one_statement: bool = False
+    ) -> Iterator[Connection]:
         """One transaction; a failure of the database as a whole becomes a ConnectorError.
 
         ``read_only``: the transaction only reads, so on SQLite it takes no write lock (the
-        source's own application keeps writing while the sync reads a page)."""
+        source's own application keeps writing while the sync reads a page).
+        ``one_statement`` (with ``read_only``): it is a single SELECT, which SQLite runs in a
+        transaction of its own, so no ``BEGIN`` is sent there (elsewhere nothing changes)."""
         engine = self.get_engine()
         try:
             with engine.connect() as conn:
                 if read_only:
-                    conn.execution_options(**{READ_ONLY: True})
+                    conn.execution_options(**{READ_ONLY: True, ONE_STATEMENT: one_statement})
                 with conn.begin():
                     yield conn
         except DBAPIError as exc:

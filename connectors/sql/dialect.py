@@ -96,6 +96,8 @@ def describe(exc: SQLAlchemyError) -> str:
 
 #: The execution option of a connection that only reads (see ``sqlite_savepoints``).
 READ_ONLY = "syncd_read_only"
+#: The execution option of a read that is one statement (see ``sqlite_savepoints``).
+ONE_STATEMENT = "syncd_one_statement"
 
 
 def sqlite_savepoints(engine: Engine) -> None:
@@ -107,7 +109,10 @@ def sqlite_savepoints(engine: Engine) -> None:
     SQLite source, or the source's own application writing, would trip it. A connection
     marked ``READ_ONLY`` (``Database.connect(read_only=True)``) never writes, so it begins
     a deferred transaction: an IMMEDIATE one would take the file's write lock for every page
-    read and make the source's own application wait behind the sync's reads.
+    read and make the source's own application wait behind the sync's reads. One that is
+    also ``ONE_STATEMENT`` (``Database.connect(read_only=True, one_statement=True)``) begins
+    none: SQLite runs a statement outside a transaction in one of its own, so a ``BEGIN``
+    and ``COMMIT`` around a single SELECT are two statements that change nothing.
     """
 
     @event.listens_for(engine, "connect")
@@ -119,7 +124,10 @@ def sqlite_savepoints(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        reading = conn.get_execution_options().get(READ_ONLY, False)
+        options = conn.get_execution_options()
+        reading = options.get(READ_ONLY, False)
+        if reading and options.get(ONE_STATEMENT, False):
+            return
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 

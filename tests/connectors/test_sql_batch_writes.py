@@ -132,8 +132,10 @@ def test_500_creates_take_a_handful_of_statements_whatever_the_batch_size(
     assert_faithful(requests, results)
     assert all(r.outcome is WriteOutcome.CREATED for r in results)
     assert count(sql_db, table) == 550
-    # The match values, the INSERT, the UPDATE of those found, the rows read back.
-    assert kinds(seen) == batch_of(sql_db, SELECT=2, INSERT=1, UPDATE=1), seen
+    # The match values, the INSERT, the UPDATE of those found, the rows read back. SQLite
+    # joins the match values with the rows that hold them (a WITH, one pass over the table).
+    search = {"WITH": 1, "SELECT": 1} if sql_db.backend == "sqlite" else {"SELECT": 2}
+    assert kinds(seen) == batch_of(sql_db, **search, INSERT=1, UPDATE=1), seen
     assert len(seen) <= 5 < TARGET, seen
     assert len(seen) == len(seen_small) + 1  # + the UPDATE of those found: no per-row cost
     if sql_db.backend == "sqlite":
