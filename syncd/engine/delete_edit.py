@@ -37,6 +37,7 @@ def external_edited(
     record: ExternalRecord,
     values: Mapping[str, str | None],
     held: Mapping[str, str | None] | None = None,
+    crm: Mapping[str, str | None] | None = None,
 ) -> bool:
     """Whether the external record changed since the link's last sync.
 
@@ -46,6 +47,11 @@ def external_edited(
     already, and is no edit a later CRM archive missed; one changed since is, also where
     the base has no value to compare with (a first match whose sides differed: the base
     agrees on no field the conflict holds).
+
+    A field neither the base nor a conflict knows (the pass that would have agreed on it
+    died after writing it outside, before its commit) is compared with the CRM record's
+    value (``crm``): a value outside that the CRM does not hold would be lost with the
+    record, so it counts as an edit. An empty one loses nothing and does not.
     """
     if (
         link.external_version is not None
@@ -54,7 +60,9 @@ def external_edited(
     ):
         return True
     seen = {**link.base, **held} if held else link.base
-    return _differs(spec, seen, values, Side.CRM)
+    return _differs(spec, seen, values, Side.CRM) or (
+        crm is not None and _unknown_outside(spec, seen, values, crm)
+    )
 
 
 def crm_edited(
@@ -127,6 +135,27 @@ def _differs(
         if field.direction.allows(towards) and values[name] != base[name]:
             return True
     return False
+
+
+def _unknown_outside(
+    spec: SyncSpec,
+    seen: Mapping[str, str | None],
+    values: Mapping[str, str | None],
+    crm: Mapping[str, str | None],
+) -> bool:
+    """Whether the outside holds, in a field no agreement covers, a value the CRM lacks."""
+    for field in spec.fields:
+        name = field.name
+        if associations.is_key(name) or name in seen or values.get(name) is None:
+            continue
+        if field.direction.allows(Side.CRM) and _norm(values[name]) != _norm(crm.get(name)):
+            return True
+    return False
+
+
+def _norm(value: object) -> str:
+    """A value as a system may spell it back (case, surrounding spaces)."""
+    return "" if value is None else str(value).strip().casefold()
 
 
 def _json(values: Mapping[str, str | None] | None) -> str | None:

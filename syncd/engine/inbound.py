@@ -477,7 +477,9 @@ def _restore_edited(
         for p in items
         if p.link is not None
         and p.crm_id is not None
-        and delete_edit.external_edited(spec, p.link, p.record, p.values, held.get(p.crm_id))
+        and delete_edit.external_edited(
+            spec, p.link, p.record, p.values, held.get(p.crm_id), crm[p.crm_id].properties
+        )
     ]
     conflicts = []
     for item in edited:

@@ -462,7 +462,8 @@ def _check_delete(
         values = read_external(spec, current.fields)
     except MappingError:
         values = {}
-    if not delete_edit.external_edited(spec, link, current, values, held):
+    crm = item.record.properties if item.record is not None else None
+    if not delete_edit.external_edited(spec, link, current, values, held, crm):
         item.version = link.external_version or current.version
         return
     batch.conflicts.append(

@@ -373,7 +373,9 @@ class ModelMachine(RuleBasedStateMachine):
                 # then the pair holds what its two sides resolve to, as a live pair does.
                 if self.spec.delete_from_crm == "ignore":
                     claim(ext_email, who)
-                elif row is not None and self._unsynced_outside(external_id):
+                elif row is not None and (
+                    self._unsynced_outside(external_id) or _edited_since(link.base, row)
+                ):
                     gone = archived.get(link.crm_id)
                     crm_email = gone.properties.get("email") if gone else None
                     for email in _pair_emails(link.base.get("email"), crm_email, ext_email):
@@ -808,6 +810,16 @@ class ModelMachine(RuleBasedStateMachine):
             assert before == after, (
                 f"a quiet {'full ' if full else ''}pass changed a side: {summary.line()}"
             )
+
+
+def _edited_since(base: dict[str, str | None], row: Values) -> bool:
+    """Whether a row differs from what both sides last agreed on, as the engine judges an
+    edit that beats a CRM archive: a value back to one the CRM once held is an edit too."""
+    return any(
+        _crm_form(prop, value or "") != _crm_form(prop, row.get(prop) or "")
+        for prop, value in base.items()
+        if prop in row
+    )
 
 
 def _pair_emails(base: str | None, crm: str | None, ext: str | None) -> list[str]:

@@ -608,3 +608,36 @@ def test_new_row_with_the_id_of_a_row_syncd_created_is_not_taken_for_it(
         assert h.links()[row] != dee.id
         record = h.store.get_record("contacts", dee.id, include_archived=True)
         assert record.archived and record.properties["email"] == "d@x.io"
+
+
+@pytest.mark.parametrize("deletes", ["archive", "delete"])
+def test_edit_outside_of_a_field_whose_agreement_a_crash_lost_is_kept_when_the_crm_archives(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path, deletes: str
+) -> None:
+    """Under ``manual`` the shop has Cy with no last name and the CRM has Cy Li: the first
+    pass links them by email, holds the differing first name for an operator and fills the
+    shop's empty last name, then dies after that write, before its commit: the link knows
+    no agreement on the last name. The shop edits the last name, the CRM archives Cy. The
+    edit was no change "since the last sync" (the base had no last name), so the row was
+    deleted with it, in no history and no conflict (found by the model, x20 under load)."""
+    from tests.model.machine import InjectedCrash, _Crash, _CrashingConnector
+
+    for h in _sync(store, sql_db, tmp_path, rule="manual", deletes=deletes):
+        row = h.peer.create({"email": "c@x.io", "firstname": "Cy", "lastname": None})
+        assert row is not None
+        cy = h.store.create_record(
+            "contacts", {"email": "c@x.io", "firstname": "Cyrus", "lastname": "Li"}, UI
+        )
+        dying = _CrashingConnector(h.connector, _Crash("external_write", 1))
+        with pytest.raises(InjectedCrash):
+            run_sync(h.spec, dying, h.store)  # type: ignore[arg-type]
+        assert h.peer.rows()[row]["lastname"] == "Li"
+        assert "lastname" not in h.store.get_link_by_crm(SYNC, cy.id).base  # type: ignore[union-attr]
+
+        h.peer.edit(row, {"lastname": "Li-Smith"})
+        h.store.archive_records("contacts", [cy.id], UI)
+        h.run()
+        h.run()
+
+        kept_outside = h.peer.rows().get(row, {}).get("lastname") == "Li-Smith"
+        assert kept_outside or "Li-Smith" in h.kept_values("lastname")
