@@ -119,9 +119,15 @@ def _settle(
                     f"but it is linked to CRM record {other.crm_id}",
                 )
                 continue
+            # The record's own time, as for a create whose answer came home (outbound's
+            # ``_confirm``): a record made later with its id is then told apart from it.
             links.append(
                 LinkWrite(
-                    record.id, intent.crm_id, _base(ctx, intent, record), None, record.version
+                    record.id,
+                    intent.crm_id,
+                    _base(ctx, intent, record),
+                    record.updated_at,
+                    record.version,
                 )
             )
             close.append(intent.crm_id)

@@ -610,6 +610,38 @@ def test_new_row_with_the_id_of_a_row_syncd_created_is_not_taken_for_it(
         assert record.archived and record.properties["email"] == "d@x.io"
 
 
+
+def test_new_row_with_the_id_of_a_row_whose_create_answer_was_lost_is_not_taken_for_it(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """As above, where the answer to Dee's create was lost: the next pass finds row 1 by
+    Dee's email and links it. The shop then deletes it and signs up Cy, who gets id 1
+    again: the link must know the shop's time for row 1 (the create's recovery keeps it,
+    and so does the same pass's read), or Cy would be taken for Dee."""
+    if sql_db.backend != "sqlite":
+        pytest.skip("only SQLite hands a deleted last row's id to a new row")
+    from tests.model.machine import InjectedCrash, _Crash, _CrashingConnector
+
+    for h in _sync(store, sql_db, tmp_path, rule="most_recent", deletes="archive"):
+        dee = h.store.create_record("contacts", {"email": "d@x.io", "firstname": "Dee"}, UI)
+        dying = _CrashingConnector(h.connector, _Crash("external_write", 1))
+        with pytest.raises(InjectedCrash):
+            run_sync(h.spec, dying, h.store)  # type: ignore[arg-type]
+        h.run()
+        (row,) = h.peer.rows()
+        assert h.links() == {row: dee.id}
+        h.peer.delete(row)
+        again = h.peer.create({"email": "c@x.io", "firstname": "Cy", "lastname": None})
+        assert again == row
+
+        h.run()
+        h.run(full=True)
+
+        assert h.contact("c@x.io")["firstname"] == "Cy"
+        assert h.links()[row] != dee.id
+        record = h.store.get_record("contacts", dee.id, include_archived=True)
+        assert record.archived and record.properties["email"] == "d@x.io"
+
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
 def test_edit_outside_of_a_field_whose_agreement_a_crash_lost_is_kept_when_the_crm_archives(
     store: Store, sql_db: SqlDatabase, tmp_path: Path, deletes: str
