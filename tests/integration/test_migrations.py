@@ -78,3 +78,32 @@ def test_fresh_sqlite_file_is_migrated_on_open(tmp_path: Path) -> None:
 def test_open_without_migrating_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     with pytest.raises(NotMigratedError, match="syncd db upgrade"):
         Store.open(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
+
+
+def test_the_head_and_current_revision_read_without_alembic_agree_with_alembic(
+    db_url: str,
+) -> None:
+    """A store open reads both revisions itself (importing Alembic costs each process
+    start about 0.3 s); they must be the ones Alembic would give."""
+    from alembic.script import ScriptDirectory
+
+    from store.db.migrate import _config
+
+    assert head_revision() == ScriptDirectory.from_config(_config()).get_current_head()
+    store = Store.open(db_url, migrate=False)
+    try:
+        with store._engine.connect() as conn:
+            alembic_says = MigrationContext.configure(conn).get_current_revision()
+        assert current_revision(store._engine) == alembic_says == head_revision()
+    finally:
+        store.close()
+
+
+def test_a_database_never_migrated_has_no_revision(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert current_revision(engine) is None
+    finally:
+        engine.dispose()

@@ -610,7 +610,6 @@ def test_new_row_with_the_id_of_a_row_syncd_created_is_not_taken_for_it(
         assert record.archived and record.properties["email"] == "d@x.io"
 
 
-
 def test_new_row_with_the_id_of_a_row_whose_create_answer_was_lost_is_not_taken_for_it(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
@@ -641,6 +640,7 @@ def test_new_row_with_the_id_of_a_row_whose_create_answer_was_lost_is_not_taken_
         assert h.links()[row] != dee.id
         record = h.store.get_record("contacts", dee.id, include_archived=True)
         assert record.archived and record.properties["email"] == "d@x.io"
+
 
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
 def test_edit_outside_of_a_field_whose_agreement_a_crash_lost_is_kept_when_the_crm_archives(
