@@ -11,8 +11,9 @@ handed back to the json module, so every value stores and reads back as it did b
   ``null``, are written as the json module writes them (``NaN``; SQLite reads them back,
   PostgreSQL refuses them, as before).
 - reading: ``NaN``, ``Infinity``, numbers beyond a double and lone surrogates raise in orjson
-  and go to the json module; a run of 19 digits or more (an integer orjson would read back as
-  a float once it passes 64 bits) is read by the json module at once.
+  and go to the json module; a document in which orjson read a float and whose text has a
+  run of 19 digits or more (an integer orjson reads back as a float once it passes 64 bits)
+  is read again by the json module.
 
 orjson writes UTF-8 where the json module wrote ``\\uXXXX`` escapes: both read either, and so
 do SQLite's and PostgreSQL's JSON functions.
@@ -65,19 +66,46 @@ def dumps_texts(value: Any) -> str:
 
 
 def loads(data: str | bytes | bytearray | memoryview) -> Any:
-    """JSON text or UTF-8 bytes as Python values, as the json module reads them."""
-    if isinstance(data, str):
-        if _LONG_DIGITS.search(data):
-            return json.loads(data)
-    else:
-        if not isinstance(data, bytes):
-            data = bytes(data)
-        if _LONG_DIGITS_BYTES.search(data):
-            return json.loads(data)
+    """JSON text or UTF-8 bytes as Python values, as the json module reads them.
+
+    orjson reads an integer beyond 64 bits as a float, where the json module keeps it an
+    integer: so a result holding a float is checked for a run of 19 digits or more, and
+    then read by the json module. A result without a float (the store's documents are
+    text) needs no look at the text at all: searching every document for the run cost
+    more than reading it.
+    """
+    if not isinstance(data, str | bytes):
+        data = bytes(data)
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError:
         return json.loads(data)
+    if _has_float(value):
+        if isinstance(data, str):
+            long_digits = _LONG_DIGITS.search(data) is not None
+        else:
+            long_digits = _LONG_DIGITS_BYTES.search(data) is not None
+        if long_digits:
+            return json.loads(data)
+    return value
+
+
+def _has_float(value: Any) -> bool:
+    """Whether a float is somewhere in ``value`` (a value orjson read)."""
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        value = value.values()
+    elif kind is not list:
+        return False
+    for item in value:
+        kind = type(item)
+        if kind is str or item is None or kind is int or kind is bool:
+            continue
+        if kind is float or _has_float(item):
+            return True
+    return False
 
 
 def _non_finite(value: Any) -> bool:
