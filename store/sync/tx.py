@@ -57,6 +57,9 @@ class SyncTx:
         # CRM ids this transaction has linked in this sync so far: a record created in it
         # cannot hold a stored link unless it is one of these.
         self._linked: set[int] = set()
+        # External id -> CRM id of this sync's links as this transaction read or wrote them:
+        # saving one of them unchanged needs no look-up of who holds its CRM record (it does).
+        self._known: dict[str, int] = {}
 
     @property
     def now(self) -> datetime:
@@ -77,27 +80,40 @@ class SyncTx:
     ) -> dict[str, Link]:
         """This sync's links, or (``sync``) another's: an association target may be synced
         by another sync of the same connector."""
-        return link_sql.links_by_external(self._conn, sync or self.sync, external_ids)
+        found = link_sql.links_by_external(self._conn, sync or self.sync, external_ids)
+        if sync is None or sync == self.sync:
+            self._known.update((link.external_id, link.crm_id) for link in found.values())
+        return found
 
     def links_by_crm(self, crm_ids: Sequence[int], *, sync: str | None = None) -> dict[int, Link]:
-        return link_sql.links_by_crm(self._conn, sync or self.sync, crm_ids)
+        found = link_sql.links_by_crm(self._conn, sync or self.sync, crm_ids)
+        if sync is None or sync == self.sync:
+            self._known.update((link.external_id, link.crm_id) for link in found.values())
+        return found
 
     def save_links(self, crm_object: str, links: Sequence[LinkWrite]) -> None:
         """Upsert by external id, replacing the base; ``LinkConflictError`` before any write
         if a CRM record would end up linked to two external records."""
         self._object(crm_object)  # an unknown object is refused, not stored
+        known = self._known
+        # A link saved as it stands (same external id, same CRM record): its CRM record
+        # holds it, and (unique per sync) no other link of this sync.
+        unchanged = {link.crm_id for link in links if known.get(link.external_id) == link.crm_id}
         link_sql.save_links(
             self._conn,
             self.sync,
             crm_object,
             links,
             self.now,
-            fresh=self._tx.created - self._linked,
+            fresh=(self._tx.created - self._linked) | unchanged,
         )
         self._linked.update(link.crm_id for link in links)
+        known.update((link.external_id, link.crm_id) for link in links)
 
     def delete_links(self, external_ids: Sequence[str]) -> None:
         link_sql.delete_links(self._conn, self.sync, external_ids)
+        for external_id in external_ids:
+            self._known.pop(external_id, None)
 
     def remember_unlinked(self, unlinked: Mapping[int, str]) -> None:
         """CRM id -> external id: unlinked because the external record was deleted (rule
@@ -116,6 +132,7 @@ class SyncTx:
         winner has one of its own in this sync; nothing is changed then)."""
         link_sql.relink(self._conn, self.sync, from_crm_id, to_crm_id, self.now)
         self._linked.add(to_crm_id)
+        self._known.clear()
 
     # ------------------------------------------------------------ records
 
@@ -172,6 +189,7 @@ class SyncTx:
 
     def purge_records(self, object_name: str, ids: Sequence[int]) -> list[int | RecordWriteError]:
         """Hard delete (record, history, unique values, associations, memberships, links)."""
+        self._known.clear()
         return record_sql.purge_records(self._tx, self._object(object_name), ids)
 
     def changed_at(

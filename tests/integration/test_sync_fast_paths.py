@@ -79,6 +79,73 @@ def test_new_record_linked_twice_in_one_transaction_is_refused(store: Store) -> 
         assert conn.execute(select(t.sync_links)).first() is None
 
 
+def _links_by_crm_reads(store: Store, work: Callable[[SyncTx], Any]) -> list[str]:
+    """The SELECTs of sync_links by CRM id that ``work`` makes in one sync transaction."""
+    seen: list[str] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        flat = " ".join(statement.split())
+        if (
+            flat.startswith("SELECT")
+            and "FROM sync_links" in flat
+            and "crm_id" in flat.split("WHERE", 1)[-1]
+        ):
+            seen.append(flat)
+
+    from sqlalchemy import event
+
+    event.listen(store._engine, "before_cursor_execute", watch)
+    try:
+        store.sync_write("s", work)
+    finally:
+        event.remove(store._engine, "before_cursor_execute", watch)
+    return seen
+
+
+def test_a_link_saved_as_it_was_read_needs_no_look_up_and_others_still_do(
+    store: Store,
+) -> None:
+    """A link read in the transaction and saved again to the same CRM record (a page of
+    updates) skips the look-up of who holds that record; a link moved to another record,
+    or not read first, is looked up and refused as before."""
+    a, b = store.create_records(
+        "contacts", [{"email": "a@x.example"}, {"email": "b@x.example"}], API
+    ).records
+    store.sync_write(
+        "s",
+        lambda tx: tx.save_links(
+            "contacts", [LinkWrite("e1", a.id, {}), LinkWrite("e2", b.id, {})]
+        ),
+    )
+
+    def again(tx: SyncTx) -> None:
+        tx.links_by_external(["e1", "e2"])
+        tx.save_links("contacts", [LinkWrite("e1", a.id, {"email": "a@x.example"})])
+
+    assert _links_by_crm_reads(store, again) == []
+
+    def unread(tx: SyncTx) -> None:
+        tx.save_links("contacts", [LinkWrite("e2", b.id, {"email": "b@x.example"})])
+
+    assert len(_links_by_crm_reads(store, unread)) == 1
+
+    def moved(tx: SyncTx) -> None:
+        tx.links_by_external(["e1", "e2"])
+        tx.save_links("contacts", [LinkWrite("e3", a.id, {})])  # a holds e1
+
+    with pytest.raises(LinkConflictError) as refused:
+        store.sync_write("s", moved)
+    assert refused.value.held_by == "e1" and refused.value.wanted_by == "e3"
+
+    def deleted_then_other(tx: SyncTx) -> None:
+        tx.links_by_external(["e1"])
+        tx.delete_links(["e1"])
+        tx.save_links("contacts", [LinkWrite("e1", a.id, {"new": "yes"})])
+
+    assert len(_links_by_crm_reads(store, deleted_then_other)) == 1
+    assert store.links_by_external("s", ["e1"])["e1"].base == {"new": "yes"}
+
+
 def test_fresh_records_get_history_and_journal_as_before(store: Store) -> None:
     def work(tx: SyncTx) -> list[Any]:
         return tx.create_records(
