@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -382,7 +382,12 @@ class ModelMachine(RuleBasedStateMachine):
                         claim(email, who)
                 continue
             if row is None:
-                if self.spec.delete_from_external == "ignore":
+                # Deleted outside: the CRM record is archived or deleted with it, unless
+                # the delete is ignored or a CRM edit since the last sync beats it (issue 13
+                # #8): then it keeps its email and goes out again as a new record.
+                if self.spec.delete_from_external == "ignore" or _edited_since(
+                    link.base, record.properties
+                ):
                     claim(record.properties.get("email"), who)
                 continue
             crm_email = record.properties.get("email")
@@ -812,9 +817,10 @@ class ModelMachine(RuleBasedStateMachine):
             )
 
 
-def _edited_since(base: dict[str, str | None], row: Values) -> bool:
-    """Whether a row differs from what both sides last agreed on, as the engine judges an
-    edit that beats a CRM archive: a value back to one the CRM once held is an edit too."""
+def _edited_since(base: dict[str, str | None], row: Mapping[str, str | None]) -> bool:
+    """Whether one side differs from what both sides last agreed on, as the engine judges
+    an edit that beats a delete on the other side: a value back to one it once held is an
+    edit too."""
     return any(
         _crm_form(prop, value or "") != _crm_form(prop, row.get(prop) or "")
         for prop, value in base.items()
