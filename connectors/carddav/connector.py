@@ -220,9 +220,21 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
     def find_created(
         self, external_object: str, requests: Sequence[WriteRequest]
     ) -> list[CreateCheck]:
-        """Always safe to send again: a create PUTs to the name its key gives, with
-        ``If-None-Match: *``, so a repeat finds the card the first one made."""
-        return [CreateCheck(safe=True) for _ in requests]
+        """Looked up where the create put it: a create PUTs to the name its key gives.
+
+        Found, the card is returned so the engine links it before anything reads it as new
+        (a card another client edited since is then an edit like any other). Not found,
+        sending the create again is safe: it PUTs to the same name with ``If-None-Match: *``.
+        """
+        if not requests:
+            return []
+        book = self._book(external_object)
+        hrefs = [self._created_href(book, request) for request in requests]
+        found = {r.id: r for r in self._multiget(book, hrefs) if not r.deleted}
+        return [
+            CreateCheck(record=found[href]) if href in found else CreateCheck(safe=True)
+            for href in hrefs
+        ]
 
     def write(self, external_object: str, requests: Sequence[WriteRequest]) -> list[WriteResult]:
         book = self._book(external_object)
@@ -534,9 +546,14 @@ class CardDavConnector(HttpConnector[CardDavOptions]):
             raise RequestError("a card's uid cannot change; leave uid out of updates")
         self._put(book, href, card, fields, {"If-Match": etag}, original=text)
 
+    @staticmethod
+    def _created_href(book: _Book, request: WriteRequest) -> str:
+        """The href a create with this request's key PUTs to, whichever try made it."""
+        return f"{book.collection.path}{uuid.uuid5(CREATE_NAMESPACE, request.key)}.vcf"
+
     def _create(self, book: _Book, request: WriteRequest) -> str:
-        name = str(uuid.uuid5(CREATE_NAMESPACE, request.key))
-        href = f"{book.collection.path}{name}.vcf"
+        href = self._created_href(book, request)
+        name = href[len(book.collection.path) : -len(".vcf")]
         card = new_card(str(request.fields.get("uid") or name))
         try:
             self._put(book, href, card, request.fields, {"If-None-Match": "*"})

@@ -38,3 +38,28 @@ def test_carddav_name_given_on_a_card_syncd_wrote_without_one_reaches_the_crm(
     state.sync_pass(full=False)
     state.edit_both(crm_kind=1, ext_kind=2, index=1, prop="lastname")
     state.teardown()  # quiesces, then checks every promise
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_carddav_card_whose_create_answer_was_lost_is_linked_not_imported_as_new(
+    radicale: Radicale, store_factory: Callable[[], Store], tmp_path: Path
+) -> None:
+    """A CRM contact goes out as a card and the pass dies before it records the outcome;
+    then the CRM moves the contact to another email. The next pass did not look for the
+    card (a create to a name its key gives was "always safe to send again"), so its read
+    imported the card as a new CRM contact on the freed email; the create sent again
+    landed on the same card and took it from that contact, which then looked deleted
+    outside and was archived, though nobody deleted anything (found x5,
+    postgresql-crm_wins-archive)."""
+    machine, *_ = machine_class(
+        CardDavPeer(radicale), store_factory, tmp_path, rule="crm_wins", deletes="archive"
+    )
+    state = machine()
+    state.crm_create(email=4, first=4, last=3)
+    state.crm_edit(index=8, kind=3, prop="lastname")
+    state.crashed_pass(at=5, full=False, point="before_commit")
+    state.crm_edit(index=14, kind=1, prop="email")
+    state.sync_pass(full=False)
+    state.quiesce_and_check()
+    state.crm_archive(index=10)
+    state.teardown()  # quiesces, then checks every promise
