@@ -192,13 +192,29 @@ class RestWriter:
         if way is not None:
             return CreateCheck(record=self.reader.search(obj, *way), safe=True)
         if obj.idempotency_header is not None:
-            return CreateCheck(safe=True)  # the API recognises the create by its key
+            return self.replay_created(obj, request)
         return CreateCheck(
             reason=(
                 "syncd cannot look it up (no find_param for a match value, no "
                 "create_key_field, no idempotency_header)"
             )
         )
+
+    def replay_created(self, obj: ObjectOptions, request: WriteRequest) -> CreateCheck:
+        """The create sent again with its key: the API answers the record the first one
+        made (or makes it now, if it never did). Either way it is this create's record,
+        returned so the engine links it before its read could import it as new."""
+        try:
+            result = self.send_create(obj, request)
+        except AnswerLostError as lost:
+            return CreateCheck(reason=f"sending it again with its key lost the answer too ({lost})")
+        if result.ok and result.record is not None:
+            return CreateCheck(record=result.record)
+        if result.retriable:
+            raise ConnectorError(str(result.error), retriable=True)
+        # Refused outright: the key was not known (a known key is answered with its record
+        # before anything is checked), so the first create made nothing.
+        return CreateCheck(safe=True)
 
     def maybe_created(
         self, obj: ObjectOptions, lost: AnswerLostError, why: str, *, retriable: bool

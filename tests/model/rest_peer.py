@@ -2,9 +2,10 @@
 uvicorn, as a second application's users change it.
 
 The API has no tombstones (a deleted customer is simply gone, found by reconciliation).
-Two objects over the same customers: ``customers`` can be searched by email
-(``find_param``), ``customers_nofind`` cannot, so a create whose answer was lost can only
-be recognised by its ``Idempotency-Key``.
+Three objects over the same customers: ``customers`` can be searched by email
+(``find_param``), ``customers_nofind`` cannot (a create whose answer was lost is parked for
+an operator), ``customers_idem`` cannot either but sends each create's key as an
+``Idempotency-Key`` the API honours.
 """
 
 from __future__ import annotations
@@ -33,13 +34,19 @@ class RestPeer:
 
     external_fields = COLUMNS
 
-    def __init__(self, server: Server, *, find: bool) -> None:
+    def __init__(self, server: Server, *, find: bool, idempotent: bool = False) -> None:
         self.server = server
-        self.external_object = "customers" if find else "customers_nofind"
+        self.external_object = (
+            "customers" if find else "customers_idem" if idempotent else "customers_nofind"
+        )
         self.env = {"PEER_URL": server.url, "PEER_TOKEN": TOKEN}
         objects = "".join(
-            f"  {name}:{_OBJECT.format(find='    find_param: email' if finds else '')}\n"
-            for name, finds in (("customers", True), ("customers_nofind", False))
+            f"  {name}:{_OBJECT.format(find=extra)}\n"
+            for name, extra in (
+                ("customers", "    find_param: email\n"),
+                ("customers_nofind", ""),
+                ("customers_idem", "    idempotency_header: Idempotency-Key\n"),
+            )
         )
         self.connector_yaml = (
             'type: rest\nbase_url: "${PEER_URL}"\n'

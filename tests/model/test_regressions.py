@@ -77,9 +77,17 @@ def _sync(
 
 
 def _rest_sync(
-    store: Store, api: Server, tmp_path: Path, *, find: bool, rule: str, deletes: str
+    store: Store,
+    api: Server,
+    tmp_path: Path,
+    *,
+    find: bool,
+    rule: str,
+    deletes: str,
+    idempotent: bool = False,
 ) -> Iterator[Sync]:
-    yield from _with_peer(store, RestPeer(api, find=find), tmp_path, rule=rule, deletes=deletes)
+    peer = RestPeer(api, find=find, idempotent=idempotent)
+    yield from _with_peer(store, peer, tmp_path, rule=rule, deletes=deletes)
 
 
 @pytest.mark.parametrize("deletes", ["archive", "delete"])
@@ -673,3 +681,33 @@ def test_edit_outside_of_a_field_whose_agreement_a_crash_lost_is_kept_when_the_c
 
         kept_outside = h.peer.rows().get(row, {}).get("lastname") == "Li-Smith"
         assert kept_outside or "Li-Smith" in h.kept_values("lastname")
+
+
+def test_rest_record_whose_create_answer_was_lost_is_linked_not_imported_as_new(
+    store: Store, rest_api: Server, tmp_path: Path
+) -> None:
+    """The CardDAV case on a REST object that can only recognise a create by its
+    ``Idempotency-Key``: the CRM's Eve goes out, the pass dies before recording the
+    outcome, then the CRM moves Eve to another email. Sending the create again was "safe",
+    so nothing looked first: the pass's read imported the customer as a new contact on the
+    freed email, and the create sent again was answered with that customer, which went to
+    Eve, leaving the new contact to be archived though nobody deleted anything."""
+    from tests.model.machine import InjectedCrash, _Crash, _CrashingConnector
+
+    for h in _rest_sync(
+        store, rest_api, tmp_path, find=False, idempotent=True, rule="crm_wins", deletes="archive"
+    ):
+        eve = h.store.create_record("contacts", {"email": "e@x.io", "firstname": "Eve"}, UI)
+        dying = _CrashingConnector(h.connector, _Crash("external_write", 1))
+        with pytest.raises(InjectedCrash):
+            run_sync(h.spec, dying, h.store)  # type: ignore[arg-type]
+        (row,) = h.peer.rows()
+        h.store.update_record("contacts", eve.id, {"email": "b@x.io"}, UI)
+
+        h.run()
+        h.run()
+
+        assert h.links() == {row: eve.id}
+        assert h.peer.rows()[row]["email"] == "b@x.io"
+        assert h.store.list_records("contacts", limit=10, archived=True) == []
+        assert [r.id for r in h.store.list_records("contacts", limit=10)] == [eve.id]
