@@ -532,25 +532,29 @@ def _write_outside(
     # new match value frees the old one, and a create of that old value must not be refused
     # (or adopt the record) as if the value were still taken.
     updates = [i for i in writes if i.external_id is not None]
-    _send(ctx, _freeing_first(ctx, updates, external), batch, deleted=deleted)
+    for wave in _freeing_first(ctx, updates, external):
+        _send(ctx, wave, batch, deleted=deleted)
     creates = [i for i in writes if i.external_id is None]
     _send(ctx, identity.refuse_taken(ctx, creates, batch, deleted=deleted), batch, deleted=deleted)
 
 
 def _freeing_first(
     ctx: RunContext, updates: list[_Out], external: dict[str, ExternalRecord]
-) -> list[_Out]:
-    """``updates`` with each one that gives up a match value before the one taking it.
+) -> list[list[_Out]]:
+    """``updates`` in waves, each one that gives up a match value in a wave before the one
+    taking it.
 
-    The CRM moves Bo to a new email and gives Ann Bo's old one: sent in the order the
-    records changed, Ann's update reaches a system that still has the email on Bo's record
-    and is refused as a duplicate, so the sides stay apart until a retry, though this very
-    batch frees the value. Updates that take each other's values in a cycle (a swap) cannot
-    all go through one at a time: one of them is refused and retried, as before.
+    The CRM moves Bo to a new email and gives Ann Bo's old one: sent together, Ann's update
+    reaches a system that still has the email on Bo's record and is refused as a duplicate,
+    so the sides stay apart until a retry, though this very batch frees the value. Order
+    within one request is not enough: a batch API (HubSpot's) checks every input against
+    the records as they were before the batch. So Ann's update goes in a later write than
+    Bo's. Updates that take each other's values in a cycle (a swap) cannot all go through
+    one at a time: they go in the first wave, one of them is refused and retried, as before.
     """
     field_name = ctx.spec.match_external
     if field_name is None or len(updates) < 2:
-        return updates
+        return [updates]
 
     def key(value: Any) -> str | None:
         return str(value).casefold() if value not in (None, "") else None
@@ -574,19 +578,30 @@ def _freeing_first(
         if value in holder and holder[value] != index
     }
     if not waits:
-        return updates
-    ordered: list[int] = []
-    placed: set[int] = set()
+        return [updates]
+    depth: dict[int, int] = {}
     for index in range(len(updates)):
         chain: list[int] = []  # this update, the one it waits for, the one that waits for...
         step: int | None = index
-        while step is not None and step not in placed and step not in chain:
+        while step is not None and step not in depth and step not in chain:
             chain.append(step)
             step = waits.get(step)
+        # The chain ends at an update that waits for nobody, one already placed, or a cycle
+        # (``step`` in ``chain``): a cycle's updates go first, as if they waited for nobody.
+        below = depth[step] if step is not None and step in depth else -1
+        if step is not None and step in chain:
+            cycle = chain[chain.index(step) :]
+            for member in cycle:
+                depth[member] = 0
+            chain = chain[: chain.index(step)]
+            below = 0
         for waiting in reversed(chain):
-            placed.add(waiting)
-            ordered.append(waiting)
-    return [updates[index] for index in ordered]
+            below += 1
+            depth[waiting] = below
+    waves: list[list[_Out]] = [[] for _ in range(max(depth.values()) + 1)]
+    for index, item in enumerate(updates):
+        waves[depth[index]].append(item)
+    return [wave for wave in waves if wave]
 
 
 def _send(ctx: RunContext, writes: list[_Out], batch: _Batch, *, deleted: set[str]) -> None:

@@ -58,3 +58,34 @@ def test_hubspot_sync_keeps_its_promise(
 ) -> None:
     for machine in machine_class(remote, store_factory, tmp_path, rule=rule, deletes=deletes):
         run_state_machine_as_test(machine, settings=model_settings())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_hubspot_email_one_contact_gave_up_reaches_the_other_in_the_same_pass(
+    remote: HubSpotPeer, store: Store, tmp_path: Path
+) -> None:
+    """The CRM moves Di from d@x.io to e@x.io and gives Bo d@x.io, both before the next
+    pass. Di's update went first in the batch, but HubSpot's batch update checks every
+    input against the contacts as they were before the batch: Bo's was refused as a
+    duplicate ("Contact already exists") and the sides stayed apart until a retry (found
+    by this model, x5 on postgresql-manual-archive). Now Bo's goes in a second request."""
+    from syncd.engine import run_sync
+    from tests.model.machine import UI, build_sync
+
+    spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
+    connector = make_connector()
+    try:
+        bo = store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
+        di = store.create_record("contacts", {"email": "d@x.io", "firstname": "Di"}, UI)
+        run_sync(spec, connector, store)
+        assert sorted(str(r["email"]) for r in remote.rows().values()) == ["b@x.io", "d@x.io"]
+
+        store.update_record("contacts", di.id, {"email": "e@x.io"}, UI)
+        store.update_record("contacts", bo.id, {"email": "d@x.io"}, UI)
+        summary = run_sync(spec, connector, store)
+
+        assert summary.counts.get("outbound.errors", 0) == 0, summary.line()
+        by_first = {r["firstname"]: r["email"] for r in remote.rows().values()}
+        assert by_first == {"Bo": "d@x.io", "Di": "e@x.io"}
+    finally:
+        connector.close()
