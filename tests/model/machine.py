@@ -730,14 +730,16 @@ class ModelMachine(RuleBasedStateMachine):
             problems.append(f"CRM {crm_id} was {gone}, but {why}")
         archived_for = {ext: crm_id for crm_id, ext in self.crm_archived.items() if ext is not None}
         # A link made after the archive (a create whose answer was lost, found again) shows
-        # only in the sync log's outbound delete of that record.
-        for entry in self.store.sync_log(sync=SYNC, action="deleted", limit=10_000):
-            if (
-                entry.direction.value == "outbound"
-                and entry.external_id
-                and entry.crm_id in self.crm_archived
-            ):
-                archived_for.setdefault(entry.external_id, entry.crm_id)
+        # only in the sync log: its outbound delete of that record, or, when a crash lost
+        # that row with the delete done, the row that linked the found record.
+        for action in ("deleted", "linked"):
+            for entry in self.store.sync_log(sync=SYNC, action=action, limit=10_000):
+                if (
+                    entry.direction.value == "outbound"
+                    and entry.external_id
+                    and entry.crm_id in self.crm_archived
+                ):
+                    archived_for.setdefault(entry.external_id, entry.crm_id)
         for external_id in self.ext_seen - set(rows):
             if external_id in self.ext_deleted:
                 continue
