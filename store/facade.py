@@ -35,7 +35,6 @@ from store.db.catalog import (
 from store.db.driver import first_row
 from store.db.engine import WRITE, make_engine, redact_url, write_turn
 from store.db.migrate import current_revision, head_revision, upgrade
-from store.db.pipeline import overlapped
 from store.db.session import ReadSession, current_session
 from store.db.tx import Tx, last_seq
 from store.db.types import utcnow
@@ -152,7 +151,7 @@ class Store(
         while True:
             try:
                 with self._write_connection(session) as conn, write_turn(self._engine):
-                    with conn.begin(), overlapped(conn):
+                    with conn.begin():
                         tx = Tx(conn, source, utcnow())
                         if self.dialect == "sqlite":
                             # It holds the write lock to its commit: the catalogue version

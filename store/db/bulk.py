@@ -22,14 +22,9 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table
 
-from store.db.pipeline import UNAWAITED
 from store.errors import StoreError
 
 __all__ = ["binder", "bound", "insert_ids", "insert_rows", "unnest", "update_by_id"]
-
-#: Nothing reads what these statements return: on PostgreSQL they need not be waited for
-#: (``store.db.pipeline``).
-UNAWAITED_OPTIONS = {UNAWAITED: True}
 
 # Rows per multi-row INSERT on SQLite: far below its 32,766 parameters for any table here.
 _SQLITE_ROWS = 1000
@@ -133,7 +128,6 @@ def insert_rows(
         conn.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) SELECT u.*{extra} FROM {source} AS u{conflict}",
             (*fixed_values, *arrays),
-            execution_options=UNAWAITED_OPTIONS,
         )
         return
     marks = ", ".join("?" * (len(columns) + len(fixed_names)))
@@ -226,7 +220,6 @@ def update_by_id(
             f"UPDATE {table.name} AS r SET {', '.join(sets)} "
             f"FROM {source} AS u(id, {', '.join(aliases)}) WHERE r.id = u.id",
             (*fixed_values, *arrays),
-            execution_options=UNAWAITED_OPTIONS,
         )
         return
     sets = [f"{name} = ?" for name in [*quoted, *quoted_fixed]]

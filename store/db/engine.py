@@ -29,7 +29,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from store.db import jsoncodec, pipeline
+from store.db import jsoncodec
 from store.errors import StoreError
 
 __all__ = ["WRITE", "make_engine", "normalise_url", "redact_url", "write_turn"]
@@ -89,7 +89,7 @@ def make_engine(url: str, **options: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **options)
     # psycopg takes the UTF-8 bytes as they are and hands bytes to the reader.
-    engine = create_engine(
+    return create_engine(
         parsed,
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
@@ -98,8 +98,6 @@ def make_engine(url: str, **options: Any) -> Engine:
         json_deserializer=jsoncodec.loads,
         **options,
     )
-    pipeline.listen(engine)
-    return engine
 
 
 def _sqlite_engine(url: URL, **options: Any) -> Engine:

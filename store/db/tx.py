@@ -130,7 +130,6 @@ class Tx:
                 f"SELECT head.last_seq - %s + u.n, %s::timestamptz, {aliases} "
                 f"FROM head, {source} WITH ORDINALITY AS u({', '.join(_JOURNAL_COLUMNS)}, n)",
                 (len(rows), len(rows), now, *arrays),
-                execution_options=bulk.UNAWAITED_OPTIONS,
             )
         elif (taken := deferred_version(conn)) is None:
             conn.exec_driver_sql(

@@ -74,7 +74,6 @@ def upsert_state(conn: Connection, sync: str, now: datetime, values: Mapping[str
             index_elements=[st.c.sync], set_={**values, "updated_at": now}
         ),
         row,
-        execution_options=bulk.UNAWAITED_OPTIONS,
     )
 
 
