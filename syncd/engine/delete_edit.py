@@ -17,6 +17,7 @@ from conflict import Side
 from connectors.base import ExternalRecord
 from store import ConflictSpec, Link
 from syncd.engine import associations
+from syncd.engine.diff import same_value
 from syncd.engine.spec import SyncSpec
 
 __all__ = ["RECORD_FIELD", "conflict", "crm_edited", "external_edited", "keeps_edit"]
@@ -148,14 +149,9 @@ def _unknown_outside(
         name = field.name
         if associations.is_key(name) or name in seen or values.get(name) is None:
             continue
-        if field.direction.allows(Side.CRM) and _norm(values[name]) != _norm(crm.get(name)):
+        if field.direction.allows(Side.CRM) and not same_value(values[name], crm.get(name)):
             return True
     return False
-
-
-def _norm(value: object) -> str:
-    """A value as a system may spell it back (case, surrounding spaces)."""
-    return "" if value is None else str(value).strip().casefold()
 
 
 def _json(values: Mapping[str, str | None] | None) -> str | None:

@@ -39,6 +39,7 @@ __all__ = [
     "next_base",
     "plan_record",
     "read_external",
+    "same_value",
 ]
 
 
@@ -383,3 +384,16 @@ def _same_keys_change(
     if values_changed:
         described["values_changed"] = values_changed
     return described
+
+
+def same_value(found: object, sent: object) -> bool:
+    """Equal as a field value, the way a system may give it back (case, spaces, type)."""
+    return _spelled(found) == _spelled(sent)
+
+
+def _spelled(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().casefold()

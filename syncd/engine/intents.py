@@ -32,7 +32,7 @@ from mapping import MappingError
 from store import CreateIntent, LinkWrite, LogAction, LogDirection, LogSpec, SyncTx
 from syncd.engine import associations
 from syncd.engine.context import RunContext
-from syncd.engine.diff import read_external
+from syncd.engine.diff import read_external, same_value
 from syncd.engine.log_rows import LogRows
 
 __all__ = ["claim_unlinked", "close_settled", "hold_or_record", "resolve_open"]
@@ -272,8 +272,8 @@ def claim_unlinked(
         fields = item.record.fields
         for intent in open_:
             unsent = outbound - set(intent.fields)
-            if all(_same(fields.get(k), v) for k, v in intent.fields.items()) and all(
-                _same(fields.get(k), None) for k in unsent
+            if all(same_value(fields.get(k), v) for k, v in intent.fields.items()) and all(
+                same_value(fields.get(k), None) for k in unsent
             ):
                 fits.setdefault(intent.crm_id, []).append(item)
                 fitted.setdefault(id(item), []).append(intent)
@@ -324,16 +324,3 @@ def claim_unlinked(
     if claimed:
         tx.close_create_intents(claimed)
         tx.outbound_done(claimed)  # a parked create is settled; new CRM edits queue again
-
-
-def _same(found: object, sent: object) -> bool:
-    """Equal as a field value, the way a system may give it back (case, spaces, type)."""
-    return _norm(found) == _norm(sent)
-
-
-def _norm(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).strip().casefold()
