@@ -46,6 +46,7 @@ from syncd.engine.diff import (
 from syncd.engine.filters import matches
 from syncd.engine.inbound import apply_external_deletes, conflict_specs, most_recent_needed
 from syncd.engine.log_rows import LogRows
+from syncd.engine.waves import freeing_waves
 
 __all__ = ["collect_journal", "push_records"]
 
@@ -542,66 +543,22 @@ def _freeing_first(
     ctx: RunContext, updates: list[_Out], external: dict[str, ExternalRecord]
 ) -> list[list[_Out]]:
     """``updates`` in waves, each one that gives up a match value in a wave before the one
-    taking it.
-
-    The CRM moves Bo to a new email and gives Ann Bo's old one: sent together, Ann's update
-    reaches a system that still has the email on Bo's record and is refused as a duplicate,
-    so the sides stay apart until a retry, though this very batch frees the value. Order
-    within one request is not enough: a batch API (HubSpot's) checks every input against
-    the records as they were before the batch. So Ann's update goes in a later write than
-    Bo's. Updates that take each other's values in a cycle (a swap) cannot all go through
-    one at a time: they go in the first wave, one of them is refused and retried, as before.
-    """
+    taking it: the CRM moves Bo to a new email and gives Ann Bo's old one. Order within one
+    request is not enough, since a batch API (HubSpot's) checks every input against the
+    records as they were before the batch (see ``waves``)."""
     field_name = ctx.spec.match_external
     if field_name is None or len(updates) < 2:
         return [updates]
-
-    def key(value: Any) -> str | None:
-        return str(value).casefold() if value not in (None, "") else None
-
-    taking: dict[int, str] = {}  # index -> the value the update writes
-    holder: dict[str, int] = {}  # a value held outside now -> the index of the update moving it
-    for index, item in enumerate(updates):
+    moves: list[tuple[object, object] | None] = []
+    for item in updates:
         assert item.request is not None and item.external_id is not None
         if field_name not in item.request.fields:
+            moves.append(None)
             continue
-        new = key(item.request.fields[field_name])
         current = external.get(item.external_id)
-        old = key(current.fields.get(field_name)) if current is not None else None
-        if new is not None and new != old:
-            taking[index] = new
-        if old is not None and old != new:
-            holder[old] = index
-    waits = {
-        index: holder[value]
-        for index, value in taking.items()
-        if value in holder and holder[value] != index
-    }
-    if not waits:
-        return [updates]
-    depth: dict[int, int] = {}
-    for index in range(len(updates)):
-        chain: list[int] = []  # this update, the one it waits for, the one that waits for...
-        step: int | None = index
-        while step is not None and step not in depth and step not in chain:
-            chain.append(step)
-            step = waits.get(step)
-        # The chain ends at an update that waits for nobody, one already placed, or a cycle
-        # (``step`` in ``chain``): a cycle's updates go first, as if they waited for nobody.
-        below = depth[step] if step is not None and step in depth else -1
-        if step is not None and step in chain:
-            cycle = chain[chain.index(step) :]
-            for member in cycle:
-                depth[member] = 0
-            chain = chain[: chain.index(step)]
-            below = 0
-        for waiting in reversed(chain):
-            below += 1
-            depth[waiting] = below
-    waves: list[list[_Out]] = [[] for _ in range(max(depth.values()) + 1)]
-    for index, item in enumerate(updates):
-        waves[depth[index]].append(item)
-    return [wave for wave in waves if wave]
+        held = current.fields.get(field_name) if current is not None else None
+        moves.append((held, item.request.fields[field_name]))
+    return [[updates[i] for i in wave] for wave in freeing_waves(moves)]
 
 
 def _send(ctx: RunContext, writes: list[_Out], batch: _Batch, *, deleted: set[str]) -> None:

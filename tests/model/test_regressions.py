@@ -540,6 +540,32 @@ def test_crm_email_moved_to_one_another_contact_gave_up_goes_out_in_the_same_pas
         assert h.peer.rows()[bo_row]["email"] == "c@x.io"
 
 
+def test_shop_email_moved_to_one_another_customer_gave_up_comes_in_the_same_pass(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The inbound twin: the shop moves Bo to a new email and gives Ann Bo's old one
+    before the next pass. Both updates went to the CRM in one batch, which the store
+    checks against the records as they were before it: Ann's was refused as a duplicate
+    of Bo and parked until a retry, though Bo's update in the same page freed the email
+    (found on CardDAV, postgresql-crm_wins-archive)."""
+    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="archive"):
+        ann_row = h.peer.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
+        bo_row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": None})
+        assert ann_row is not None and bo_row is not None
+        h.run()
+        ann = h.store.find_record("contacts", "email", "a@x.io")
+        bo = h.store.find_record("contacts", "email", "b@x.io")
+
+        assert h.peer.edit(bo_row, {"email": "c@x.io"})
+        assert h.peer.edit(ann_row, {"email": "b@x.io", "lastname": "Lee"})
+        summary = h.run()
+
+        assert summary.counts.get("inbound.errors", 0) == 0
+        assert h.store.find_record("contacts", "email", "b@x.io").id == ann.id
+        assert h.contact("b@x.io")["lastname"] == "Lee"
+        assert h.store.find_record("contacts", "email", "c@x.io").id == bo.id
+
+
 def _bo_held_since_the_first_match(h: Sync) -> tuple[str, Record]:
     """Bo in the shop (last name Lee) and in the CRM (Li), linked by email by a first pass
     under ``manual``, which holds the last name for an operator: no base for it yet."""
