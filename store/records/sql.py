@@ -223,10 +223,31 @@ class _UniqueClaims:
         if claims:
             self.wanted[index] = claims
 
-    def conflicts(self, owner_of: Mapping[int, int | None]) -> dict[int, RecordWriteError]:
-        """Input index -> error, for inputs whose values another record (or input) holds."""
+    def conflicts(
+        self,
+        owner_of: Mapping[int, int | None],
+        released: Mapping[tuple[str, str], int] | None = None,
+    ) -> dict[int, RecordWriteError]:
+        """Input index -> error, for inputs whose values another record (or input) holds.
+
+        ``released`` ((name, key) -> the input whose record gives the value up) makes a
+        value free for the batch's other inputs as long as the input giving it up lands:
+        one that fails keeps its value, which may fail another in turn, so the check runs
+        until no more fail (refusals only ever grow: it ends, and never lets a duplicate
+        through)."""
         if not self.wanted:
             return {}
+        holders = self._holders()
+        errors: dict[int, RecordWriteError] = {}
+        while True:
+            found = self._check(owner_of, holders, released or {}, errors)
+            if found.keys() <= errors.keys():
+                return errors
+            for index, error in found.items():
+                errors.setdefault(index, error)
+
+    def _holders(self) -> dict[tuple[str, str], int]:
+        """The record holding each wanted value before the batch (cache, then database)."""
         keys = {(name, key) for claims in self.wanted.values() for name, key, _ in claims}
         holders: dict[tuple[str, str], int] = {}
         known = self.tx.unique_known
@@ -244,12 +265,26 @@ class _UniqueClaims:
                 _HOLDERS, {"object_type_id": oid, "keys": chunk}
             ):
                 holders[(name, key)] = record_id
+        return holders
+
+    def _check(
+        self,
+        owner_of: Mapping[int, int | None],
+        holders: Mapping[tuple[str, str], int],
+        released: Mapping[tuple[str, str], int],
+        failed: Mapping[int, RecordWriteError],
+    ) -> dict[int, RecordWriteError]:
         errors: dict[int, RecordWriteError] = {}
         claimed_by: dict[tuple[str, str], int] = {}
         for index in sorted(self.wanted):
+            if index in failed:
+                continue
             me = owner_of.get(index)
             for name, key, value in self.wanted[index]:
                 holder = holders.get((name, key))
+                giver = released.get((name, key))
+                if giver is not None and giver not in failed and owner_of.get(giver) == holder:
+                    holder = None  # its record gives the value up in this batch
                 if holder is not None and holder != me:
                     errors[index] = DuplicateError(self.obj.name, name, value, holder)
                     break
@@ -266,6 +301,19 @@ class _UniqueClaims:
                 for name, key, _ in self.wanted[index]:
                     claimed_by[(name, key)] = index
         return errors
+
+    def released(
+        self, index: int, old: Mapping[str, str], changes: Mapping[str, str | None]
+    ) -> list[tuple[str, str]]:
+        """The (name, key) pairs input ``index``'s record gives up with ``changes``."""
+        kept = {(name, key) for name, key, _ in self.wanted.get(index, ())}
+        return [
+            (name, key)
+            for name in self.unique.intersection(changes)
+            if (value := old.get(name)) is not None
+            and (key := unique_key(self.obj.properties[name], value)) is not None
+            and (name, key) not in kept
+        ]
 
     def rows(self, index: int, record_id: int) -> list[tuple[int, str, str, int]]:
         """Its ``unique_values`` rows, in ``_UNIQUE_COLUMNS`` order."""
@@ -440,7 +488,13 @@ def update_records(
     obj: LoadedObject,
     updates: Sequence[tuple[int, Mapping[str, object]]],
     source: ChangeSource | None = None,
+    *,
+    moves_within: bool = False,
 ) -> list[Outcome]:
+    """``moves_within``: a unique value one input gives up is free for another input of
+    the same batch (a sync applying what happened outside, where two records swapped or
+    handed on an email). Without it every input is checked against the records as they
+    were before the batch, as HubSpot's batch API does."""
     _check_size(updates)
     source = source or tx.source
     ids = [record_id for record_id, _ in updates if is_record_id(record_id)]
@@ -470,7 +524,16 @@ def update_records(
         prepared[index] = changes
         claims.want(index, changes)
     owners = {i: updates[i][0] for i in prepared}
-    for index, error in claims.conflicts(owners).items():
+    released = (
+        {
+            pair: index
+            for index, changes in prepared.items()
+            for pair in claims.released(index, rows[updates[index][0]]["properties"], changes)
+        }
+        if moves_within
+        else None
+    )
+    for index, error in claims.conflicts(owners, released).items():
         outcomes[index] = error
         del prepared[index]
     changed = [i for i in sorted(prepared) if prepared[i]]

@@ -163,10 +163,15 @@ class SyncTx:
         )
 
     def update_records(
-        self, object_name: str, updates: Sequence[tuple[int, Mapping[str, str | None]]]
+        self,
+        object_name: str,
+        updates: Sequence[tuple[int, Mapping[str, str | None]]],
+        *,
+        moves_within: bool = False,
     ) -> list[Record | RecordWriteError]:
+        """``moves_within``: a unique value one update gives up is free for another."""
         return record_sql.update_records(
-            self._tx, self._object(object_name), updates, self._tx.source
+            self._tx, self._object(object_name), updates, self._tx.source, moves_within=moves_within
         )
 
     def archive_records(

@@ -41,7 +41,6 @@ from syncd.engine.diff import (
 from syncd.engine.filters import matches
 from syncd.engine.log_rows import LogRows
 from syncd.engine.spec import SyncSpec
-from syncd.engine.waves import freeing_waves
 
 __all__ = [
     "apply_external_deletes",
@@ -663,7 +662,19 @@ def _plan_existing(
             restores.append((item.crm_id, props))
         elif props:
             updates.append((item.crm_id, props))
-    outcomes = _update_crm(ctx, tx, updates, crm)
+    # What happened outside may hand a unique value on (the shop moved Bo to a new email
+    # and gave Ann his old one) or swap two: free within the page, not only before it.
+    outcomes: dict[int, Record | RecordWriteError] = (
+        dict(
+            zip(
+                [u[0] for u in updates],
+                tx.update_records(spec.crm_object, updates, moves_within=True),
+                strict=True,
+            )
+        )
+        if updates
+        else {}
+    )
     outcomes.update(_write_restores(ctx, tx, planned, restores, work))
     for item in planned:
         assert item.plan is not None and item.crm_id is not None
@@ -679,33 +690,6 @@ def _plan_existing(
             ctx, tx, item.crm_id, item.plan, work.logs, external_id=item.record.id
         )
         _finish(ctx, item, work, matched=item.matched)
-
-
-def _update_crm(
-    ctx: RunContext,
-    tx: SyncTx,
-    updates: list[tuple[int, dict[str, str | None]]],
-    crm: dict[int, Record],
-) -> dict[int, Record | RecordWriteError]:
-    """Write ``updates`` to the CRM in waves: a record giving up a match value first.
-
-    The shop moves Bo from b@x.io to c@x.io and gives Ann b@x.io in the same page: the
-    store checks a batch against the records as they were before it, so one batch would
-    refuse Ann as a duplicate until a retry, though the page itself frees the value.
-    """
-    field_name = ctx.spec.match_crm
-    moves: list[tuple[object, object] | None] = [
-        (crm[crm_id].properties.get(field_name), props[field_name])
-        if field_name is not None and field_name in props
-        else None
-        for crm_id, props in updates
-    ]
-    outcomes: dict[int, Record | RecordWriteError] = {}
-    for wave in freeing_waves(moves):
-        batch = [updates[i] for i in wave]
-        written = tx.update_records(ctx.spec.crm_object, batch)
-        outcomes.update(zip([crm_id for crm_id, _ in batch], written, strict=True))
-    return outcomes
 
 
 def _settle_matched_creates(tx: SyncTx, crm_ids: set[int]) -> None:

@@ -136,6 +136,63 @@ def test_a_refused_input_leaves_the_others_and_the_transaction_usable(store: Sto
     assert store.count_links(SYNC) == 1
 
 
+def test_a_sync_batch_may_hand_unique_values_on_and_swap_them(store: Store) -> None:
+    """What happened outside between two passes lands in one batch: Bo gave his email to
+    Ann, Cy and Di swapped theirs. Checked against the records before the batch (HubSpot's
+    rule, and still the default) every taker is refused; a sync's batch frees a value for
+    the others when the record giving it up lands."""
+    ann, bo = contact(store, email="a@x.io"), contact(store, email="b@x.io")
+    cy, di = contact(store, email="c@x.io"), contact(store, email="d@x.io")
+    moves: list[tuple[int, dict[str, str | None]]] = [
+        (ann.id, {"email": "B@x.io"}),
+        (bo.id, {"email": "e@x.io"}),
+        (cy.id, {"email": "d@x.io"}),
+        (di.id, {"email": "c@x.io"}),
+    ]
+
+    before = store.sync_write(SYNC, lambda s: s.update_records("contacts", moves))
+    assert [type(o).__name__ for o in before] == [
+        "DuplicateError",
+        "Record",
+        "DuplicateError",
+        "DuplicateError",
+    ]
+    store.sync_write(SYNC, lambda s: s.update_records("contacts", [(bo.id, {"email": "b@x.io"})]))
+
+    within = store.sync_write(
+        SYNC, lambda s: s.update_records("contacts", moves, moves_within=True)
+    )
+    assert all(isinstance(o, Record) for o in within), within
+    emails = {r.id: r.properties["email"] for r in map(_ok, within)}
+    assert emails == {ann.id: "B@x.io", bo.id: "e@x.io", cy.id: "d@x.io", di.id: "c@x.io"}
+    for record_id, email in emails.items():
+        assert store.find_record("contacts", "email", email.lower()).id == record_id
+    with pytest.raises(NotFoundError):
+        store.find_record("contacts", "email", "a@x.io")
+
+
+def test_a_value_is_not_handed_on_by_a_record_whose_own_update_is_refused(store: Store) -> None:
+    """Bo gives up b@x.io for an email Eve holds: his update is refused, so he keeps
+    b@x.io, and Ann, who wanted it, is refused too; the batch's other inputs land."""
+    ann, bo = contact(store, email="a@x.io"), contact(store, email="b@x.io")
+    contact(store, email="e@x.io")
+    fay = contact(store, email="f@x.io")
+    moves: list[tuple[int, dict[str, str | None]]] = [
+        (ann.id, {"email": "b@x.io"}),
+        (bo.id, {"email": "e@x.io"}),
+        (fay.id, {"email": "g@x.io"}),
+    ]
+
+    outcomes = store.sync_write(
+        SYNC, lambda s: s.update_records("contacts", moves, moves_within=True)
+    )
+
+    assert isinstance(outcomes[0], DuplicateError) and isinstance(outcomes[1], DuplicateError)
+    assert _ok(outcomes[2]).properties["email"] == "g@x.io"
+    assert store.find_record("contacts", "email", "b@x.io").id == bo.id
+    assert store.find_record("contacts", "email", "a@x.io").id == ann.id
+
+
 def test_saving_a_link_again_replaces_its_base_and_keeps_when_it_was_made(store: Store) -> None:
     a, b = contact(store), contact(store)
     store.sync_write(

@@ -566,6 +566,31 @@ def test_shop_email_moved_to_one_another_customer_gave_up_comes_in_the_same_pass
         assert h.store.find_record("contacts", "email", "c@x.io").id == bo.id
 
 
+def test_shop_swapping_two_customers_emails_comes_in_the_same_pass(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The shop swaps Ann's and Bo's emails (through a third one, as its unique index
+    wants). No order of two CRM updates can land a swap one at a time: both were refused
+    as duplicates on every retry, and the two stayed apart for good."""
+    for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="archive"):
+        ann_row = h.peer.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
+        bo_row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": None})
+        assert ann_row is not None and bo_row is not None
+        h.run()
+        ann = h.store.find_record("contacts", "email", "a@x.io")
+        bo = h.store.find_record("contacts", "email", "b@x.io")
+
+        assert h.peer.edit(ann_row, {"email": "t@x.io"})
+        assert h.peer.edit(bo_row, {"email": "a@x.io"})
+        assert h.peer.edit(ann_row, {"email": "b@x.io"})
+        summary = h.run()
+
+        assert summary.counts.get("inbound.errors", 0) == 0
+        assert h.store.find_record("contacts", "email", "b@x.io").id == ann.id
+        assert h.store.find_record("contacts", "email", "a@x.io").id == bo.id
+        assert h.run().counts.get("outbound.updated", 0) == 0
+
+
 def _bo_held_since_the_first_match(h: Sync) -> tuple[str, Record]:
     """Bo in the shop (last name Lee) and in the CRM (Li), linked by email by a first pass
     under ``manual``, which holds the last name for an operator: no base for it yet."""
