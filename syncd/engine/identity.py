@@ -16,7 +16,10 @@ Two checks on creates, both decided here, not in the connectors:
 * before the write (:func:`refuse_taken`): the creates whose match value the connector would
   find on a record linked to another CRM record are not sent; they fail retriably, with a
   message that names both records, so the outbox retries them by itself once the value is
-  free (and parks them after the sync's attempts);
+  free (and parks them after the sync's attempts). One that would find an *unlinked* record
+  is not sent as a create either: outbound plans it as that record's first match (the
+  sync's rule settles fields the two fill differently), where the connector's adoption
+  would have written the CRM's values over the record's own;
 * after the write (:func:`claimed_elsewhere`): a create whose returned id is linked to
   another CRM record. A record the connector *found* (``WriteResult.matched``) is a detected
   conflict: not linked, parked, the other link kept. A record it *made* holds an id that
@@ -30,7 +33,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from connectors.base import AuthError, ConnectorError, WriteResult
+from connectors.base import AuthError, ConnectorError, ExternalRecord, WriteResult
 from store import Link, LogAction, LogDirection, LogSpec, SyncTx
 from syncd.engine.context import RunContext
 from syncd.engine.log_rows import LogRows
@@ -56,8 +59,9 @@ def _links(ctx: RunContext, external_ids: Sequence[str]) -> dict[str, Link]:
 
 def refuse_taken(
     ctx: RunContext, writes: list[_Out], batch: _Batch, *, deleted: Collection[str]
-) -> list[_Out]:
-    """``writes`` without the creates that would adopt a record linked to another CRM record.
+) -> tuple[list[_Out], dict[int, ExternalRecord]]:
+    """``writes`` without the creates that would adopt a record linked to another CRM record,
+    and the unlinked record each kept create would find (by CRM id).
 
     Only creates the connector would search for are checked (one ``find_by`` per match
     field); ``deleted`` are the external ids this batch has deleted (or, in a dry run,
@@ -65,14 +69,15 @@ def refuse_taken(
     """
     spec = ctx.spec
     hits = {
-        crm_id: external_id
-        for crm_id, external_id in would_adopt(ctx, writes, skip_refused=True).items()
-        if external_id not in deleted
+        crm_id: record
+        for crm_id, record in would_adopt(ctx, writes, skip_refused=True).items()
+        if record.id not in deleted
     }
-    links = _links(ctx, list(hits.values()))
+    links = _links(ctx, [record.id for record in hits.values()])
     refused: set[int] = set()
     for item in writes:
-        external_id = hits.get(item.crm_id)
+        hit = hits.get(item.crm_id)
+        external_id = hit.id if hit is not None else None
         link = links.get(external_id) if external_id is not None else None
         if link is None or link.crm_id == item.crm_id:
             continue
@@ -88,10 +93,17 @@ def refuse_taken(
         batch.logs.append(_OUT.error(item.crm_id, external_id, message))
         ctx.summary.add("outbound.errors")
         refused.add(item.crm_id)
-    return [i for i in writes if i.crm_id not in refused]
+    kept = [i for i in writes if i.crm_id not in refused]
+    return kept, {
+        i.crm_id: hits[i.crm_id]
+        for i in kept
+        if i.crm_id in hits and hits[i.crm_id].id not in links
+    }
 
 
-def would_adopt(ctx: RunContext, writes: Sequence[_Out], *, skip_refused: bool) -> dict[int, str]:
+def would_adopt(
+    ctx: RunContext, writes: Sequence[_Out], *, skip_refused: bool
+) -> dict[int, ExternalRecord]:
     """The external record each create would find and adopt, by CRM id.
 
     Asked read-only through ``find_by`` (one call per match field), only for the creates
@@ -106,7 +118,7 @@ def would_adopt(ctx: RunContext, writes: Sequence[_Out], *, skip_refused: bool) 
         if item.external_id is None and request is not None and request.match is not None:
             if request.match[1] not in (None, ""):
                 by_field.setdefault(request.match[0], []).append(item)
-    adopted: dict[int, str] = {}
+    adopted: dict[int, ExternalRecord] = {}
     for field_name, items in by_field.items():
         if not ctx.connector.finds_before_create(spec.external_object, field_name):
             continue
@@ -121,7 +133,7 @@ def would_adopt(ctx: RunContext, writes: Sequence[_Out], *, skip_refused: bool) 
             assert item.request is not None and item.request.match is not None
             record = found.get(item.request.match[1])
             if record is not None:
-                adopted[item.crm_id] = record.id
+                adopted[item.crm_id] = record
     return adopted
 
 

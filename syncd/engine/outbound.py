@@ -89,6 +89,9 @@ class _Out:
     restore: bool = False
     #: The external version a delete is conditional on (None: a plain delete).
     version: str | None = None
+    #: A create that found an unlinked external record by its match key: planned as a
+    #: first match against it (an update, or only a link), never written over it.
+    found: bool = False
 
 
 @dataclass
@@ -104,6 +107,8 @@ class _Batch:
     gone: list[str] = field(default_factory=list)
     restore: list[int] = field(default_factory=list)
     conflicts: list[ConflictSpec] = field(default_factory=list)
+    #: Creates that became first matches: nothing was made outside, so their intents close.
+    matched: list[int] = field(default_factory=list)
 
 
 def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | None) -> None:
@@ -149,7 +154,7 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         _plan(ctx, item, external, crm_changed, batch)
     # Creates are written down before they go out, so a crash cannot make them twice.
     intents.hold_or_record(ctx, items)
-    _write_outside(ctx, items, batch, external)
+    _write_outside(ctx, items, batch, external, crm_changed)
 
     restoring = {i.crm_id: i.external_id for i in items if i.restore}
 
@@ -184,6 +189,8 @@ def push_records(ctx: RunContext, crm_ids: Sequence[int], *, position: int | Non
         if logs:
             tx.log(spec.crm_object, logs)
         intents.close_settled(tx, items)
+        if batch.matched:
+            tx.close_create_intents(batch.matched)
         if position is not None:
             tx.set_journal_position(position)
         return logs, len(batch.restore) - len(refused)
@@ -488,7 +495,11 @@ def _check_delete(
 
 
 def _write_outside(
-    ctx: RunContext, items: list[_Out], batch: _Batch, external: dict[str, ExternalRecord]
+    ctx: RunContext,
+    items: list[_Out],
+    batch: _Batch,
+    external: dict[str, ExternalRecord],
+    crm_changed: dict[int, dict[str, datetime]],
 ) -> None:
     spec = ctx.spec
     writes = [i for i in items if i.request is not None]
@@ -502,11 +513,11 @@ def _write_outside(
             ctx.summary.add("outbound.unlinked")
     if ctx.dry_run:
         doomed = {i.external_id for i in deletes if i.external_id}
-        writes = identity.refuse_taken(ctx, writes, batch, deleted=doomed)
-        found = identity.would_adopt(ctx, writes, skip_refused=False)
+        writes, found = identity.refuse_taken(ctx, writes, batch, deleted=doomed)
         for item in writes:
             assert item.request is not None
-            external_id = item.external_id or found.get(item.crm_id)
+            hit = found.get(item.crm_id)
+            external_id = item.external_id or (hit.id if hit is not None else None)
             if item.external_id is None:
                 action = LogAction.LINKED if external_id else LogAction.CREATED
             else:
@@ -535,8 +546,36 @@ def _write_outside(
     updates = [i for i in writes if i.external_id is not None]
     for wave in _freeing_first(ctx, updates, external):
         _send(ctx, wave, batch, deleted=deleted)
-    creates = [i for i in writes if i.external_id is None]
-    _send(ctx, identity.refuse_taken(ctx, creates, batch, deleted=deleted), batch, deleted=deleted)
+    creates, found = identity.refuse_taken(
+        ctx, [i for i in writes if i.external_id is None], batch, deleted=deleted
+    )
+    matched = [i for i in creates if i.crm_id in found]
+    for item in matched:
+        _plan_found(ctx, item, found[item.crm_id], crm_changed, batch)
+    _send(ctx, [i for i in matched if i.request is not None], batch, deleted=deleted)
+    _send(ctx, [i for i in creates if i.crm_id not in found], batch, deleted=deleted)
+
+
+def _plan_found(
+    ctx: RunContext,
+    item: _Out,
+    record: ExternalRecord,
+    crm_changed: dict[int, dict[str, datetime]],
+    batch: _Batch,
+) -> None:
+    """A create whose match value an unlinked external record already holds is that
+    record's first match, as inbound would make it: fields both sides fill differently
+    follow the sync's rule (``manual`` holds them, a winner's overwrite is kept in the
+    conflict row), an empty side is filled. Written as a create, the connector would adopt
+    the record and overwrite its own values with the CRM's, kept nowhere (a customer the
+    shop re-created while its row's first read waited for a retry)."""
+    item.external_id, item.found = record.id, True
+    item.request = None
+    batch.matched.append(item.crm_id)
+    _plan(ctx, item, {record.id: record}, crm_changed, batch)
+    if item.plan is not None and item.request is None:  # both sides agree: only a link
+        batch.logs.append(_log(LogAction.LINKED, item.crm_id, record.id, _matched(ctx.spec)))
+        ctx.summary.add("outbound.linked")
 
 
 def _freeing_first(
@@ -641,7 +680,8 @@ def _confirm(ctx: RunContext, item: _Out, result: WriteResult, batch: _Batch) ->
     else:
         base = next_base(item.plan.decision, confirmed_external=True)
         written = item.request.fields
-        action = LogAction.UPDATED
+        action = LogAction.LINKED if item.found else LogAction.UPDATED
+        message = _matched(spec) if item.found else None
         before = {
             d.field: d.external_value
             for d in item.plan.decision.fields

@@ -89,3 +89,57 @@ def test_hubspot_email_one_contact_gave_up_reaches_the_other_in_the_same_pass(
         assert by_first == {"Bo": "d@x.io", "Di": "e@x.io"}
     finally:
         connector.close()
+
+
+@pytest.mark.parametrize("rule", ["manual", "crm_wins"])
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_hubspot_contact_created_again_does_not_overwrite_the_contact_its_email_finds(
+    remote: HubSpotPeer, store: Store, tmp_path: Path, rule: str
+) -> None:
+    """HubSpot deletes Ann's contact and someone makes her a new one (last name Li) while
+    the CRM edits her. The new contact's first read is refused (Ann is still linked to the
+    old one) and waits for a retry; the delete then unlinks Ann (edited since: kept, created
+    again). Her create found the new contact by email and wrote the CRM's last name over
+    Li, in no conflict and no history (found by this model, sqlite-manual-delete x5). It is
+    now the contact's first match: ``manual`` holds both names, ``crm_wins`` overwrites
+    and keeps Li in the conflict row."""
+    from syncd.engine import run_sync
+    from syncd.engine.reconcile import reconcile_deletes
+    from tests.model.machine import SYNC, UI, build_sync
+
+    spec, make_connector = build_sync(remote, tmp_path, rule=rule, deletes="delete")
+    connector = make_connector()
+    try:
+        old = remote.create({"email": "a@x.io", "firstname": "Ann", "lastname": "Lee"})
+        assert old is not None
+        run_sync(spec, connector, store)
+        ann = store.find_record("contacts", "email", "a@x.io")
+
+        new = remote.create({"email": "a@x.io", "firstname": "Ann", "lastname": "Li"})
+        assert new is None  # HubSpot keeps one contact per email: the old one goes first
+        remote.delete(old)
+        new = remote.create({"email": "a@x.io", "firstname": "Ann", "lastname": "Li"})
+        assert new is not None
+        store.update_record("contacts", ann.id, {"firstname": "Anna"}, UI)
+        run_sync(spec, connector, store)  # the new contact's first read waits for a retry
+        run_sync(spec, connector, store, full=True)
+        reconcile_deletes(spec, connector, store)  # Ann unlinked, to be created again
+        run_sync(spec, connector, store)
+
+        links = {link.external_id: link.crm_id for link in store.list_links(SYNC)}
+        assert links == {new: ann.id}
+        assert len(remote.rows()) == 1
+        kept = {
+            value
+            for c in store.list_conflicts(sync=SYNC, limit=100)
+            if c.field == "lastname"
+            for value in (c.crm_value, c.external_value, c.loser_value)
+        }
+        row = remote.rows()[new]
+        assert row["lastname"] == "Li" or "Li" in kept
+        if rule == "crm_wins":
+            assert (row["firstname"], row["lastname"]) == ("Anna", "Lee")
+        else:  # held for an operator: HubSpot's values stay where they are
+            assert (row["firstname"], row["lastname"]) == ("Ann", "Li")
+    finally:
+        connector.close()
