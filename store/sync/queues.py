@@ -358,6 +358,15 @@ def inbound_retry_due(conn: Connection, sync: str, now: datetime, limit: int) ->
     return [str(r) for r in rows.scalars()]
 
 
+def inbound_retry_now(conn: Connection, sync: str, now: datetime) -> None:
+    """The records waiting out a back-off for a value or a match another record held are
+    due at once: a link went (a delete, an unlink), and with it maybe what refused them."""
+    table = t.sync_inbound_errors
+    conn.execute(
+        update(table).where(table.c.sync == sync, table.c.retry_at > now).values(retry_at=now)
+    )
+
+
 def inbound_retry_state(
     conn: Connection, sync: str, now: datetime, limit: int
 ) -> tuple[list[str], bool]:

@@ -111,7 +111,12 @@ class SyncTx:
         known.update((link.external_id, link.crm_id) for link in links)
 
     def delete_links(self, external_ids: Sequence[str]) -> None:
+        """Unlink; a record parked because one of these links (or the value its CRM record
+        held) stood in its way is fetched again by the next pass, not after its back-off."""
+        if not external_ids:
+            return
         link_sql.delete_links(self._conn, self.sync, external_ids)
+        queue_sql.inbound_retry_now(self._conn, self.sync, self.now)
         for external_id in external_ids:
             self._known.pop(external_id, None)
 

@@ -341,8 +341,17 @@ class ModelMachine(RuleBasedStateMachine):
         """Who a record is: its linked pair, or itself while unlinked."""
         if side == "crm":
             link = self.store.get_link_by_crm(SYNC, key)
-            return ("pair", link.external_id) if link else ("crm", key)
+            if link:
+                return ("pair", link.external_id)
+            return ("made", key) if key in self._open_intents() else ("crm", key)
         return ("pair", key) if key in self._links_by_external() else ("ext", key)
+
+    def _open_intents(self) -> set[int]:
+        """CRM records whose create went out and whose answer a crash lost: they may
+        already have a record outside (with the values sent), which the next pass links.
+        Such a record is a pair the model cannot see yet, not an unlinked CRM record that
+        an outside record with its email would match."""
+        return self.store.sync_write(SYNC, lambda tx: {i.crm_id for i in tx.open_create_intents()})
 
     def _claims(self) -> dict[str, set[tuple[str, Any]]]:
         """Each email and who will hold it once the sides agree.
@@ -394,9 +403,11 @@ class ModelMachine(RuleBasedStateMachine):
             for email in _pair_emails(link.base.get("email"), crm_email, ext_email):
                 claim(email, who)
         linked_crm = {link.crm_id for link in links.values()}
+        made = self._open_intents()
         for crm_id, record in live.items():
             if crm_id not in linked_crm:
-                claim(record.properties.get("email"), ("crm", crm_id))
+                who = ("made", crm_id) if crm_id in made else ("crm", crm_id)
+                claim(record.properties.get("email"), who)
         for external_id, row in rows.items():
             if external_id not in links:
                 claim(row.get("email"), ("ext", external_id))

@@ -143,3 +143,40 @@ def test_hubspot_contact_created_again_does_not_overwrite_the_contact_its_email_
             assert (row["firstname"], row["lastname"]) == ("Ann", "Li")
     finally:
         connector.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_hubspot_contact_refused_for_a_match_a_delete_then_frees_is_read_by_the_next_pass(
+    remote: HubSpotPeer, store: Store, tmp_path: Path
+) -> None:
+    """HubSpot deletes Ann's contact and a new contact signs up with her email. Deletes
+    show only in the reconciliation, so a pass reads the new contact while Ann is still
+    linked to the old one: refused and parked, to be fetched again after a back-off (30 s,
+    doubling). The reconciliation then archives Ann, which frees the match, yet the new
+    contact waited out its back-off: a customer missing from the CRM for minutes to hours
+    (found by this model, sqlite-most_recent-archive x5)."""
+    from syncd.engine import run_sync
+    from syncd.engine.reconcile import reconcile_deletes
+    from tests.model.machine import SYNC, build_sync
+
+    spec, make_connector = build_sync(remote, tmp_path, rule="crm_wins", deletes="archive")
+    connector = make_connector()
+    try:
+        old = remote.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
+        assert old is not None
+        run_sync(spec, connector, store)
+        ann = store.find_record("contacts", "email", "a@x.io")
+
+        remote.delete(old)
+        new = remote.create({"email": "a@x.io", "firstname": "Bea", "lastname": None})
+        assert new is not None
+        assert run_sync(spec, connector, store).counts.get("inbound.errors") == 1
+        reconcile_deletes(spec, connector, store)  # the old contact is gone: Ann archived
+        run_sync(spec, connector, store)
+
+        bea = store.find_record("contacts", "email", "a@x.io")
+        assert bea.id != ann.id and bea.properties["firstname"] == "Bea"
+        assert {link.external_id: link.crm_id for link in store.list_links(SYNC)} == {new: bea.id}
+        assert store.inbound_errors(SYNC) == []
+    finally:
+        connector.close()
