@@ -406,8 +406,8 @@ class ModelMachine(RuleBasedStateMachine):
         made = self._open_intents()
         for crm_id, record in live.items():
             if crm_id not in linked_crm:
-                who = ("made", crm_id) if crm_id in made else ("crm", crm_id)
-                claim(record.properties.get("email"), who)
+                side = "made" if crm_id in made else "crm"
+                claim(record.properties.get("email"), (side, crm_id))
         for external_id, row in rows.items():
             if external_id not in links:
                 claim(row.get("email"), ("ext", external_id))
@@ -433,6 +433,26 @@ class ModelMachine(RuleBasedStateMachine):
         emails = _pair_emails(link.base.get("email"), crm_email, (ext_email or "").lower() or None)
         claims = self._claims()
         return any(claims.get(email.lower(), set()) - {me} for email in emails)
+
+    def _edit_would_revive_a_taken_email(
+        self, record: Record, prop: str, value: str | None
+    ) -> bool:
+        """A CRM record whose pair was deleted outside holds no email until it is edited:
+        the delete will take it. An edit (of any field) beats the delete (issue 13 #8): the
+        record goes out again with its email; if an outside record took that email
+        meanwhile, two people would hold one email. The engine then parks the create for an
+        operator, which the model does not generate: it is no state a sync can settle."""
+        link = self.store.get_link_by_crm(SYNC, record.id)
+        if link is None or link.external_id in self.peer.rows():
+            return False
+        if self.spec.delete_from_external == "ignore" or _edited_since(
+            link.base, record.properties
+        ):
+            return False  # it holds its email already: checked as any edit is
+        email = value if prop == "email" else record.properties.get("email")
+        if not email:
+            return False
+        return bool(self._claims().get(email.lower(), set()) - {("pair", link.external_id)})
 
     def _email_free(self, email: str | None, me: tuple[str, Any]) -> bool:
         """Whether ``me`` may take ``email`` without two people holding one email."""
@@ -486,6 +506,8 @@ class ModelMachine(RuleBasedStateMachine):
 
     def _crm_edit(self, record: Record, prop: str, value: str | None) -> None:
         if prop == "email" and not self._email_free(value, self._identity("crm", record.id)):
+            return
+        if self._edit_would_revive_a_taken_email(record, prop, value):
             return
         try:
             self.store.update_record("contacts", record.id, {prop: value}, UI)
