@@ -33,7 +33,7 @@ from store.db.catalog import (
     forget_cache,
 )
 from store.db.driver import first_row
-from store.db.engine import WRITE, make_engine, redact_url, write_turn
+from store.db.engine import WRITE, close_engine, make_engine, redact_url, write_turn
 from store.db.migrate import current_revision, head_revision, upgrade
 from store.db.session import ReadSession, current_session
 from store.db.tx import Tx, last_seq
@@ -122,7 +122,7 @@ class Store(
         return self._engine.dialect.name
 
     def close(self) -> None:
-        self._engine.dispose()
+        close_engine(self._engine)
 
     def __enter__(self) -> Store:
         return self

@@ -20,9 +20,11 @@ PostgreSQL a server process each, ~6 a second under the 50-client load).
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -30,9 +32,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from store.db import jsoncodec
+from store.db.checkpoint import Checkpointer
 from store.errors import StoreError
 
-__all__ = ["WRITE", "make_engine", "normalise_url", "redact_url", "write_turn"]
+__all__ = ["WRITE", "close_engine", "make_engine", "normalise_url", "redact_url", "write_turn"]
 
 # Execution option: a connection carrying WRITE=True begins with BEGIN IMMEDIATE on SQLite.
 WRITE = "syncd_write"
@@ -49,13 +52,30 @@ SQLITE_CACHE_KIB = 16_384
 # Re-entrant: a write within a write, on a connection of its own, meets SQLite's lock as
 # before (and its busy timeout) instead of waiting on its own thread forever.
 _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# SQLite engines' checkpoint threads (``store.db.checkpoint``).
+_CHECKPOINTS: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
 
 
-def write_turn(engine: Engine) -> AbstractContextManager[Any]:
+@contextmanager
+def write_turn(engine: Engine) -> Iterator[None]:
     """Held around one write transaction: on SQLite the process's writers take turns on a
-    lock before ``BEGIN IMMEDIATE``; elsewhere it does nothing."""
+    lock before ``BEGIN IMMEDIATE``, and once the write is over its WAL pages are copied
+    into the database file soon, by a thread of the engine's; elsewhere it does nothing."""
     lock = _WRITERS.get(engine)
-    return nullcontext() if lock is None else lock
+    if lock is None:
+        yield
+        return
+    with lock:
+        yield
+    _CHECKPOINTS[engine].nudge()
+
+
+def close_engine(engine: Engine) -> None:
+    """Close the engine's connections, after its last checkpoint (SQLite)."""
+    checkpoints = _CHECKPOINTS.get(engine)
+    if checkpoints is not None:
+        checkpoints.stop()
+    engine.dispose()
 
 
 def normalise_url(url: str) -> URL:
@@ -116,6 +136,7 @@ def _sqlite_engine(url: URL, **options: Any) -> Engine:
         **options,
     )
     _WRITERS[engine] = threading.RLock()
+    _CHECKPOINTS[engine] = Checkpointer(os.path.abspath(str(url.database)), BUSY_TIMEOUT_MS)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -126,6 +147,8 @@ def _sqlite_engine(url: URL, **options: Any) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # The engine's checkpoint thread copies the WAL, not the writer's commit.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
