@@ -45,6 +45,7 @@ class Checkpointer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._stop = threading.Event()  # wakes the thread from its wait between checkpoints
 
     def nudge(self) -> None:
         """A write committed: copy the WAL within about a second."""
@@ -62,6 +63,7 @@ class Checkpointer:
         with self._lock:
             self._stopping = True
             thread = self._thread
+        self._stop.set()
         self._wanted.set()
         if thread is not None:
             thread.join()
@@ -75,8 +77,8 @@ class Checkpointer:
                         self._thread = None
                         return
             wait = last + INTERVAL_S - time.monotonic()
-            if wait > 0 and not self._stopping:
-                time.sleep(wait)
+            if wait > 0:
+                self._stop.wait(wait)  # a close does not wait out the interval
             self._wanted.clear()
             self._checkpoint()
             last = time.monotonic()
