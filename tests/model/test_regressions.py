@@ -515,6 +515,18 @@ def test_edit_outside_after_a_lost_create_answer_is_not_overwritten(
         assert "Bob" in history or "Bob" in h.kept_values("firstname")
 
 
+def _ann_and_bo_synced(h: Sync) -> tuple[str, str, Record, Record]:
+    """Ann (a@x.io) and Bo (b@x.io) made in the shop and linked by a first pass: their rows
+    and their CRM records."""
+    ann_row = h.peer.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
+    bo_row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": None})
+    assert ann_row is not None and bo_row is not None
+    h.run()
+    ann = h.store.find_record("contacts", "email", "a@x.io")
+    bo = h.store.find_record("contacts", "email", "b@x.io")
+    return ann_row, bo_row, ann, bo
+
+
 def test_crm_email_moved_to_one_another_contact_gave_up_goes_out_in_the_same_pass(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
@@ -523,12 +535,7 @@ def test_crm_email_moved_to_one_another_contact_gave_up_goes_out_in_the_same_pas
     refused it, Bo still had the email, and the two sides stayed apart until a retry
     later, though Bo's update in the same batch freed it."""
     for h in _sync(store, sql_db, tmp_path, rule="manual", deletes="archive"):
-        ann_row = h.peer.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
-        bo_row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": None})
-        assert ann_row is not None and bo_row is not None
-        h.run()
-        ann = h.store.find_record("contacts", "email", "a@x.io")
-        bo = h.store.find_record("contacts", "email", "b@x.io")
+        ann_row, bo_row, ann, bo = _ann_and_bo_synced(h)
 
         h.store.update_record("contacts", ann.id, {"lastname": "Lee"}, UI)
         h.store.update_record("contacts", bo.id, {"email": "c@x.io"}, UI)
@@ -549,12 +556,7 @@ def test_shop_email_moved_to_one_another_customer_gave_up_comes_in_the_same_pass
     of Bo and parked until a retry, though Bo's update in the same page freed the email
     (found on CardDAV, postgresql-crm_wins-archive)."""
     for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="archive"):
-        ann_row = h.peer.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
-        bo_row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": None})
-        assert ann_row is not None and bo_row is not None
-        h.run()
-        ann = h.store.find_record("contacts", "email", "a@x.io")
-        bo = h.store.find_record("contacts", "email", "b@x.io")
+        ann_row, bo_row, ann, bo = _ann_and_bo_synced(h)
 
         assert h.peer.edit(bo_row, {"email": "c@x.io"})
         assert h.peer.edit(ann_row, {"email": "b@x.io", "lastname": "Lee"})
@@ -573,12 +575,7 @@ def test_shop_swapping_two_customers_emails_comes_in_the_same_pass(
     wants). No order of two CRM updates can land a swap one at a time: both were refused
     as duplicates on every retry, and the two stayed apart for good."""
     for h in _sync(store, sql_db, tmp_path, rule="crm_wins", deletes="archive"):
-        ann_row = h.peer.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
-        bo_row = h.peer.create({"email": "b@x.io", "firstname": "Bo", "lastname": None})
-        assert ann_row is not None and bo_row is not None
-        h.run()
-        ann = h.store.find_record("contacts", "email", "a@x.io")
-        bo = h.store.find_record("contacts", "email", "b@x.io")
+        ann_row, bo_row, ann, bo = _ann_and_bo_synced(h)
 
         assert h.peer.edit(ann_row, {"email": "t@x.io"})
         assert h.peer.edit(bo_row, {"email": "a@x.io"})
