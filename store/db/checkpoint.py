@@ -44,14 +44,13 @@ class Checkpointer:
         self._wanted = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._stop = threading.Event()  # wakes the thread from its wait between checkpoints
+        self._stop = threading.Event()  # also wakes the thread from its wait between checkpoints
 
     def nudge(self) -> None:
         """A write committed: copy the WAL within about a second."""
         self._wanted.set()
         with self._lock:
-            if self._stopping or (self._thread is not None and self._thread.is_alive()):
+            if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
                 return
             self._thread = threading.Thread(
                 target=self._run, name=f"sqlite-checkpoint:{self._path}", daemon=True
@@ -61,9 +60,8 @@ class Checkpointer:
     def stop(self) -> None:
         """End the thread after a last checkpoint of what was written (the store closes)."""
         with self._lock:
-            self._stopping = True
+            self._stop.set()
             thread = self._thread
-        self._stop.set()
         self._wanted.set()
         if thread is not None:
             thread.join()
@@ -82,7 +80,7 @@ class Checkpointer:
             self._wanted.clear()
             self._checkpoint()
             last = time.monotonic()
-            if self._stopping:
+            if self._stop.is_set():
                 return
 
     def _checkpoint(self) -> None:

@@ -307,13 +307,12 @@ class _UniqueClaims:
     ) -> list[tuple[str, str]]:
         """The (name, key) pairs input ``index``'s record gives up with ``changes``."""
         kept = {(name, key) for name, key, _ in self.wanted.get(index, ())}
-        return [
-            (name, key)
+        held = [
+            (name, unique_key(self.obj.properties[name], value))
             for name in self.unique.intersection(changes)
             if (value := old.get(name)) is not None
-            and (key := unique_key(self.obj.properties[name], value)) is not None
-            and (name, key) not in kept
         ]
+        return [pair for pair in held if pair not in kept]
 
     def rows(self, index: int, record_id: int) -> list[tuple[int, str, str, int]]:
         """Its ``unique_values`` rows, in ``_UNIQUE_COLUMNS`` order."""

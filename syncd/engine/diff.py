@@ -40,6 +40,7 @@ __all__ = [
     "plan_record",
     "read_external",
     "same_value",
+    "spelled",
 ]
 
 
@@ -388,10 +389,11 @@ def _same_keys_change(
 
 def same_value(found: object, sent: object) -> bool:
     """Equal as a field value, the way a system may give it back (case, spaces, type)."""
-    return _spelled(found) == _spelled(sent)
+    return spelled(found) == spelled(sent)
 
 
-def _spelled(value: object) -> str:
+def spelled(value: object) -> str:
+    """A field value as compared: case and surrounding spaces aside, ``""`` when empty."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from syncd.engine.diff import spelled
+
 __all__ = ["freeing_waves"]
 
 
@@ -32,7 +34,7 @@ def freeing_waves(moves: Sequence[tuple[object, object] | None]) -> list[list[in
     for index, move in enumerate(moves):
         if move is None:
             continue
-        held, written = (_key(value) for value in move)
+        held, written = (spelled(value) or None for value in move)
         if written is not None and written != held:
             taking[index] = written
         if held is not None and held != written:
@@ -52,11 +54,3 @@ def freeing_waves(moves: Sequence[tuple[object, object] | None]) -> list[list[in
         placed.update(wave)
         left = [i for i in left if i not in placed]
     return waves
-
-
-def _key(value: object) -> str | None:
-    """The value as compared (case and surrounding spaces aside), ``None`` when empty."""
-    if value is None:
-        return None
-    text = str(value).strip().casefold()
-    return text or None
