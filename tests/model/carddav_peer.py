@@ -122,3 +122,8 @@ class CardDavPeer:
 
     def snapshot(self) -> object:
         return self._cards()
+
+    def version(self, external_id: str) -> str | None:
+        if self.radicale.status(self._url(external_id)) != 200:
+            return None
+        return self.radicale.get(self._url(external_id))[1]

@@ -70,3 +70,6 @@ class HubSpotPeer:
 
     def snapshot(self) -> object:
         return self.remote.journal_head()
+
+    def version(self, external_id: str) -> str | None:
+        return None  # the connector reports no version: edits show in the values only

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -132,6 +132,11 @@ class Peer(Protocol):
 
     def snapshot(self) -> object:
         """Something equal before and after exactly when nothing was written outside."""
+
+    def version(self, external_id: str) -> str | None:
+        """The record's version as the connector reports it (a CardDAV ETag), which the
+        link keeps as the version its base was agreed at; None where the system keeps none
+        or the record is gone."""
 
 
 @dataclass(frozen=True)
@@ -317,6 +322,7 @@ class ModelMachine(RuleBasedStateMachine):
         self.untouched_since_unlink: set[int] = set()
         # (external id, property) -> the last value a user put there.
         self.ext_values: dict[tuple[str, str], str | None] = {}
+        self.ext_first_seen: dict[str, int] = {}  # external id -> when the model first saw it
         self.known = known_defects()
 
     # ------------------------------------------------------------ helpers
@@ -328,6 +334,20 @@ class ModelMachine(RuleBasedStateMachine):
             return None
         self.counter += 1
         return f"{prop[0]}{self.counter}"
+
+    def _ext_order(self, external_id: str) -> tuple[int, int, str]:
+        """Where an external id sorts when a rule picks a record: by when the model first
+        saw it, then (ids first seen together, made by one pass) as the system counted
+        them. Never by the id alone: a system whose ids count on from earlier examples (a
+        database sequence, the remote HubSpot's store) or are random (a CardDAV client's
+        card names) would have a replayed example pick another record, and a failure
+        Hypothesis cannot replay is reported as flaky and never explained."""
+        self._first_seen([external_id])
+        return (self.ext_first_seen[external_id], *_natural(external_id))
+
+    def _first_seen(self, ids: Iterable[str]) -> None:
+        for new in sorted(set(ids) - set(self.ext_first_seen), key=_natural):
+            self.ext_first_seen[new] = len(self.ext_first_seen)
 
     def _live_crm(self) -> list[Record]:
         return self.store.list_records("contacts", limit=10_000)
@@ -386,7 +406,9 @@ class ModelMachine(RuleBasedStateMachine):
                 if self.spec.delete_from_crm == "ignore":
                     claim(ext_email, who)
                 elif row is not None and (
-                    self._unsynced_outside(external_id) or _edited_since(link.base, row)
+                    self._unsynced_outside(external_id)
+                    or _edited_since(link.base, row)
+                    or self._touched_outside(external_id, link)
                 ):
                     gone = archived.get(link.crm_id)
                     crm_email = gone.properties.get("email") if gone else None
@@ -470,7 +492,9 @@ class ModelMachine(RuleBasedStateMachine):
     def _observe(self) -> None:
         self.crm_seen.update(r.id for r in self._live_crm())
         self.crm_seen.update(r.id for r in self._archived_crm())
-        self.ext_seen.update(self.peer.rows())
+        rows = self.peer.rows()
+        self.ext_seen.update(rows)
+        self._first_seen(rows)
 
     def _pass(self, *, full: bool, store: Any = None, connector: Any = None) -> RunSummary:
         store = store or self.store
@@ -542,6 +566,7 @@ class ModelMachine(RuleBasedStateMachine):
         if made is None:
             return
         self.ext_made.add(made)
+        self._first_seen([made])
         self.ext_seen.add(made)
         for prop, value in values.items():
             self.ext_values[(made, prop)] = value
@@ -549,7 +574,7 @@ class ModelMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.peer.rows()))
     @rule(index=INDEX, prop=st.sampled_from(FIELDS), kind=VALUE)
     def ext_edit(self, index: int, prop: str, kind: int) -> None:
-        external_id = _pick(list(self.peer.rows()), index)
+        external_id = _pick(list(self.peer.rows()), index, self._ext_order)
         self._ext_edit(external_id, prop, self._value(prop, kind))
 
     def _ext_edit(self, external_id: str, prop: str, value: str | None) -> None:
@@ -567,7 +592,11 @@ class ModelMachine(RuleBasedStateMachine):
     @rule(index=INDEX, prop=st.sampled_from(FIELDS), crm_kind=VALUE, ext_kind=VALUE)
     def edit_both(self, index: int, prop: str, crm_kind: int, ext_kind: int) -> None:
         """The same field of a linked pair changed on both sides between passes."""
-        link = _pick(list(self._links_by_external().values()), index, lambda link: link.external_id)
+        link = _pick(
+            list(self._links_by_external().values()),
+            index,
+            lambda link: self._ext_order(link.external_id),
+        )
         live = {r.id: r for r in self._live_crm()}
         if link.crm_id not in live or link.external_id not in self.peer.rows():
             return
@@ -577,7 +606,7 @@ class ModelMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.peer.rows()))
     @rule(index=INDEX)
     def ext_delete(self, index: int) -> None:
-        external_id = _pick(list(self.peer.rows()), index)
+        external_id = _pick(list(self.peer.rows()), index, self._ext_order)
         link = self._links_by_external().get(external_id)
         self.ext_deleted[external_id] = link.crm_id if link else None
         if link is not None:
@@ -596,6 +625,7 @@ class ModelMachine(RuleBasedStateMachine):
     def sync_pass(self, full: bool) -> None:
         self._observe()
         self._pass(full=full)
+        self._observe()
 
     @rule(point=st.sampled_from(CRASH_POINTS), at=st.integers(1, 6), full=st.booleans())
     def crashed_pass(self, point: str, at: int, full: bool) -> None:
@@ -610,6 +640,7 @@ class ModelMachine(RuleBasedStateMachine):
             )
         except InjectedCrash:
             pass
+        self._observe()
 
     @rule()
     def quiesce_and_check(self) -> None:
@@ -797,6 +828,15 @@ class ModelMachine(RuleBasedStateMachine):
                 problems.append(f"external {ext} was deleted though from_crm is ignore")
         return problems
 
+    def _touched_outside(self, external_id: str, link: Any) -> bool:
+        """Whether the record outside was written since the link's base was agreed, even
+        with the values it had: the engine counts a new version as an edit (of a part no
+        sync maps, perhaps), and an edit beats a delete on the other side."""
+        if link.external_version is None:
+            return False
+        current = self.peer.version(external_id)
+        return current is not None and current != link.external_version
+
     def _unsynced_outside(self, external_id: str) -> bool:
         """Whether a value a user put on this external record is in no CRM history."""
         mine = [(p, v) for (e, p), v in self.ext_values.items() if e == external_id]
@@ -853,6 +893,11 @@ class ModelMachine(RuleBasedStateMachine):
             assert before == after, (
                 f"a quiet {'full ' if full else ''}pass changed a side: {summary.line()}"
             )
+
+
+def _natural(external_id: str) -> tuple[int, str]:
+    """Decimal ids in number order ("9" before "10"), any id in one fixed order."""
+    return (len(external_id), external_id)
 
 
 def _edited_since(base: dict[str, str | None], row: Mapping[str, str | None]) -> bool:

@@ -91,3 +91,6 @@ class RestPeer:
     def snapshot(self) -> object:
         with self.server.state.lock:
             return copy.deepcopy(self.server.state.customers)
+
+    def version(self, external_id: str) -> str | None:
+        return None  # the connector reports no version: edits show in the values only

@@ -118,3 +118,6 @@ class SqlPeer:
 
     def snapshot(self) -> object:
         return self._all()
+
+    def version(self, external_id: str) -> str | None:
+        return None  # the connector reports no version: edits show in the values only

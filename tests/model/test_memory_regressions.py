@@ -15,7 +15,7 @@ from connectors.base import Connector
 from connectors.memory import MemoryConnector
 from store import Store
 from syncd.engine import run_sync
-from tests.model.machine import UI, InjectedCrash, build_sync
+from tests.model.machine import SYNC, UI, InjectedCrash, build_sync
 from tests.model.memory_peer import MemoryPeer
 
 
@@ -75,6 +75,37 @@ def test_a_crm_edit_made_while_a_create_answer_was_lost_reaches_the_record(
 
         (held,) = connector.system.records("customers")
         assert held.fields.get("last_name") == "L"
+    finally:
+        connector.close()
+        peer.close()
+
+
+def test_a_record_saved_outside_with_its_own_values_beats_a_crm_archive(
+    store: Store, tmp_path: Path
+) -> None:
+    """Someone saves the record outside without changing a value the sync maps (its
+    version moves, as an edit of a field no sync maps does); the CRM archives the contact
+    before the next pass. The save is an edit since the last sync and beats the archive
+    (``deletes.on_edit: keep_edit``): the contact comes back, the record stays, and a
+    conflict row keeps both sides. The model's oracle first judged such a pair by its
+    values only, let a new contact take the email, and reported the engine's refusal of
+    that second holder as a defect (tests/model/test_memory_model.py, manual/archive)."""
+    peer = MemoryPeer()
+    spec, make = build_sync(peer, tmp_path, rule="manual", deletes="archive")
+    connector = make()
+    try:
+        contact = store.create_record("contacts", {"email": "e@x.io", "firstname": "F"}, UI)
+        run_sync(spec, connector, store)
+        (external_id,) = peer.rows()
+        assert peer.edit(external_id, {"email": "e@x.io"})  # the values it has
+        store.archive_records("contacts", [contact.id], UI)
+
+        run_sync(spec, connector, store)
+
+        assert not store.get_record("contacts", contact.id).archived
+        assert peer.rows() == {external_id: {"email": "e@x.io", "firstname": "F", "lastname": None}}
+        (kept,) = store.list_conflicts(sync=SYNC, limit=10)
+        assert (kept.crm_id, kept.field, kept.winner) == (contact.id, "@record", "external")
     finally:
         connector.close()
         peer.close()
