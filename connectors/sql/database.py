@@ -224,11 +224,15 @@ class Database:
         return self.ts_param(obj, moment)
 
     def id_param(self, obj: SqlObject, raw: str) -> Any:
-        """An id string as the id column's type; None when no row can have it."""
-        if python_type(obj.id_col) is int:
+        """An id string as the id column's type; None when no row can have it.
+
+        A number column's id goes as a number: PostgreSQL compares a number with text
+        only by refusing (``double precision > character varying``)."""
+        kind = python_type(obj.id_col)
+        if kind in (int, float, Decimal):
             try:
-                return int(raw)
-            except ValueError:
+                return kind(raw)
+            except (ValueError, InvalidOperation):
                 return None
         return raw
 
