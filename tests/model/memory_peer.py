@@ -42,9 +42,8 @@ class MemoryPeer:
         return made
 
     def reset(self) -> None:
-        # A new system, not an emptied one: ids count from 1 again, so an example replays
-        # with the ids it failed with (the model picks records by id; ids carried on from
-        # earlier examples made a failure that Hypothesis could not replay).
+        # A new system, not an emptied one: ids count from 1 again, so an example's report
+        # names the same ids however many examples ran before it.
         self.system = self._new_system()
 
     def create(self, values: Values) -> str | None:
