@@ -44,7 +44,9 @@ from tests.connectors.conftest import SqlDatabase
 OLD = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
 
 
-def _table(db: SqlDatabase, *, text_ts: bool = False, keyed: bool = True) -> Table:
+def _table(
+    db: SqlDatabase, *, text_ts: bool = False, keyed: bool = True, id_type: Any = Integer
+) -> Table:
     """``text_ts``: an SQLite text column, stamped in any ISO spelling."""
     stamp: Any = (
         String(40)
@@ -55,7 +57,7 @@ def _table(db: SqlDatabase, *, text_ts: bool = False, keyed: bool = True) -> Tab
         Table(
             db.name("changes"),
             db.metadata,
-            Column("id", Integer, primary_key=keyed, autoincrement=False),
+            Column("id", id_type, primary_key=keyed, autoincrement=False),
             Column("name", String(40)),
             Column("updated_at", stamp, nullable=True),
         )
@@ -235,16 +237,7 @@ def test_planned_pages_read_rows_by_ids_of_any_kind(
     """A plan reads its pages by id (on SQLite, integers and text as one JSON array): ids
     that JSON spells differently from SQL, or that it does not carry as they are, give
     the rows the keyset query gives."""
-    stamp = DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-    table = sql_db.create(
-        Table(
-            sql_db.name("kinds"),
-            sql_db.metadata,
-            Column("id", id_type, primary_key=True, autoincrement=False),
-            Column("name", String(40)),
-            Column("updated_at", stamp, nullable=True),
-        )
-    )
+    table = _table(sql_db, id_type=id_type)
     with sql_db.engine.begin() as conn:
         conn.execute(
             insert(table),

@@ -124,6 +124,5 @@ class CardDavPeer:
         return self._cards()
 
     def version(self, external_id: str) -> str | None:
-        if self.radicale.status(self._url(external_id)) != 200:
-            return None
-        return self.radicale.get(self._url(external_id))[1]
+        found = self.radicale.client.get(self._url(external_id))
+        return found.headers["ETag"] if found.status_code == 200 else None
