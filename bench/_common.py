@@ -36,7 +36,15 @@ from conflict import Direction, Rule
 from connectors.base import Connector
 from connectors.sql import SqlConnector, SqlObjectOptions, SqlOptions
 from mapping import FieldMapping, Lowercase
-from store import ChangeSource, PropertySpec, SourceType, Store, make_engine
+from store import (
+    ChangeSource,
+    PropertySpec,
+    SourceType,
+    Store,
+    make_engine,
+    unwatch_unread,
+    watch_unread,
+)
 from syncd.engine import SyncSpec
 
 BATCH = 500
@@ -230,12 +238,17 @@ class StatementCounter:
         key = f"{verb} {found.group(1).strip(chr(34))}" if found else verb
         self.by_table[key] = self.by_table.get(key, 0) + 1
 
+    def _on_unread(self, statement: str) -> None:
+        self._on(None, None, statement, None, None, False)
+
     def __enter__(self) -> StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._on)
+        watch_unread(self.engine, self._on_unread)  # sent without waiting (PostgreSQL)
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on)
+        unwatch_unread(self.engine, self._on_unread)
 
 
 CONNECTOR_METHODS = ("fetch_changes", "fetch_by_ids", "find_by", "iter_ids", "write", "delete")

@@ -28,6 +28,8 @@ from store.db.engine import make_engine, redact_url
 from store.db.migrate import current_revision, head_revision, upgrade
 from store.db.session import read_scope
 from store.db.types import utcnow
+from store.db.unread import unwatch as unwatch_unread
+from store.db.unread import watch as watch_unread
 from store.errors import (
     ApiTokenError,
     BatchError,
@@ -63,6 +65,7 @@ from store.models import (
     SourceType,
 )
 from store.overview.sql import DaemonSeen, SyncOverview
+from store.records.creations import as_log_changes
 from store.records.sql import MAX_BATCH, is_record_id
 from store.schema.sql import MAX_UNIQUE_PROPERTIES
 from store.search.filters import (
@@ -171,6 +174,7 @@ __all__ = [
     "SyncTx",
     "TimelineEntry",
     "ValidationError",
+    "as_log_changes",
     "canonical_value",
     "current_revision",
     "export_properties",
@@ -187,8 +191,10 @@ __all__ = [
     "read_scope",
     "redact_url",
     "suggest",
+    "unwatch_unread",
     "upgrade",
     "utcnow",
+    "watch_unread",
     "write_csv",
     "write_json",
 ]

@@ -25,6 +25,7 @@ from store.activities.part import ActivitiesPart
 from store.associations import calculated
 from store.associations.part import AssociationsPart
 from store.csv.part import ImportsPart
+from store.db import unread
 from store.db.catalog import (
     CatalogMoved,
     changed_here,
@@ -190,6 +191,8 @@ class Store(
             lists_sql.maintain_dynamic_lists(tx)
             tx.flush_journal()
             tx.check_catalog()
+            if tx.connection.dialect.name == "postgresql":
+                unread.settle(tx.connection)  # refusals of statements sent unread, if any
             return result
         except CatalogMoved:
             raise

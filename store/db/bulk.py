@@ -11,7 +11,8 @@ timestamp once (``bound``).
   come back, one multi-row INSERT ... RETURNING.
 - PostgreSQL: ``INSERT ... SELECT ... FROM unnest(%s::type[], ...)``: one statement and a
   handful of parameters (one array per column) whatever the batch size, which also takes
-  RETURNING, ON CONFLICT and a CTE in front (the journal's head, ``store.db.tx``).
+  RETURNING, ON CONFLICT and a CTE in front (the journal's head, ``store.db.tx``). Rows
+  whose insert returns nothing are sent without waiting (``store.db.unread``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table
 
+from store.db import unread
 from store.errors import StoreError
 
 __all__ = ["binder", "bound", "insert_ids", "insert_rows", "unnest", "update_by_id"]
@@ -125,7 +127,9 @@ def insert_rows(
         extra = "".join(
             f", %s::{table.c[n].type.compile(dialect=conn.dialect)}" for n in fixed_names
         )
-        conn.exec_driver_sql(
+        # Nothing is read back: the server runs it while Python goes on (``unread``).
+        unread.send(
+            conn,
             f"INSERT INTO {table.name} ({names}) SELECT u.*{extra} FROM {source} AS u{conflict}",
             (*fixed_values, *arrays),
         )

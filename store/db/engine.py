@@ -31,7 +31,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from store.db import jsoncodec
+from store.db import jsoncodec, unread
 from store.db.checkpoint import Checkpointer
 from store.errors import StoreError
 
@@ -109,7 +109,7 @@ def make_engine(url: str, **options: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **options)
     # psycopg takes the UTF-8 bytes as they are and hands bytes to the reader.
-    return create_engine(
+    engine = create_engine(
         parsed,
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
@@ -118,6 +118,8 @@ def make_engine(url: str, **options: Any) -> Engine:
         json_deserializer=jsoncodec.loads,
         **options,
     )
+    unread.install(engine)
+    return engine
 
 
 def _sqlite_engine(url: URL, **options: Any) -> Engine:

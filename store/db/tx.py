@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from store.db import bulk, jsoncodec
+from store.db import bulk, jsoncodec, unread
 from store.db import tables as t
 from store.db.catalog import (
     CatalogMoved,
@@ -124,7 +124,8 @@ class Tx:
         if conn.dialect.name == "postgresql":
             source, arrays = bulk.unnest(conn, t.journal, _JOURNAL_COLUMNS, rows)
             aliases = ", ".join(f"u.{name}" for name in _JOURNAL_COLUMNS)
-            conn.exec_driver_sql(
+            unread.send(
+                conn,
                 "WITH head AS (UPDATE journal_head SET last_seq = last_seq + %s WHERE id = 1 "
                 f"RETURNING last_seq) INSERT INTO journal ({names}) "
                 f"SELECT head.last_seq - %s + u.n, %s::timestamptz, {aliases} "

@@ -51,6 +51,8 @@ __all__ = [
 
 Outcome = Record | RecordWriteError
 _UNIQUE_COLUMNS = ("object_type_id", "property_name", "value_key", "record_id")
+# A create's journal changes: JSON null, the values being its history row's (creations.py).
+_CREATED = dumps_texts(None)
 MAX_BATCH = 10_000
 _MAX_RECORD_ID = 2**63  # BIGINT
 
@@ -404,7 +406,7 @@ def create_records(
                 name,
                 rid,
                 "create",
-                dumps_texts({k: [None, v] for k, v in values.items()}),
+                _CREATED,  # read back from the history row (store.records.creations)
                 source_type,
                 source_id,
             )

@@ -9,6 +9,7 @@ that fails and rolls back its work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ from store.db.tx import Tx
 from store.db.types import utcnow
 from store.errors import NotFoundError
 from store.models import ChangeSource, JournalEntry, SourceType
+from store.records.creations import as_journal_changes, created_values
 from store.sync import conflicts as conflict_sql
 from store.sync import leases as lease_sql
 from store.sync import links as link_sql
@@ -259,6 +261,7 @@ class SyncPart(FacadePart):
 
         def read(conn: Any) -> list[SyncLogEntry]:
             rows = [run_sql.log_from_row(r) for r in conn.execute(query).mappings()]
+            rows = run_sql.with_created_values(conn, rows)
             return rows[::-1] if newest else rows
 
         return self._read(read)
@@ -415,7 +418,8 @@ class SyncPart(FacadePart):
                 .order_by(j.c.seq)
                 .limit(max(1, limit))
             )
-            return [_journal_entry(r) for r in rows]
+            entries = [_journal_entry(r) for r in rows]
+            return entries if merge_changes_only else _with_created_values(conn, entries)
 
         return self._read(work)
 
@@ -491,6 +495,20 @@ class SyncPart(FacadePart):
 
     def get_conflict(self, conflict_id: int) -> ConflictRecord:
         return self._read(lambda conn: conflict_sql.get_conflict(conn, conflict_id))
+
+
+def _with_created_values(conn: Connection, entries: list[JournalEntry]) -> list[JournalEntry]:
+    """Creates' changes, stored once in the history row (``store.records.creations``)."""
+    bare = [e.record_id for e in entries if e.op == "create" and e.changes is None]
+    if not bare:
+        return entries
+    values = created_values(conn, bare)
+    return [
+        replace(e, changes=as_journal_changes(values[e.record_id]))
+        if e.op == "create" and e.changes is None and e.record_id in values
+        else e
+        for e in entries
+    ]
 
 
 def _journal_entry(r: Any) -> JournalEntry:

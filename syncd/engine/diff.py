@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -29,6 +28,7 @@ from conflict import (
     resolve_record,
 )
 from mapping import MappingError, map_to_crm, map_to_external, set_path
+from store import as_log_changes
 from syncd.engine.spec import SyncSpec
 
 __all__ = [
@@ -325,22 +325,13 @@ def describe_change(
     if not before:
         # A created record: every value is new. Written in deepdiff's own shape, since
         # asking deepdiff to find that out costs more than the whole database write.
-        return {
-            "dictionary_item_added": dict(zip(_paths(tuple(after)), after.values(), strict=True))
-        }
+        return as_log_changes(after)
     quick = _same_keys_change(before, after)
     if quick is not None:
         return quick
     diff = DeepDiff(dict(before), dict(after), verbose_level=2)
     described: dict[str, Any] = json.loads(diff.to_json())
     return described
-
-
-@lru_cache(maxsize=256)
-def _paths(names: tuple[str, ...]) -> tuple[str, ...]:
-    """deepdiff's path of each name (``root['email']``): a sync's records name the same
-    properties, so each set is spelled once, not once per value of every record."""
-    return tuple(f"root['{name}']" for name in names)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+")

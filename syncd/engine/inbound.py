@@ -818,10 +818,21 @@ def _create(ctx: RunContext, tx: SyncTx, items: list[_Pending], work: _PageWork)
                 item.record.id, outcome.id, plan.base, item.record.updated_at, item.record.version
             )
         )
-        if plan.external_writes or _respelled_outside(ctx, item.record, plan):
+        # A dry run's new record is rolled back before its outbound side plans, which would
+        # take it for one deleted in the CRM and plan deleting the external record: what the
+        # real run would push back (a respelling) is left out of the plan instead.
+        if not ctx.dry_run and (plan.external_writes or _respelled_outside(ctx, item.record, plan)):
             work.push.add(outcome.id)
         work.logs.append(
-            _log(LogAction.CREATED, outcome.id, item.record.id, None, describe_change({}, props))
+            _log(
+                LogAction.CREATED,
+                outcome.id,
+                item.record.id,
+                None,
+                # The store reads a create's values back from its history row; a dry run's
+                # rolls back, so its plan carries them.
+                describe_change({}, props) if ctx.dry_run else None,
+            )
         )
         ctx.summary.add("inbound.created")
 

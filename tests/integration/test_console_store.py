@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from store import ConflictSpec, LogAction, LogDirection, LogSpec, Store
+from store import ConflictSpec, LogAction, LogDirection, LogSpec, Store, SyncTx
 from store.errors import StoreError
 from tests.conftest import API
 
@@ -101,3 +101,35 @@ def test_a_token_session_key_follows_the_token(store: Store) -> None:
     assert store.api_token_session("bad\x00name") is None
     store.revoke_api_token("op")
     assert store.api_token_session("op") is None
+
+
+def test_a_syncs_create_is_logged_with_its_values_and_an_outbound_one_with_its_own(
+    store: Store,
+) -> None:
+    """An inbound create is logged without values and read with those of the record's
+    history row; any other entry (an outbound create, a create logged with values) reads as
+    written."""
+    record = store.create_record("contacts", {"email": "in@x.io", "firstname": "In"}, API)
+    sent = {"dictionary_item_added": {"root['mail']": "out@x.io"}}
+    kept = {"dictionary_item_added": {"root['email']": "as-logged@x.io"}}
+
+    def work(tx: SyncTx) -> None:
+        tx.log(
+            "contacts",
+            [
+                LogSpec(LogDirection.INBOUND, LogAction.CREATED, record.id, "e-1"),
+                LogSpec(LogDirection.OUTBOUND, LogAction.CREATED, record.id, "e-2", sent),
+                LogSpec(LogDirection.INBOUND, LogAction.CREATED, record.id, "e-3", kept),
+                LogSpec(LogDirection.INBOUND, LogAction.CREATED, 987_654, "e-4"),
+            ],
+        )
+
+    store.sync_write("shop", work)
+
+    read = {e.external_id: e.changes for e in store.sync_log(sync="shop")}
+    assert read == {
+        "e-1": {"dictionary_item_added": {"root['email']": "in@x.io", "root['firstname']": "In"}},
+        "e-2": sent,
+        "e-3": kept,
+        "e-4": None,  # no such record (purged): nothing to read the values from
+    }

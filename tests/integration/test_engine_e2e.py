@@ -619,6 +619,35 @@ def test_dry_run_writes_nothing_anywhere(sync: Harness) -> None:
     assert h.store.list_sync_runs("shop-customers") == []
 
 
+def test_the_log_shows_what_a_created_record_was_created_with(sync: Harness) -> None:
+    """A create's values are stored once, in the record's history; the log reads them from
+    there: those it was created with (spelled as stored), not the record's values now. A
+    dry run, which leaves no history, still shows them in its plan, and plans nothing more
+    for the record (it once planned deleting the external record: its own create was rolled
+    back before the outbound side looked)."""
+    h = sync
+    h.shop.add(h.shop.customers, email="Ann@X.io", first_name="Ann", status="open")
+    planned = h.run(dry_run=True).planned
+    created = {
+        "root['email']": "ann@x.io",
+        "root['firstname']": "Ann",
+        "root['hs_lead_status']": "OPEN",
+    }
+    assert [(e.action.value, e.changes) for e in planned] == [
+        ("created", {"dictionary_item_added": created})
+    ]
+
+    h.run()
+    contact = h.store.find_record("contacts", "email", "ann@x.io")
+    h.store.update_record("contacts", contact.id, {"firstname": "Annie"}, UI)
+
+    (entry,) = h.store.sync_log(sync="shop-customers", action="created")
+    assert entry.crm_id == contact.id
+    assert entry.changes == {"dictionary_item_added": created}
+    (newest,) = h.store.sync_log(crm_id=contact.id, action="created", newest=True)
+    assert newest.changes == entry.changes
+
+
 # ------------------------------------------------------------------ filters, merges, mapping changes
 
 

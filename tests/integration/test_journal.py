@@ -8,15 +8,17 @@ tailing reader and check that it never happens here.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
 
 import pytest
+from sqlalchemy import text
 
 from store import BatchError, ChangeSource, SourceType, Store
 from store.db.tx import Tx
-from store.records.sql import create_records
+from store.records.sql import create_records, purge_records
 from tests.conftest import API
 
 WRITERS = 4
@@ -147,3 +149,43 @@ def test_reader_resuming_after_last_seq_sees_every_commit_exactly_once(store: St
     assert not any(email.endswith("-ok@example.com") for email in journal_emails)
     stored = {r.properties["email"] for r in store.list_records("contacts", limit=10_000)}
     assert journal_emails == stored
+
+
+def test_a_create_is_read_with_the_values_it_was_created_with(store: Store) -> None:
+    """A create's values are written once, in its history row, and the journal reads them
+    from there: the values as created, not as the record holds them after later writes."""
+    sync = ChangeSource(SourceType.INTEGRATION, "shop-customers")
+    created = store.create_records(
+        "contacts",
+        [{"email": "a@example.com", "firstname": "Ann"}, {"email": "b@example.com"}],
+        sync,
+    ).records
+    store.update_record("contacts", created[0].id, {"firstname": "Annie"}, API)
+
+    entries = store.read_journal()
+    assert [(e.op, e.record_id, e.changes) for e in entries] == [
+        ("create", created[0].id, {"email": [None, "a@example.com"], "firstname": [None, "Ann"]}),
+        ("create", created[1].id, {"email": [None, "b@example.com"]}),
+        ("update", created[0].id, {"firstname": ["Ann", "Annie"]}),
+    ]
+    with store._engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT op, changes FROM journal WHERE op = 'create' ORDER BY seq")
+        ).all()
+    # JSON null: SQLite's driver gives its text, PostgreSQL's the value.
+    assert [json.loads(c) if isinstance(c, str) else c for _, c in stored] == [None, None]
+
+
+def test_a_purged_records_create_is_read_without_its_values(store: Store) -> None:
+    """A purge removes the record's history: its create stays in the journal, values gone."""
+    kept, purged = store.create_records(
+        "contacts", [{"email": "kept@example.com"}, {"email": "gone@example.com"}], API
+    ).records
+
+    def work(tx: Tx) -> None:
+        purge_records(tx, tx.object("contacts"), [purged.id])
+
+    store._write(API, work)
+
+    creates = {e.record_id: e.changes for e in store.read_journal() if e.op == "create"}
+    assert creates == {kept.id: {"email": [None, "kept@example.com"]}, purged.id: None}
