@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 __all__ = ["install", "send", "settle", "unwatch", "watch"]
 
 # Key, in the DBAPI connection's ``info``, of the open pipeline: (exit stack, the statements
-# sent, for the error message of one the server refused).
+# sent with their cursors, closed once settled; a refusal's error names the first sent).
 _OPEN = "syncd_unread_pipeline"
 # Engines whose connections settle before any other use (``install``).
 _INSTALLED: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -55,11 +55,10 @@ def send(conn: Connection, statement: str, params: Sequence[Any]) -> None:
 
     PostgreSQL only (psycopg placeholders); the caller reads nothing back from it.
     """
-
     if conn.engine not in _INSTALLED:
         install(conn.engine)  # an engine not made by make_engine (a test's plain one)
-    for watch in _WATCHERS.get(conn.engine, ()):
-        watch(statement)
+    for callback in _WATCHERS.get(conn.engine, ()):
+        callback(statement)
     info = conn.connection.info
     opened = info.get(_OPEN)
     if opened is None:
