@@ -191,8 +191,7 @@ class Store(
             lists_sql.maintain_dynamic_lists(tx)
             tx.flush_journal()
             tx.check_catalog()
-            if tx.connection.dialect.name == "postgresql":
-                unread.settle(tx.connection)  # refusals of statements sent unread, if any
+            unread.settle(tx.connection)  # refusals of statements sent unread, if any
             return result
         except CatalogMoved:
             raise

@@ -60,15 +60,15 @@ def send(conn: Connection, statement: str, params: Sequence[Any]) -> None:
     for callback in _WATCHERS.get(conn.engine, ()):
         callback(statement)
     info = conn.connection.info
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
     opened = info.get(_OPEN)
     if opened is None:
-        raw = conn.connection.driver_connection
-        assert isinstance(raw, psycopg.Connection)
         stack = ExitStack()
         stack.enter_context(raw.pipeline())
-        pending: list[tuple[str, Any]] = []
-        opened = info[_OPEN] = (stack, pending, raw)
-    _stack, sent, raw = opened
+        sent: list[tuple[str, Any]] = []
+        opened = info[_OPEN] = (stack, sent)
+    _stack, sent = opened
     cursor = raw.cursor()
     sent.append((statement, cursor))
     try:
@@ -89,7 +89,7 @@ def _settle(info: dict[Any, Any]) -> None:
     opened = info.pop(_OPEN, None)
     if opened is None:
         return
-    stack, sent, _raw = opened
+    stack, sent = opened
     try:
         stack.close()
     except psycopg.Error as exc:
@@ -114,15 +114,12 @@ def install(engine: Engine) -> None:
         return
     _INSTALLED.add(engine)
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before_statement(conn: Connection, *_args: Any) -> None:
+    def _before_statement_or_commit(conn: Connection, *_args: Any) -> None:
         if _OPEN in conn.connection.info:
             _settle(conn.connection.info)
 
-    @event.listens_for(engine, "commit")
-    def _before_commit(conn: Connection) -> None:
-        if _OPEN in conn.connection.info:
-            _settle(conn.connection.info)
+    event.listen(engine, "before_cursor_execute", _before_statement_or_commit)
+    event.listen(engine, "commit", _before_statement_or_commit)
 
     @event.listens_for(engine, "rollback")
     def _before_rollback(conn: Connection) -> None:

@@ -13,16 +13,22 @@ purged record has no history left, and its create reads with no values, as a pur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, func, select
 
 from store.db import tables as t
 from store.db.chunks import chunks
 
-__all__ = ["as_journal_changes", "as_log_changes", "created_values"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["as_journal_changes", "as_log_changes", "created_values", "with_created_values"]
+
+Entry = TypeVar("Entry", bound="DataclassInstance")
 
 
 def created_values(conn: Connection, record_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -41,6 +47,29 @@ def created_values(conn: Connection, record_ids: Iterable[int]) -> dict[int, dic
         ):
             found[record_id] = dict(changes or {})
     return found
+
+
+def with_created_values(
+    conn: Connection,
+    entries: list[Entry],
+    bare_create: Callable[[Entry], int | None],
+    shape: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> list[Entry]:
+    """``entries`` (frozen dataclasses with ``changes``), those that are creates stored
+    without values given the record's values as created, in ``shape``.
+
+    ``bare_create``: the record id of an entry stored without values, else None. An entry
+    whose record has no history left (purged) stays without values.
+    """
+    ids = [bare_create(e) for e in entries]
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return entries
+    values = created_values(conn, wanted)
+    return [
+        e if i is None or i not in values else replace(e, changes=shape(values[i]))
+        for e, i in zip(entries, ids, strict=True)
+    ]
 
 
 def as_journal_changes(values: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -9,7 +9,6 @@ that fails and rolls back its work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -34,7 +33,7 @@ from store.db.tx import Tx
 from store.db.types import utcnow
 from store.errors import NotFoundError
 from store.models import ChangeSource, JournalEntry, SourceType
-from store.records.creations import as_journal_changes, created_values
+from store.records.creations import as_journal_changes, with_created_values
 from store.sync import conflicts as conflict_sql
 from store.sync import leases as lease_sql
 from store.sync import links as link_sql
@@ -419,7 +418,9 @@ class SyncPart(FacadePart):
                 .limit(max(1, limit))
             )
             entries = [_journal_entry(r) for r in rows]
-            return entries if merge_changes_only else _with_created_values(conn, entries)
+            if merge_changes_only:
+                return entries
+            return with_created_values(conn, entries, _bare_create, as_journal_changes)
 
         return self._read(work)
 
@@ -497,18 +498,8 @@ class SyncPart(FacadePart):
         return self._read(lambda conn: conflict_sql.get_conflict(conn, conflict_id))
 
 
-def _with_created_values(conn: Connection, entries: list[JournalEntry]) -> list[JournalEntry]:
-    """Creates' changes, stored once in the history row (``store.records.creations``)."""
-    bare = [e.record_id for e in entries if e.op == "create" and e.changes is None]
-    if not bare:
-        return entries
-    values = created_values(conn, bare)
-    return [
-        replace(e, changes=as_journal_changes(values[e.record_id]))
-        if e.op == "create" and e.changes is None and e.record_id in values
-        else e
-        for e in entries
-    ]
+def _bare_create(entry: JournalEntry) -> int | None:
+    return entry.record_id if entry.op == "create" and entry.changes is None else None
 
 
 def _journal_entry(r: Any) -> JournalEntry:

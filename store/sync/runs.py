@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,8 @@ from store.db import bulk
 from store.db import tables as t
 from store.db.jsoncodec import dumps
 from store.errors import StoreError
-from store.records.creations import as_log_changes, created_values
+from store.records import creations
+from store.records.creations import as_log_changes
 from store.sync.models import (
     LogAction,
     LogDirection,
@@ -170,21 +170,13 @@ def log_from_row(row: Mapping[Any, Any]) -> SyncLogEntry:
 def with_created_values(conn: Connection, entries: list[SyncLogEntry]) -> list[SyncLogEntry]:
     """Inbound creates' changes: a sync logs a create with no values, which are the CRM
     record's first history row (``store.records.creations``)."""
-    bare = [e.crm_id for e in entries if _bare_create(e) and e.crm_id is not None]
-    if not bare:
-        return entries
-    values = created_values(conn, bare)
-    return [
-        replace(e, changes=as_log_changes(values[e.crm_id]))
-        if _bare_create(e) and e.crm_id in values
-        else e
-        for e in entries
-    ]
+    return creations.with_created_values(conn, entries, _bare_create, as_log_changes)
 
 
-def _bare_create(entry: SyncLogEntry) -> bool:
-    return (
+def _bare_create(entry: SyncLogEntry) -> int | None:
+    bare = (
         entry.action is LogAction.CREATED
         and entry.direction is LogDirection.INBOUND
         and entry.changes is None
     )
+    return entry.crm_id if bare else None
