@@ -10,7 +10,10 @@ record's values):
 
 - found: the record is linked to its CRM record (no second create, and inbound sees it
   linked instead of importing it as new);
-- certainly not there: the intent goes, and the create is made again like any other;
+- certainly not there: the intent goes, and the create is made again like any other
+  (also when the record found holds the create's match value but is linked to another CRM
+  record, and the connector looks by that value before it creates: the create would have
+  been refused, so it was not made);
 - nobody can tell: the record is parked for an operator with what is known, and no pass
   creates it until ``syncd errors retry`` says the operator looked.
 """
@@ -110,6 +113,9 @@ def _settle(
         if record is not None:
             other = held.get(record.id)
             if other is not None and other.crm_id != intent.crm_id:
+                if _never_adopted(ctx, intent, record):
+                    close.append(intent.crm_id)  # not made: the next create meets the checks
+                    continue
                 _park(
                     ctx,
                     tx,
@@ -156,6 +162,23 @@ def _settle(
     if logs:
         tx.log(spec.crm_object, logs)
         ctx.report(logs)
+
+
+def _never_adopted(ctx: RunContext, intent: CreateIntent, record: ExternalRecord) -> bool:
+    """Whether the create cannot have made or taken ``record``, found linked elsewhere.
+
+    A connector that looks for the match value before it creates would have adopted the
+    record still holding it, not made a second; and a create is never sent to adopt a record
+    linked to another CRM record (``identity.refuse_taken``), nor does one that came back
+    adopted get linked (``identity.settle_claim``). So such a create was not made: closing
+    its intent lets the next pass create it through those same checks (once the other
+    record's archive has deleted the old row, say) instead of parking it for an operator
+    with nothing to decide.
+    """
+    match = intent.match
+    if match is None or not ctx.connector.finds_before_create(ctx.spec.external_object, match[0]):
+        return False
+    return same_value(record.fields.get(match[0]), match[1])
 
 
 def _park(ctx: RunContext, tx: SyncTx, logs: list[LogSpec], intent: CreateIntent, why: str) -> None:

@@ -759,21 +759,17 @@ def test_rest_record_whose_create_answer_was_lost_is_linked_not_imported_as_new(
         assert [r.id for r in h.store.list_records("contacts", limit=10)] == [eve.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (found 2026-12-07 by the model sweep): a create matched to a row linked to "
-    "an archived contact is parked for an operator for good, even once that row is deleted",
-)
 def test_new_contact_with_an_archived_ones_email_is_synced_once_the_old_row_is_gone(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
     """Dee goes out and is archived; a new contact takes her email; a pass dies after its
     fourth commit, with the new contact's create recorded as sent and no outcome. The next
     pass looked for the row that create made, found Dee's by the email, saw it linked to Dee
-    and parked the new contact for an operator, not to be retried. Dee's row is then deleted
-    for her archive, but the new contact stays parked: never synced, nothing left to decide.
-    (``intents._settle``; a fix could close such an intent when the connector looks before
-    it creates, or re-check the park on later passes.)"""
+    and parked the new contact for an operator, not to be retried; Dee's row was then deleted
+    for her archive, but the new contact stayed parked, never synced, with nothing left to
+    decide. A connector that looks before it creates cannot have made that create (it would
+    have been refused as taking Dee's row), so the intent closes and the create is made once
+    the row is gone (``intents._never_adopted``)."""
     for h in _sync(store, sql_db, tmp_path, rule="manual", deletes="delete"):
         dee = h.store.create_record("contacts", {"email": "d@x.io", "lastname": "Old"}, UI)
         h.run(full=True)
