@@ -144,7 +144,22 @@ class Store(
                 "run `syncd db upgrade`"
             )
 
-    def _write(self, source: ChangeSource, work: Callable[[Tx], T]) -> T:
+    def _write(
+        self,
+        source: ChangeSource,
+        work: Callable[[Tx], T],
+        meanwhile: Callable[[], object] | None = None,
+    ) -> T:
+        """Run ``work`` in one transaction and commit it (retried as the handlers say).
+
+        ``meanwhile``, if given, is called once, without the store, while the write's last
+        statements run: on PostgreSQL, once they are all sent, a thread waits for them and
+        commits while ``meanwhile`` runs (the server finishes them while Python does other
+        work); elsewhere after the commit. Either way the write has committed, or failed and
+        been retried or raised, before this returns; nothing is held open longer for it. A
+        write that fails first may not have called it.
+        """
+        pending = [meanwhile] if meanwhile is not None else []
         session = current_session(self._engine)
         if session is not None and session.writing:
             session = None  # a write within a write: a connection of its own, as before
@@ -152,16 +167,21 @@ class Store(
         while True:
             try:
                 with self._write_connection(session) as conn, write_turn(self._engine):
-                    with conn.begin():
+                    with conn.begin() as transaction:
                         tx = Tx(conn, source, utcnow())
                         if self.dialect == "sqlite":
                             # It holds the write lock to its commit: the catalogue version
                             # is checked at its end, in the journal's statement.
                             defer_check(conn)
-                        result = self._work(tx, work)
+                        overlap = bool(pending) and self.dialect == "postgresql"
+                        result = self._work(tx, work, settle=not overlap)
                         changed = changed_here(conn)
+                        if overlap and unread.sent(conn):
+                            unread.commit_during(conn, transaction, pending.pop())
                     if changed:
                         forget_cache(self._engine)  # the next write reads the new version
+                    while pending:
+                        pending.pop()()
                     return result
             except CatalogMoved:
                 # Another process changed definitions since this one cached them: run again
@@ -181,8 +201,11 @@ class Store(
                     continue
                 raise StoreError(f"the database refused the write: {exc.orig or exc}") from None
 
-    def _work(self, tx: Tx, work: Callable[[Tx], T]) -> T:
-        """``work`` and what ends every write, up to (not including) the commit."""
+    def _work(self, tx: Tx, work: Callable[[Tx], T], *, settle: bool = True) -> T:
+        """``work`` and what ends every write, up to (not including) the commit.
+
+        ``settle``: wait for the statements sent unread (else the commit does).
+        """
         try:
             if self._fence is not None:
                 lease_sql.check(tx.connection, self._fence, tx.now)
@@ -191,7 +214,8 @@ class Store(
             lists_sql.maintain_dynamic_lists(tx)
             tx.flush_journal()
             tx.check_catalog()
-            unread.settle(tx.connection)  # refusals of statements sent unread, if any
+            if settle:
+                unread.settle(tx.connection)  # refusals of statements sent unread, if any
             return result
         except CatalogMoved:
             raise

@@ -28,7 +28,12 @@ class FacadePart:
 
     if TYPE_CHECKING:
 
-        def _write(self, source: ChangeSource, work: Callable[[Tx], T]) -> T: ...
+        def _write(
+            self,
+            source: ChangeSource,
+            work: Callable[[Tx], T],
+            meanwhile: Callable[[], object] | None = None,
+        ) -> T: ...
 
         def _read(self, work: Callable[[Any], T]) -> T: ...
 

@@ -19,17 +19,19 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, RootTransaction, event
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["install", "send", "settle", "unwatch", "watch"]
+__all__ = ["commit_during", "install", "send", "sent", "settle", "unwatch", "watch"]
 
-# Key, in the DBAPI connection's ``info``, of the open pipeline: (exit stack, the statements
-# sent with their cursors, closed once settled; a refusal's error names the first sent).
+# Key, in the DBAPI connection's ``info``, of the open pipeline: (exit stack, the pipeline,
+# the statements sent with their cursors, closed once settled; a refusal's error names the
+# first sent).
 _OPEN = "syncd_unread_pipeline"
 # Engines whose connections settle before any other use (``install``).
 _INSTALLED: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -37,6 +39,9 @@ _INSTALLED: weakref.WeakSet[Engine] = weakref.WeakSet()
 _WATCHERS: weakref.WeakKeyDictionary[Engine, list[Callable[[str], None]]] = (
     weakref.WeakKeyDictionary()
 )
+# Threads that wait for a write's statements and commit it (``commit_during``); one per
+# sync that may be writing at once, made when first needed.
+_COMMITS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="syncd-commit")
 
 
 def watch(engine: Engine, callback: Callable[[str], None]) -> None:
@@ -65,19 +70,39 @@ def send(conn: Connection, statement: str, params: Sequence[Any]) -> None:
     opened = info.get(_OPEN)
     if opened is None:
         stack = ExitStack()
-        stack.enter_context(raw.pipeline())
+        pipeline = stack.enter_context(raw.pipeline())
         sent: list[tuple[str, Any]] = []
-        opened = info[_OPEN] = (stack, sent)
-    _stack, sent = opened
+        opened = info[_OPEN] = (stack, pipeline, sent)
+    _stack, pipeline, sent = opened
     cursor = raw.cursor()
     sent.append((statement, cursor))
     try:
         # Sends, and takes in whatever results have come back: an earlier statement's
         # refusal may be raised here.
         cursor.execute(statement, params)
+        _sync_behind(raw, pipeline)
     except psycopg.Error as exc:
         _abandon(info)
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from None
+
+
+def _sync_behind(raw: psycopg.Connection[Any], pipeline: psycopg.Pipeline) -> None:
+    """Send a Sync after the statement, without waiting for either.
+
+    Until a Sync, the server counts the session *active* however long the client is silent:
+    a process frozen (SIGSTOP, a VM stall) with statements out would hold the sync's lease
+    row locked for good, past ``idle_in_transaction_session_timeout`` (``store.sync.leases``).
+    Once the server has run the statement and this Sync, the session is idle in its
+    transaction and that timeout ends it. psycopg has no public way to send a Sync and not
+    wait (``Pipeline.sync`` waits): this queues one as its own ``sync`` does and only sends.
+    """
+    pipeline._enqueue_sync()
+    raw.wait(pipeline._communicate_gen())
+
+
+def sent(conn: Connection) -> bool:
+    """Whether statements :func:`send` sent on ``conn`` may still be running."""
+    return _OPEN in conn.connection.info
 
 
 def settle(conn: Connection) -> None:
@@ -85,11 +110,34 @@ def settle(conn: Connection) -> None:
     _settle(conn.connection.info)
 
 
+def commit_during(
+    conn: Connection, transaction: RootTransaction, meanwhile: Callable[[], object]
+) -> None:
+    """Wait for what was sent and commit ``transaction`` on a thread while ``meanwhile`` runs.
+
+    The server finishes the write while Python does the next thing (its lock waits release
+    the GIL); the locks go at that commit, not after ``meanwhile``, however long it takes.
+    Returns once both are done; a refusal or a failed commit is raised here, as
+    :func:`settle` or the commit would have raised it, and leaves ``transaction`` to roll
+    back. ``meanwhile`` must not use ``conn``.
+    """
+
+    def finish() -> None:
+        settle(conn)
+        transaction.commit()
+
+    done = _COMMITS.submit(finish)
+    try:
+        meanwhile()
+    finally:
+        done.result()
+
+
 def _settle(info: dict[Any, Any]) -> None:
     opened = info.pop(_OPEN, None)
     if opened is None:
         return
-    stack, sent = opened
+    stack, _pipeline, sent = opened
     try:
         stack.close()
     except psycopg.Error as exc:

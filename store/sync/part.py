@@ -91,6 +91,7 @@ class SyncPart(FacadePart):
         *,
         run_id: int | None = None,
         source: ChangeSource | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> T:
         """Run ``work`` in one transaction with source INTEGRATION/``sync``.
 
@@ -102,11 +103,15 @@ class SyncPart(FacadePart):
         ``work`` may run twice: a write that lost a race for a unique value is retried once
         from the start (see ``Store._write``), so it must not keep state of its own between
         attempts.
+
+        ``meanwhile``: work that needs no store (the next page's fetch), called once while
+        the server finishes this write's statements (``Store._write``).
         """
         sync_row_sql.check_sync_name(sync)
         return self._write(
             source or ChangeSource(SourceType.INTEGRATION, sync),
             lambda tx: work(SyncTx(tx, sync, run_id)),
+            meanwhile,
         )
 
     def _sync_state_write(self, sync: str, work: Callable[[Tx], T]) -> T:

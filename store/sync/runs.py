@@ -6,12 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    select,
-)
+from sqlalchemy import JSON, Column, Connection, select
 
-from store.db import bulk
+from store.db import bulk, unread
 from store.db import tables as t
 from store.db.jsoncodec import dumps
 from store.errors import StoreError
@@ -70,6 +67,22 @@ def upsert_state(conn: Connection, sync: str, now: datetime, values: Mapping[str
         "updated_at": now,
         **values,
     }
+    if conn.dialect.name == "postgresql":
+        # Nothing reads its result: sent unread, so it does not wait for the page's rows
+        # sent before it (a page's cursor is its last statement but the journal's).
+        quote = conn.dialect.identifier_preparer.quote
+        names = list(row)
+        casts = [st.c[n].type.compile(dialect=conn.dialect) for n in names]
+        updated = [*values, "updated_at"]
+        unread.send(
+            conn,
+            f"INSERT INTO sync_states ({', '.join(quote(n) for n in names)}) "
+            f"VALUES ({', '.join(f'%s::{cast}' for cast in casts)}) "
+            "ON CONFLICT (sync) DO UPDATE SET "
+            + ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in updated),
+            [_bound(conn, st.c[n], row[n]) for n in names],
+        )
+        return
     statement = upsert_into(conn, st)
     conn.execute(
         statement.on_conflict_do_update(
@@ -77,6 +90,14 @@ def upsert_state(conn: Connection, sync: str, now: datetime, values: Mapping[str
         ),
         row,
     )
+
+
+def _bound(conn: Connection, column: Column[Any], value: Any) -> Any:
+    """``value`` for a plain ``%s`` placeholder cast to ``column``'s type: JSON as its text
+    (None as JSON null, as SQLAlchemy writes it), the rest as SQLAlchemy binds it."""
+    if isinstance(column.type, JSON):
+        return dumps(value)
+    return bulk.bound(conn, column, value)
 
 
 def run_from_row(row: Mapping[Any, Any]) -> SyncRun:

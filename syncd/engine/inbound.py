@@ -8,7 +8,7 @@ exception leaves all of them as they were, so the next run starts from the same 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -108,6 +108,20 @@ def linked_total(store: Store, spec: SyncSpec) -> int:
     return store.count_links(spec.name)
 
 
+#: A record's values in CRM form (``read_external`` and its associations), or why not.
+Mapped = dict[str, str | None] | MappingError
+
+
+def map_record(spec: SyncSpec, record: ExternalRecord) -> Mapped:
+    """``record``'s values in CRM form; pure, so it may run ahead of the page's write."""
+    try:
+        values = read_external(spec, record.fields)
+        values.update(associations.external_values(spec, record.fields))
+    except MappingError as exc:
+        return exc
+    return values
+
+
 def most_recent_needed(ctx: RunContext) -> bool:
     spec = ctx.spec
     return spec.default_rule is Rule.MOST_RECENT or any(
@@ -123,8 +137,13 @@ def apply_page(
     *,
     deletes_so_far: int,
     linked_total: int,
+    mapped: Mapping[int, Mapped] | None = None,
 ) -> int:
-    """Apply one page inside ``tx``; returns how many deletes it made (for the brake)."""
+    """Apply one page inside ``tx``; returns how many deletes it made (for the brake).
+
+    ``mapped``: :func:`map_record` of the page's records, by ``id(record)``, where it ran
+    ahead (``syncd.engine.ahead``); the others are mapped here.
+    """
     spec = ctx.spec
     latest: dict[str, ExternalRecord] = {}
     for record in records:  # a page may carry one id twice: the later state wins
@@ -166,14 +185,14 @@ def apply_page(
             else:
                 ctx.summary.add("inbound.filtered")
             continue
-        try:
-            values = read_external(spec, record.fields)
-            values.update(associations.external_values(spec, record.fields))
-        except MappingError as exc:
-            work.logs.append(_error(link.crm_id if link else None, record.id, str(exc)))
+        read = mapped.get(id(record)) if mapped else None
+        if read is None:
+            read = map_record(spec, record)
+        if isinstance(read, MappingError):
+            work.logs.append(_error(link.crm_id if link else None, record.id, str(read)))
             ctx.summary.add("inbound.errors")
             continue
-        item = _Pending(record, values)
+        item = _Pending(record, dict(read))
         if link is not None:
             item.crm_id, item.base = link.crm_id, dict(link.base)
             item.seen_at, item.link = link.external_updated_at, link

@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 
 from connectors.base import AuthError, ChangePage, Connector, QuotaExhaustedError
 from store import Store, SyncTx
+from syncd.engine.ahead import PageAhead
 from syncd.engine.collector import fewer_collections
 from syncd.engine.context import RunContext, RunSummary
-from syncd.engine.inbound import MassDeleteBrake, apply_page
+from syncd.engine.inbound import Mapped, MassDeleteBrake, apply_page
 from syncd.engine.inbound import linked_total as _linked_total
 from syncd.engine.intents import resolve_open
 from syncd.engine.outbound import collect_journal, push_records
@@ -85,12 +86,20 @@ class _DryRunStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def sync_write(self, sync: str, work: Callable[[SyncTx], T], *, run_id: int | None = None) -> T:
+    def sync_write(
+        self,
+        sync: str,
+        work: Callable[[SyncTx], T],
+        *,
+        run_id: int | None = None,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> T:
+        # Rolled back, the write never runs ``meanwhile``: the loop reads the page itself.
         def rolled_back(tx: SyncTx) -> T:
             raise _Rollback(work(tx))
 
         try:
-            self._store.sync_write(sync, rolled_back, run_id=run_id)
+            self._store.sync_write(sync, rolled_back, run_id=run_id, meanwhile=meanwhile)
         except _Rollback as done:
             return done.value  # type: ignore[no-any-return]
         raise AssertionError("unreachable")  # pragma: no cover
@@ -233,14 +242,23 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
     resume = True
     applied = 0
     statistics_at = _STATISTICS_FIRST
+    ahead: PageAhead | None = None
     while True:
-        page = ctx.connector.fetch_changes(
-            spec.external_object, cursor, limit=spec.batch_size, resume=resume
-        )
+        mapped: dict[int, Mapped] = {}
+        if ahead is not None and ahead.ran:
+            page, mapped = ahead.take(), ahead.mapped
+        else:
+            page = ctx.connector.fetch_changes(
+                spec.external_object, cursor, limit=spec.batch_size, resume=resume
+            )
         resume = False
+        ahead = PageAhead(ctx, page.cursor) if page.has_more and page.records else None
         if page.records or page.cursor != cursor:
             deletes += ctx.store.sync_write(
-                spec.name, ctx.once(_page_work(ctx, page, deletes, linked_total)), run_id=ctx.run_id
+                spec.name,
+                ctx.once(_page_work(ctx, page, deletes, linked_total, mapped)),
+                run_id=ctx.run_id,
+                meanwhile=ahead,
             )
         ctx.summary.add("inbound.read", len(page.records))
         if progress:
@@ -322,11 +340,21 @@ def _backfill(ctx: RunContext, added: list[str]) -> None:
 
 
 def _page_work(
-    ctx: RunContext, page: ChangePage, deletes: int, linked_total: int
+    ctx: RunContext,
+    page: ChangePage,
+    deletes: int,
+    linked_total: int,
+    mapped: dict[int, Mapped] | None = None,
 ) -> Callable[[SyncTx], int]:
     def work(tx: SyncTx) -> int:
         return apply_page(
-            ctx, tx, page.records, page.cursor, deletes_so_far=deletes, linked_total=linked_total
+            ctx,
+            tx,
+            page.records,
+            page.cursor,
+            deletes_so_far=deletes,
+            linked_total=linked_total,
+            mapped=mapped,
         )
 
     return work

@@ -950,3 +950,43 @@ def test_a_spent_quota_ends_the_pass_keeping_what_committed(sync: Harness) -> No
     assert run.status == "ok" and run.summary["quota_resume_at"].startswith("2030-01-01")
     h.run()  # next window: the CRM contact goes out
     assert sorted(r["email"] for r in h.shop.rows(h.shop.customers)) == ["in@x.io", "out@x.io"]
+
+
+class _FailsOnFetch(SqlConnector):
+    """Reads pages as usual until call ``fail_at`` of ``fetch_changes``, which fails."""
+
+    fail_at = 0
+    calls = 0
+
+    def fetch_changes(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise TransientError("503 busy reading the next page")
+        return super().fetch_changes(*args, **kwargs)
+
+
+def test_a_failure_reading_the_next_page_keeps_the_pages_before_it(sync: Harness) -> None:
+    """The next page is read while the store finishes writing this one (``engine.ahead``):
+    that read failing fails the pass where the page is needed, after the page before it
+    committed with its cursor, and the next pass goes on from there."""
+    h = sync
+    for i in range(7):
+        h.shop.add(h.shop.customers, email=f"p{i}@x.io", first_name=f"P{i}")
+    spec = dataclasses.replace(h.specs["shop-customers"], batch_size=3)
+    flaky = _FailsOnFetch(h.connector.name, h.connector.options)
+    flaky.fail_at = 2
+    try:
+        with pytest.raises(TransientError, match="next page"):
+            run_sync(spec, flaky, h.store)
+    finally:
+        flaky.close()
+    kept = sorted(r.properties["email"] for r in h.store.list_records("contacts", limit=20))
+    assert kept == ["p0@x.io", "p1@x.io", "p2@x.io"]
+    assert h.store.sync_state("shop-customers").cursor is not None
+
+    summary = run_sync(spec, h.connector, h.store)
+
+    assert summary.get("inbound.created") == 4
+    emails = sorted(r.properties["email"] for r in h.store.list_records("contacts", limit=20))
+    assert emails == [f"p{i}@x.io" for i in range(7)]
+    assert len(h.store.list_links("shop-customers", limit=20)) == 7
