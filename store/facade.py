@@ -123,6 +123,7 @@ class Store(
         return self._engine.dialect.name
 
     def close(self) -> None:
+        self._statistics_done()
         close_engine(self._engine)
 
     def __enter__(self) -> Store:

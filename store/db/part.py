@@ -37,6 +37,10 @@ class FacadePart:
 
         def _read(self, work: Callable[[Any], T]) -> T: ...
 
+        # The database's dialect name ("sqlite", "postgresql").
+        @property
+        def dialect(self) -> str: ...
+
         # One SELECT's first row outside any transaction (``store.db.driver``).
         def _read_row(
             self, sql: str, params: Sequence[Any], columns: Sequence[Column[Any]]

@@ -83,7 +83,7 @@ def send(conn: Connection, statement: str, params: Sequence[Any]) -> None:
         _sync_behind(raw, pipeline)
     except psycopg.Error as exc:
         _abandon(info)
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from None
+        raise DBAPIError.instance(statement, None, _cause(exc), psycopg.Error) from None
 
 
 def _sync_behind(raw: psycopg.Connection[Any], pipeline: psycopg.Pipeline) -> None:
@@ -142,10 +142,28 @@ def _settle(info: dict[Any, Any]) -> None:
         stack.close()
     except psycopg.Error as exc:
         statement = sent[0][0] if sent else "(pipelined statements)"
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from None
+        raise DBAPIError.instance(statement, None, _cause(exc), psycopg.Error) from None
     finally:
         for _statement, cursor in sent:
             cursor.close()
+
+
+def _cause(exc: psycopg.Error) -> psycopg.Error:
+    """The refusal that failed the transaction, not a later statement's report of it.
+
+    Once a statement fails, each one after it fails as "current transaction is aborted"
+    (or its segment as aborted). psycopg raises those results when it collects them; when
+    it collects the first failure and the later ones in two steps, the later exception
+    replaces the first, which survives as its ``__context__``. The first is what the write
+    must see (a unique value another writer took is retried; "aborted" is not).
+    """
+    seen = exc
+    while isinstance(seen, _AFTER_FAILURE) and isinstance(seen.__context__, psycopg.Error):
+        seen = seen.__context__
+    return seen
+
+
+_AFTER_FAILURE = (psycopg.errors.InFailedSqlTransaction, psycopg.errors.PipelineAborted)
 
 
 def _abandon(info: dict[Any, Any]) -> None:

@@ -9,9 +9,11 @@ that fails and rolls back its work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import structlog
 from sqlalchemy import (
     Connection,
     and_,
@@ -50,6 +52,10 @@ __all__ = ["SyncPart"]
 T = TypeVar("T")
 _MAX_PAGE = 10_000
 # What a large sync run writes and its per-page look-ups read.
+# Background ANALYZEs (``refresh_planner_statistics(wait=False)``), one at a time.
+_ANALYZES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncd-analyze")
+_LOG = structlog.get_logger("store")
+
 _GROWING_TABLES = ("records", "unique_values", "sync_links", "property_history", "journal")
 
 
@@ -429,8 +435,9 @@ class SyncPart(FacadePart):
 
         return self._read(work)
 
-    def refresh_planner_statistics(self) -> bool:
-        """PostgreSQL: ANALYZE the tables a sync run grows; whether it ran.
+    def refresh_planner_statistics(self, *, wait: bool = True) -> bool:
+        """PostgreSQL: ANALYZE the tables a sync run grows; whether it ran (or, with
+        ``wait=False``, was started).
 
         With autovacuum off (or lagging behind a large first sync) PostgreSQL plans the
         engine's per-page look-ups for the near-empty tables it last measured, and its
@@ -439,6 +446,10 @@ class SyncPart(FacadePart):
         rows. SQLite answers False (its planner needs no statistics for these look-ups).
         Another process's ANALYZE of the same tables is not waited for long: this one is
         skipped instead, since its only effect is speed.
+
+        ``wait=False`` runs it on a store thread, on a connection of its own, while the
+        caller goes on: it changes no data and takes no lock a write waits for, and the
+        pass's next pages were stalled for it (a third of a second at 32,000 records).
         """
 
         def work(conn: Connection) -> bool:
@@ -448,10 +459,25 @@ class SyncPart(FacadePart):
             conn.execute(text(f"ANALYZE {', '.join(_GROWING_TABLES)}"))
             return True
 
-        try:
-            return self._read(work)
-        except OperationalError:  # the lock wait timed out: rolled back, nothing lost
+        def run() -> bool:
+            try:
+                return self._read(work)
+            except OperationalError:  # the lock wait timed out: rolled back, nothing lost
+                return False
+
+        if wait:
+            return run()
+        if self.dialect != "postgresql":
             return False
+        self._background_statistics = _ANALYZES.submit(_quietly, run)
+        return True
+
+    def _statistics_done(self) -> None:
+        """Wait for a background ANALYZE this store started (``Store.close``): a closed
+        store leaves nothing running on its database."""
+        started = getattr(self, "_background_statistics", None)
+        if started is not None:
+            started.result()
 
     def get_link_by_crm(self, sync: str, crm_id: int) -> Link | None:
         return self._read(lambda conn: link_sql.links_by_crm(conn, sync, [crm_id]).get(crm_id))
@@ -519,3 +545,11 @@ def _journal_entry(r: Any) -> JournalEntry:
         source_type=SourceType(r.source_type),
         source_id=r.source_id,
     )
+
+
+def _quietly(run: Callable[[], bool]) -> None:
+    """A background ANALYZE's failure is only slower plans: logged, never raised."""
+    try:
+        run()
+    except Exception as exc:  # nobody waits for it to raise to
+        _LOG.warning("planner_statistics_failed", error=str(exc), error_type=type(exc).__name__)

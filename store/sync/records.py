@@ -9,6 +9,9 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    String,
+    any_,
+    bindparam,
     case,
     func,
     literal,
@@ -16,6 +19,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from store.db import tables as t
@@ -88,7 +92,7 @@ def find_by_property(
                 .where(
                     uv.c.object_type_id == obj.id,
                     uv.c.property_name == name,
-                    uv.c.value_key.in_(chunk),
+                    _among(conn, uv.c.value_key, chunk),
                 )
             ).mappings():
                 holders[row["value_key"]] = row["id"]
@@ -124,6 +128,19 @@ def find_by_property(
             if value in asked_here and value not in found:
                 found[value] = record_from_row(obj, row)
     return found
+
+
+def _among(
+    conn: Connection, column: ColumnElement[str], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``= ANY(array)``: one parameter, not one each.
+
+    A sync page's match look-up asks for 500 values: as 500 placeholders, converting and
+    binding them cost more of the page's time than the server's answer.
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam("among", list(values), type_=ARRAY(String)))
+    return column.in_(values)
 
 
 def changed_at(

@@ -267,7 +267,8 @@ def _inbound(ctx: RunContext, cursor: dict[str, Any] | None, progress: Progress 
         if applied >= statistics_at and not ctx.dry_run:
             # A large run (a first sync) has grown the store's tables well past what the
             # database last measured; its plans for the next pages' look-ups need to know.
-            ctx.store.refresh_planner_statistics()
+            # Measured beside the pass, which does not wait for it.
+            ctx.store.refresh_planner_statistics(wait=False)
             statistics_at *= _STATISTICS_GROWTH
         cursor = page.cursor
         if not page.has_more or not page.records:

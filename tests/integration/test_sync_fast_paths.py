@@ -5,6 +5,7 @@ Each runs on SQLite and PostgreSQL through the ``store`` fixture; each can fail.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,34 @@ def test_read_journal_changed_matches_read_journal_without_changes(store: Store)
 
 def test_refresh_planner_statistics_runs_on_postgresql_only(store: Store) -> None:
     assert store.refresh_planner_statistics() is (store.dialect == "postgresql")
+
+
+def _analyses(store: Store) -> int:
+    """How many times PostgreSQL has measured the records table (the count outlives resets)."""
+    return int(
+        store._read(
+            lambda conn: conn.exec_driver_sql(
+                "SELECT analyze_count + autoanalyze_count "
+                "FROM pg_stat_user_tables WHERE relid = 'records'::regclass"
+            ).scalar()
+        )
+    )
+
+
+def test_planner_statistics_refreshed_beside_the_caller_arrive_without_waiting(
+    store: Store,
+) -> None:
+    """A pass does not wait for its ANALYZE: it runs on a store thread and lands soon."""
+    store.create_records("contacts", [{"email": f"s{i}@x.example"} for i in range(50)], API)
+    before = _analyses(store) if store.dialect == "postgresql" else 0
+    started = store.refresh_planner_statistics(wait=False)
+    assert started is (store.dialect == "postgresql")
+    if not started:
+        return
+    deadline = time.monotonic() + 20
+    while _analyses(store) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _analyses(store) > before
 
 
 def test_create_after_lookup_still_refuses_a_duplicate(store: Store) -> None:
