@@ -13,8 +13,11 @@ is run again too (``store.db.catalog.defer_check``).
 
 from __future__ import annotations
 
+import contextvars
 import copy
 from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -56,6 +59,9 @@ from store.tokens.part import TokensPart
 __all__ = ["Store"]
 
 T = TypeVar("T")
+# Threads that run a write's ``meanwhile`` (``Store._write``): one per sync writing at once.
+_MEANWHILE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="syncd-meanwhile")
+
 _UNIQUE_RETRIES = 3
 # Runs of one write whose catalogue moved under it before it is refused: definitions change
 # by hand, a few at a time, so a write that keeps losing to them is stuck, not unlucky.
@@ -153,14 +159,31 @@ class Store(
     ) -> T:
         """Run ``work`` in one transaction and commit it (retried as the handlers say).
 
-        ``meanwhile``, if given, is called once, without the store, while the write's last
-        statements run: on PostgreSQL, once they are all sent, a thread waits for them and
-        commits while ``meanwhile`` runs (the server finishes them while Python does other
-        work); elsewhere after the commit. Either way the write has committed, or failed and
-        been retried or raised, before this returns; nothing is held open longer for it. A
-        write that fails first may not have called it.
+        ``meanwhile``, if given, is called once, on a store thread, without the store, from
+        the moment the write's statements are all sent: it runs while the database finishes
+        them and commits (PostgreSQL's server works, SQLite's C code runs without the GIL).
+        This returns once both are done; the write's locks go at its commit, not after
+        ``meanwhile``. A write that fails before that point has not started it (a retry
+        that gets there does); its exception is raised after the write's outcome.
         """
-        pending = [meanwhile] if meanwhile is not None else []
+        started: list[Future[object]] = []
+
+        def start() -> None:
+            if meanwhile is not None and not started:
+                started.append(_MEANWHILE.submit(contextvars.copy_context().run, meanwhile))
+
+        try:
+            result = self._write_retried(source, work, start)
+        except BaseException:
+            futures.wait(started)
+            raise
+        for running in started:
+            running.result()
+        return result
+
+    def _write_retried(
+        self, source: ChangeSource, work: Callable[[Tx], T], start: Callable[[], None]
+    ) -> T:
         session = current_session(self._engine)
         if session is not None and session.writing:
             session = None  # a write within a write: a connection of its own, as before
@@ -168,21 +191,16 @@ class Store(
         while True:
             try:
                 with self._write_connection(session) as conn, write_turn(self._engine):
-                    with conn.begin() as transaction:
+                    with conn.begin():
                         tx = Tx(conn, source, utcnow())
                         if self.dialect == "sqlite":
                             # It holds the write lock to its commit: the catalogue version
                             # is checked at its end, in the journal's statement.
                             defer_check(conn)
-                        overlap = bool(pending) and self.dialect == "postgresql"
-                        result = self._work(tx, work, settle=not overlap)
+                        result = self._work(tx, work, start)
                         changed = changed_here(conn)
-                        if overlap and unread.sent(conn):
-                            unread.commit_during(conn, transaction, pending.pop())
                     if changed:
                         forget_cache(self._engine)  # the next write reads the new version
-                    while pending:
-                        pending.pop()()
                     return result
             except CatalogMoved:
                 # Another process changed definitions since this one cached them: run again
@@ -202,10 +220,10 @@ class Store(
                     continue
                 raise StoreError(f"the database refused the write: {exc.orig or exc}") from None
 
-    def _work(self, tx: Tx, work: Callable[[Tx], T], *, settle: bool = True) -> T:
+    def _work(self, tx: Tx, work: Callable[[Tx], T], start: Callable[[], None] | None = None) -> T:
         """``work`` and what ends every write, up to (not including) the commit.
 
-        ``settle``: wait for the statements sent unread (else the commit does).
+        ``start``: called once every statement is sent (``_write``'s ``meanwhile``).
         """
         try:
             if self._fence is not None:
@@ -215,8 +233,9 @@ class Store(
             lists_sql.maintain_dynamic_lists(tx)
             tx.flush_journal()
             tx.check_catalog()
-            if settle:
-                unread.settle(tx.connection)  # refusals of statements sent unread, if any
+            if start is not None:
+                start()
+            unread.settle(tx.connection)  # refusals of statements sent unread, if any
             return result
         except CatalogMoved:
             raise

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, RootTransaction, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["commit_during", "install", "send", "sent", "settle", "unwatch", "watch"]
+__all__ = ["install", "send", "settle", "unwatch", "watch"]
 
 # Key, in the DBAPI connection's ``info``, of the open pipeline: (exit stack, the pipeline,
 # the statements sent with their cursors, closed once settled; a refusal's error names the
@@ -39,9 +38,6 @@ _INSTALLED: weakref.WeakSet[Engine] = weakref.WeakSet()
 _WATCHERS: weakref.WeakKeyDictionary[Engine, list[Callable[[str], None]]] = (
     weakref.WeakKeyDictionary()
 )
-# Threads that wait for a write's statements and commit it (``commit_during``); one per
-# sync that may be writing at once, made when first needed.
-_COMMITS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="syncd-commit")
 
 
 def watch(engine: Engine, callback: Callable[[str], None]) -> None:
@@ -100,37 +96,9 @@ def _sync_behind(raw: psycopg.Connection[Any], pipeline: psycopg.Pipeline) -> No
     raw.wait(pipeline._communicate_gen())
 
 
-def sent(conn: Connection) -> bool:
-    """Whether statements :func:`send` sent on ``conn`` may still be running."""
-    return _OPEN in conn.connection.info
-
-
 def settle(conn: Connection) -> None:
     """Wait for every statement :func:`send` sent on ``conn``; raise the first refusal."""
     _settle(conn.connection.info)
-
-
-def commit_during(
-    conn: Connection, transaction: RootTransaction, meanwhile: Callable[[], object]
-) -> None:
-    """Wait for what was sent and commit ``transaction`` on a thread while ``meanwhile`` runs.
-
-    The server finishes the write while Python does the next thing (its lock waits release
-    the GIL); the locks go at that commit, not after ``meanwhile``, however long it takes.
-    Returns once both are done; a refusal or a failed commit is raised here, as
-    :func:`settle` or the commit would have raised it, and leaves ``transaction`` to roll
-    back. ``meanwhile`` must not use ``conn``.
-    """
-
-    def finish() -> None:
-        settle(conn)
-        transaction.commit()
-
-    done = _COMMITS.submit(finish)
-    try:
-        meanwhile()
-    finally:
-        done.result()
 
 
 def _settle(info: dict[Any, Any]) -> None:

@@ -110,8 +110,8 @@ class SyncPart(FacadePart):
         from the start (see ``Store._write``), so it must not keep state of its own between
         attempts.
 
-        ``meanwhile``: work that needs no store (the next page's fetch), called once while
-        the server finishes this write's statements (``Store._write``).
+        ``meanwhile``: work that needs no store (the next page's fetch), run once on a
+        store thread while the database finishes this write (``Store._write``).
         """
         sync_row_sql.check_sync_name(sync)
         return self._write(

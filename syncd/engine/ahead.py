@@ -1,15 +1,16 @@
-"""The next page of changes, read while the store's server finishes writing this one.
+"""The next page of changes, read while the database finishes writing this one.
 
-On PostgreSQL a page's last statements (history, links, log, journal) are sent without
-waiting and the server runs them while Python goes on (``store.db.unread``). Without
-something for Python to go on with, it only waited for them at the commit. Reading the next
-page from the connector needs nothing from the store, so ``Store.sync_write`` runs it then
-(its ``meanwhile``), with mapping its records to CRM values, which is pure: the two overlap
-instead of taking turns.
+On PostgreSQL a page's last statements (history, links, log, cursor, journal) are sent
+without waiting and the server runs them while Python goes on (``store.db.unread``); on
+SQLite the commit runs in C, without the GIL. Without something for Python to go on with,
+it only waited for them. Reading the next page from the connector needs nothing from the
+store, so ``Store.sync_write`` runs it on a store thread then (its ``meanwhile``), with
+mapping its records to CRM values, which is pure: the two overlap instead of taking turns.
 
 Nothing changes in what is read or when it counts: the next page is read from the same
-cursor the loop would read it from, and only after this page's work has run; a failure to
-read it is raised where the loop would have read it, after this page committed.
+cursor the loop would read it from, and only after this page's statements are sent; a
+failure to read it is raised where the loop would have read it, after this page committed.
+The connector is called from that thread while the loop waits, never from two at once.
 """
 
 from __future__ import annotations

@@ -74,10 +74,10 @@ def test_a_write_failing_after_rows_were_sent_keeps_nothing_and_the_next_ones_wo
 def test_a_write_commits_while_its_meanwhile_runs_however_long_that_takes(
     store: Store,
 ) -> None:
-    """``meanwhile`` (the next page's read, in a sync) overlaps Python's next work with the
-    server's: on PostgreSQL a thread commits while it runs, elsewhere the commit comes
-    first. Either way the write's locks never wait for ``meanwhile``: here it waits to see
-    the write committed, which a write that committed after it would never let it see."""
+    """``meanwhile`` (the next page's read, in a sync) runs on a store thread while the
+    write waits for its statements and commits, so the write's locks never wait for it:
+    here it waits to see the write committed, which a write that committed after it would
+    never let it see."""
     seen: list[list[str]] = []
 
     def work(tx: Tx) -> None:
@@ -112,8 +112,9 @@ def test_a_refusal_found_while_meanwhile_runs_fails_the_write_after_it(store: St
     with pytest.raises(StoreError, match="refused the write"):
         store._write(API, work, lambda: ran.append(True))
 
-    # On PostgreSQL the refusal may come back before the write ends (then meanwhile does
-    # not run) or while meanwhile runs; it runs at most once, and never on SQLite.
+    # On PostgreSQL the refusal may come back before the write's statements are all sent
+    # (then meanwhile does not start) or while it runs; it runs at most once, and never on
+    # SQLite, whose refusal is its own statement's.
     assert ran in ([], [True]) if store.dialect == "postgresql" else ran == []
     assert _emails(store) == ["held@x.io"]
     made = store.create_records("contacts", [{"email": "after@x.io"}], API).records
