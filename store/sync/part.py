@@ -51,11 +51,10 @@ __all__ = ["SyncPart"]
 
 T = TypeVar("T")
 _MAX_PAGE = 10_000
-# What a large sync run writes and its per-page look-ups read.
 # Background ANALYZEs (``refresh_planner_statistics(wait=False)``), one at a time.
 _ANALYZES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncd-analyze")
 _LOG = structlog.get_logger("store")
-
+# What a large sync run writes and its per-page look-ups read.
 _GROWING_TABLES = ("records", "unique_values", "sync_links", "property_history", "journal")
 
 
@@ -449,7 +448,7 @@ class SyncPart(FacadePart):
 
         ``wait=False`` runs it on a store thread, on a connection of its own, while the
         caller goes on: it changes no data and takes no lock a write waits for, and the
-        pass's next pages were stalled for it (a third of a second at 32,000 records).
+        pass's pages were stalled for it (0.8 s of a 50,000-record first sync's 10 s).
         """
 
         def work(conn: Connection) -> bool:

@@ -180,7 +180,12 @@ class _CrashingStore:
         self._crash = crash
 
     def sync_write(
-        self, sync: str, work: Callable[[SyncTx], Any], *, run_id: int | None = None
+        self,
+        sync: str,
+        work: Callable[[SyncTx], Any],
+        *,
+        run_id: int | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> Any:
         if self._crash.hit("before_commit"):
 
@@ -188,8 +193,8 @@ class _CrashingStore:
                 work(tx)
                 raise InjectedCrash("before the commit of a sync transaction")
 
-            return self._store.sync_write(sync, dying, run_id=run_id)
-        result = self._store.sync_write(sync, work, run_id=run_id)
+            return self._store.sync_write(sync, dying, run_id=run_id, meanwhile=meanwhile)
+        result = self._store.sync_write(sync, work, run_id=run_id, meanwhile=meanwhile)
         if self._crash.hit("after_commit"):
             raise InjectedCrash("after the commit of a sync transaction")
         return result
