@@ -8,6 +8,7 @@ SQLite waits for every statement; the same promises hold there, and are checked 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -27,16 +28,14 @@ def _emails(store: Store) -> list[str]:
     return sorted(r.properties["email"] for r in store.list_records("contacts", limit=100))
 
 
-def test_a_refusal_among_rows_sent_unread_fails_the_write_and_keeps_none_of_it(
-    store: Store,
-) -> None:
+def _claiming_a_held_value(store: Store) -> Callable[[Tx], None]:
+    """A write that creates a record and then claims the unique value another record holds,
+    behind the store's checks: the database refuses it, in a statement nothing waits for."""
     (held,) = store.create_records("contacts", [{"email": "held@x.io"}], API).records
     obj_id = store._write(API, lambda tx: tx.object("contacts").id)
 
     def work(tx: Tx) -> None:
         create_records(tx, tx.object("contacts"), [{"email": "new@x.io"}])
-        # The unique value another record holds, claimed behind the store's checks: the
-        # database refuses it, in a statement nothing waits for.
         bulk.insert_rows(
             tx.connection,
             t.unique_values,
@@ -44,8 +43,14 @@ def test_a_refusal_among_rows_sent_unread_fails_the_write_and_keeps_none_of_it(
             [(obj_id, "email", "held@x.io", held.id)],
         )
 
+    return work
+
+
+def test_a_refusal_among_rows_sent_unread_fails_the_write_and_keeps_none_of_it(
+    store: Store,
+) -> None:
     with pytest.raises(StoreError, match="refused the write"):
-        store._write(API, work)
+        store._write(API, _claiming_a_held_value(store))
 
     assert _emails(store) == ["held@x.io"]
     assert [e.op for e in store.read_journal()] == ["create"]
@@ -96,18 +101,8 @@ def test_a_write_commits_while_its_meanwhile_runs_however_long_that_takes(
 
 
 def test_a_refusal_found_while_meanwhile_runs_fails_the_write_after_it(store: Store) -> None:
-    (held,) = store.create_records("contacts", [{"email": "held@x.io"}], API).records
-    obj_id = store._write(API, lambda tx: tx.object("contacts").id)
+    work = _claiming_a_held_value(store)
     ran: list[bool] = []
-
-    def work(tx: Tx) -> None:
-        create_records(tx, tx.object("contacts"), [{"email": "new@x.io"}])
-        bulk.insert_rows(
-            tx.connection,
-            t.unique_values,
-            ("object_type_id", "property_name", "value_key", "record_id"),
-            [(obj_id, "email", "held@x.io", held.id)],
-        )
 
     with pytest.raises(StoreError, match="refused the write"):
         store._write(API, work, lambda: ran.append(True))
