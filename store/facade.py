@@ -220,7 +220,7 @@ class Store(
                     continue
                 raise StoreError(f"the database refused the write: {exc.orig or exc}") from None
 
-    def _work(self, tx: Tx, work: Callable[[Tx], T], start: Callable[[], None] | None = None) -> T:
+    def _work(self, tx: Tx, work: Callable[[Tx], T], start: Callable[[], None]) -> T:
         """``work`` and what ends every write, up to (not including) the commit.
 
         ``start``: called once every statement is sent (``_write``'s ``meanwhile``).
@@ -233,8 +233,7 @@ class Store(
             lists_sql.maintain_dynamic_lists(tx)
             tx.flush_journal()
             tx.check_catalog()
-            if start is not None:
-                start()
+            start()
             unread.settle(tx.connection)  # refusals of statements sent unread, if any
             return result
         except CatalogMoved:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, select
 
-from store.db import bulk, unread
+from store.db import bulk
 from store.db import tables as t
 from store.db.jsoncodec import dumps
 from store.errors import StoreError
@@ -68,19 +68,16 @@ def upsert_state(conn: Connection, sync: str, now: datetime, values: Mapping[str
         **values,
     }
     if conn.dialect.name == "postgresql":
-        # Nothing reads its result: sent unread, so it does not wait for the page's rows
-        # sent before it (a page's cursor is its last statement but the journal's).
-        quote = conn.dialect.identifier_preparer.quote
+        # Nothing reads its result: sent unread (``bulk.insert_rows``), so it does not wait
+        # for the page's rows sent before it (a page's cursor is its last statement but the
+        # journal's).
         names = list(row)
-        casts = [st.c[n].type.compile(dialect=conn.dialect) for n in names]
-        updated = [*values, "updated_at"]
-        unread.send(
+        bulk.insert_rows(
             conn,
-            f"INSERT INTO sync_states ({', '.join(quote(n) for n in names)}) "
-            f"VALUES ({', '.join(f'%s::{cast}' for cast in casts)}) "
-            "ON CONFLICT (sync) DO UPDATE SET "
-            + ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in updated),
-            [_bound(conn, st.c[n], row[n]) for n in names],
+            st,
+            names,
+            [tuple(_bound(conn, st.c[n], row[n]) for n in names)],
+            upsert=(["sync"], [*values, "updated_at"]),
         )
         return
     statement = upsert_into(conn, st)
@@ -93,8 +90,8 @@ def upsert_state(conn: Connection, sync: str, now: datetime, values: Mapping[str
 
 
 def _bound(conn: Connection, column: Column[Any], value: Any) -> Any:
-    """``value`` for a plain ``%s`` placeholder cast to ``column``'s type: JSON as its text
-    (None as JSON null, as SQLAlchemy writes it), the rest as SQLAlchemy binds it."""
+    """``value`` as ``bulk.insert_rows`` takes it for ``column``: JSON as its text (None as
+    JSON null, as SQLAlchemy writes it), the rest as SQLAlchemy binds it."""
     if isinstance(column.type, JSON):
         return dumps(value)
     return bulk.bound(conn, column, value)
