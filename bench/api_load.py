@@ -447,10 +447,9 @@ def _own_cpu() -> float:
 def _serve(store_url: str, ready_path: str, workers: int) -> None:
     """The child: migrate, make a token, serve the API until stdin says stop (or closes);
     with ``workers`` > 1 in that many processes on one socket, as ``server.workers`` does."""
-    import uvicorn
 
     from syncd.api import ApiSettings, create_api
-    from syncd.http.workers import ServerWorkers, bind, freeze_heap
+    from syncd.http.workers import ServerWorkers, bind, freeze_heap, make_server
 
     quiet()
     store = Store.open(store_url)
@@ -464,7 +463,8 @@ def _serve(store_url: str, ready_path: str, workers: int) -> None:
         others.start()
         if not others.wait_started(120):
             raise SystemExit("the API's worker processes did not start")
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, ws="none"))
+    seat = others.counts.seat(0) if workers > 1 else None
+    server = make_server(app, seat, log_config=None, access_log=False, ws="none")
     freeze_heap()  # as the daemon does before it serves
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -482,7 +482,7 @@ def _serve(store_url: str, ready_path: str, workers: int) -> None:
     store.close()
 
 
-def _serve_worker(sock: socket.socket, started: Any, store_url: str) -> None:
+def _serve_worker(sock: socket.socket, started: Any, seat: Any, store_url: str) -> None:
     """One more API process on the shared socket (started by ``_serve``)."""
     from syncd.api import ApiSettings, create_api
     from syncd.http.workers import serve_on
@@ -490,7 +490,9 @@ def _serve_worker(sock: socket.socket, started: Any, store_url: str) -> None:
     quiet()
     store = Store.open(store_url, migrate=False)
     try:
-        serve_on(create_api(store, ApiSettings(rate_limit_max=1_000_000_000)), [sock], started)
+        serve_on(
+            create_api(store, ApiSettings(rate_limit_max=1_000_000_000)), [sock], started, seat
+        )
     finally:
         store.close()
 

@@ -20,7 +20,9 @@ from config import _pydantic
 from config.loader import ENV_REFERENCE, YamlDocument, format_key_path, kind_of, read_yaml
 from config.models import (
     DEFAULT_LISTEN,
+    DEFAULT_SERVER_THREADS,
     DEFAULT_STORE_URL,
+    MAX_SERVER_THREADS,
     MAX_SERVER_WORKERS,
     ApiConfig,
     Config,
@@ -108,6 +110,7 @@ class _Store(BaseModel, extra="forbid", frozen=True):
 class _Server(BaseModel, extra="forbid", frozen=True):
     listen: str = DEFAULT_LISTEN
     workers: int = Field(default=1, ge=1, le=MAX_SERVER_WORKERS, strict=True)
+    threads: int = Field(default=DEFAULT_SERVER_THREADS, ge=1, le=MAX_SERVER_THREADS, strict=True)
 
     _check_listen = field_validator("listen")(check_listen)
 
@@ -224,6 +227,7 @@ class _Reader:
             store_url=store.url if store else DEFAULT_STORE_URL,
             server_listen=server.listen if server else DEFAULT_LISTEN,
             server_workers=server.workers if server else 1,
+            server_threads=server.threads if server else DEFAULT_SERVER_THREADS,
             log_retention_days=log.retention_days if log else 30,
             api=api or ApiConfig(),
             console=console or ConsoleConfig(),

@@ -41,7 +41,9 @@ from syncd.errors import ConfigError
 __all__ = [
     "DEFAULT_LISTEN",
     "DEFAULT_RECONCILE_SECONDS",
+    "DEFAULT_SERVER_THREADS",
     "DEFAULT_STORE_URL",
+    "MAX_SERVER_THREADS",
     "MAX_SERVER_WORKERS",
     "ApiConfig",
     "AssociationConfig",
@@ -67,6 +69,9 @@ FilterValue = str | int | float | bool | None
 DEFAULT_STORE_URL = "sqlite:///syncd.db"
 DEFAULT_LISTEN = "127.0.0.1:8080"
 MAX_SERVER_WORKERS = 64
+MAX_SERVER_THREADS = 64
+#: Requests one HTTP process runs at once (``server.threads``; syncd.http.threads says why).
+DEFAULT_SERVER_THREADS = 2
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -457,6 +462,8 @@ class Config(_Model):
     server_listen: str = DEFAULT_LISTEN
     # Processes serving HTTP (the daemon's and workers - 1 more; syncd.http.workers).
     server_workers: int = Field(1, ge=1, le=MAX_SERVER_WORKERS)
+    # Requests each of them runs at once, in threads (syncd.http.threads).
+    server_threads: int = Field(DEFAULT_SERVER_THREADS, ge=1, le=MAX_SERVER_THREADS)
     log_retention_days: int = Field(30, ge=1)
     api: ApiConfig = Field(default_factory=ApiConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)

@@ -65,7 +65,7 @@ from syncd.engine.reconcile import reconcile_deletes
 from syncd.engine.runner import pause_for_refused_credentials
 from syncd.errors import ConfigError, UsageError
 from syncd.http.app import create_app
-from syncd.http.workers import ServerWorkers, bind, freeze_heap
+from syncd.http.workers import ServerWorkers, bind, freeze_heap, make_server
 
 __all__ = ["Daemon", "DaemonOptions"]
 
@@ -669,11 +669,7 @@ class Daemon:
             not_ready=self._not_ready,
             current=self._http_state,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_level="warning")
-        )
-        self._server = server
-        run: Callable[[], None] = server.run
+        seat, sockets = None, None
         if self.config.server_workers > 1:
             # One socket for every process; the daemon's own also listens on loopback,
             # where the workers ask it for /metrics and /readyz.
@@ -689,7 +685,19 @@ class Daemon:
                 shared, self.config.server_workers - 1, serve_worker, (spec,)
             )
             self._workers.start()
-            run = functools.partial(server.run, sockets=[shared, own])
+            seat, sockets = self._workers.counts.seat(0), [shared, own]
+        server = make_server(
+            app,
+            seat,
+            threads=self.config.server_threads,
+            host=host or "127.0.0.1",
+            port=int(port),
+            log_level="warning",
+        )
+        self._server = server
+        run: Callable[[], None] = server.run
+        if sockets is not None:
+            run = functools.partial(server.run, sockets=sockets)
         freeze_heap()
         self._server_thread = threading.Thread(target=run, name="http", daemon=True)
         self._server_thread.start()
@@ -759,6 +767,7 @@ def _refuse_restart_only(
             ("api", old.api, new.api),
             ("console", old.console, new.console),
             ("server.workers", old.server_workers, new.server_workers),
+            ("server.threads", old.server_threads, new.server_threads),
         )
         if before != after
     ]  # fmt: skip

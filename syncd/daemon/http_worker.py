@@ -18,6 +18,7 @@ import httpx
 from config import load_config
 from store import Store
 from syncd.http.app import create_app
+from syncd.http.balance import ConnectionSeat
 from syncd.http.workers import serve_on
 
 __all__ = ["WorkerSpec", "serve_worker"]
@@ -36,7 +37,7 @@ class WorkerSpec:
     configure_logging: Callable[[], None] | None
 
 
-def serve_worker(sock: socket.socket, started: Any, spec: WorkerSpec) -> None:
+def serve_worker(sock: socket.socket, started: Any, seat: ConnectionSeat, spec: WorkerSpec) -> None:
     """The worker process's main: serve until SIGTERM or until the daemon is gone."""
     if spec.configure_logging is not None:
         spec.configure_logging()
@@ -60,7 +61,7 @@ def serve_worker(sock: socket.socket, started: Any, spec: WorkerSpec) -> None:
 
     app = create_app(config, store, metrics=metrics if spec.metrics else None, not_ready=not_ready)
     try:
-        serve_on(app, [sock], started)
+        serve_on(app, [sock], started, seat, threads=config.server_threads)
     finally:
         daemon.close()
         store.close()

@@ -4,7 +4,9 @@ One Python process serves HTTP on one core at most (the GIL), and the API spends
 request in Python. So the daemon binds ``server.listen`` once, serves it in its own process
 as before (beside the scheduler), and starts ``workers - 1`` more processes that serve the
 same application on the same socket: the kernel hands each new connection to a process
-waiting in ``accept``, so an idle one takes it.
+waiting in ``accept``, so an idle one takes it. Keep-alive connections that landed unevenly
+are evened out afterwards (``syncd.http.balance``): each process's count is shared, and one
+holding more than its share asks a client to reconnect.
 
 The other processes only serve HTTP. They run no sync, take no lease and schedule nothing;
 the daemon's process alone does (so a sync never runs twice because there are workers). What
@@ -34,7 +36,10 @@ from typing import Any
 import structlog
 import uvicorn
 
-__all__ = ["ServerWorkers", "bind", "freeze_heap", "serve_on"]
+from syncd.http.balance import ConnectionCounts, ConnectionSeat, HandOverExtraConnections
+from syncd.http.threads import REQUEST_THREADS, RequestThreads
+
+__all__ = ["ServerWorkers", "bind", "freeze_heap", "make_server", "serve_on"]
 
 log = structlog.get_logger("syncd.http")
 
@@ -71,18 +76,47 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def make_server(
+    app: Any,
+    seat: ConnectionSeat | None = None,
+    *,
+    threads: int = REQUEST_THREADS,
+    **config: Any,
+) -> uvicorn.Server:
+    """A uvicorn server for ``app`` (``config``: uvicorn's settings) running ``threads``
+    requests at once (``syncd.http.threads``). With ``seat`` (one of several processes on a
+    socket), it hands over connections while it holds more than its share of them."""
+    server = uvicorn.Server(uvicorn.Config(app, **config))
+    served: Any = RequestThreads(app, threads)
+    if seat is not None:
+        served = HandOverExtraConnections(
+            served, seat, lambda: len(server.server_state.connections)
+        )
+    server.config.app = served
+    return server
+
+
 def serve_on(
     app: Any,
     sockets: list[socket.socket],
     started: Any = None,
+    seat: ConnectionSeat | None = None,
     *,
+    threads: int = REQUEST_THREADS,
     log_level: str = "warning",
 ) -> None:
     """Serve ``app`` on ``sockets`` in this process until SIGTERM/SIGINT, or until the
     process that started this one is gone (a worker must not outlive its daemon).
-    ``started`` (a ``multiprocessing`` event) is set once the server accepts."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, log_config=None, access_log=False, ws="none")
+    ``started`` (a ``multiprocessing`` event) is set once the server accepts; ``seat`` is
+    this process's place in the counts of connections that ``ServerWorkers`` shares."""
+    server = make_server(
+        app,
+        seat,
+        threads=threads,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+        ws="none",
     )
     parent = os.getppid()
 
@@ -101,8 +135,10 @@ def serve_on(
 
 
 class ServerWorkers:
-    """``count`` processes each calling ``target(sock, started, *args)``: serving on the shared
-    socket, and setting the ``started`` event once they accept (``serve_on`` does both).
+    """``count`` processes each calling ``target(sock, started, seat, *args)``: serving on the
+    shared socket, and setting the ``started`` event once they accept (``serve_on`` does both).
+    ``seat`` is the process's place in ``counts``, the connections each process holds; the
+    process that starts them serves with ``counts.seat(0)`` (see ``make_server``).
 
     ``target`` and ``args`` must pickle (a module-level function and plain values): each
     process is started with ``spawn`` and builds its application itself.
@@ -122,6 +158,8 @@ class ServerWorkers:
         self._context = multiprocessing.get_context("spawn")
         self._processes: list[multiprocessing.process.BaseProcess] = []
         self._started: list[Any] = []
+        #: Open connections of each process serving the socket, the starting one's at 0.
+        self.counts = ConnectionCounts(count + 1)
 
     @property
     def pids(self) -> list[int]:
@@ -134,7 +172,7 @@ class ServerWorkers:
             self._started.append(started)
             process = self._context.Process(
                 target=self._target,
-                args=(self._sock, started, *self._args),
+                args=(self._sock, started, self.counts.seat(index + 1), *self._args),
                 name=f"syncd-http-{index + 1}",
                 daemon=True,
             )

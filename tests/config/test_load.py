@@ -492,3 +492,14 @@ def test_server_workers_is_read_and_bounded(tmp_path: Path) -> None:
     for bad in ("0", "65", "'2'"):
         found = problems(tmp_path, f"server: {{workers: {bad}}}\n")
         assert [p.key for p in found] == ["server.workers"], [str(p) for p in found]
+
+
+def test_server_threads_is_read_and_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "syncd.yaml"
+    path.write_text("server: {workers: 2, threads: 6}\n")
+    assert load_config(path).server_threads == 6
+    path.write_text("server: {}\n")
+    assert load_config(path).server_threads == 2
+    for bad in ("0", "65", "'2'", "1.5", "[2]"):
+        found = problems(tmp_path, f"server: {{threads: {bad}}}\n")
+        assert [p.key for p in found] == ["server.threads"], [str(p) for p in found]
