@@ -58,6 +58,7 @@ from bench._common import (
     write_json,
 )
 from store import Store
+from syncd.http.threads import REQUEST_THREADS
 
 __all__ = ["Audit", "ClientLog", "LoadRun", "audit_store", "run_load"]
 
@@ -572,6 +573,7 @@ def measure(
         "5xx": run.server_errors,
         "lost writes": len(audit.lost),
         "server workers": workers,
+        "server threads": REQUEST_THREADS,  # per process (server.threads)
         "server CPU ms/request": _per_request(server_cpu, run.requests),
         "client CPU ms/request": _per_request(client_cpu, run.requests),
         "load average": round(os.getloadavg()[0], 2),
