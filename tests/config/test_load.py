@@ -483,23 +483,15 @@ def test_problem_text_without_position() -> None:
     )
 
 
-def test_server_workers_is_read_and_bounded(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("key", "default"), [("workers", 1), ("threads", 2)])
+def test_server_processes_and_threads_are_read_and_bounded(
+    tmp_path: Path, key: str, default: int
+) -> None:
     path = tmp_path / "syncd.yaml"
-    path.write_text("server: {listen: '127.0.0.1:8080', workers: 2}\n")
-    assert load_config(path).server_workers == 2
+    path.write_text(f"server: {{listen: '127.0.0.1:8080', {key}: 6}}\n")
+    assert getattr(load_config(path), f"server_{key}") == 6
     path.write_text("server: {}\n")
-    assert load_config(path).server_workers == 1
-    for bad in ("0", "65", "'2'"):
-        found = problems(tmp_path, f"server: {{workers: {bad}}}\n")
-        assert [p.key for p in found] == ["server.workers"], [str(p) for p in found]
-
-
-def test_server_threads_is_read_and_bounded(tmp_path: Path) -> None:
-    path = tmp_path / "syncd.yaml"
-    path.write_text("server: {workers: 2, threads: 6}\n")
-    assert load_config(path).server_threads == 6
-    path.write_text("server: {}\n")
-    assert load_config(path).server_threads == 2
+    assert getattr(load_config(path), f"server_{key}") == default
     for bad in ("0", "65", "'2'", "1.5", "[2]"):
-        found = problems(tmp_path, f"server: {{threads: {bad}}}\n")
-        assert [p.key for p in found] == ["server.threads"], [str(p) for p in found]
+        found = problems(tmp_path, f"server: {{{key}: {bad}}}\n")
+        assert [p.key for p in found] == [f"server.{key}"], [str(p) for p in found]

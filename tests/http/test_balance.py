@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 from collections import Counter
 from typing import Any
@@ -25,6 +24,7 @@ from syncd.http.balance import (
     over_share,
 )
 from syncd.http.workers import ServerWorkers, bind, make_server, serve_on
+from tests.http._serving import serving
 
 
 @pytest.mark.parametrize(
@@ -152,32 +152,24 @@ def test_connections_that_landed_on_one_process_spread_to_the_other() -> None:
     server = make_server(
         _pid_app, workers.counts.seat(0), log_config=None, access_log=False, ws="none"
     )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     clients = [httpx.Client(base_url=url, timeout=30) for _ in range(20)]
     try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        # Every connection opened while this process serves alone: all of them are its own.
-        first = {client.get("/").text for client in clients}
-        assert first == {str(os.getpid())}
-        workers.start()
-        assert workers.wait_started(60), "the second process did not start"
-        answered: Counter[str] = Counter()
-        for _ in range(200):  # rounds over every kept connection (it ends once even)
-            answered = Counter(client.get("/").text for client in clients)
-            if len(answered) == 2 and max(answered.values()) <= 11:
-                break
-            time.sleep(HAND_OVER_PAUSE / 2)
-        # Both processes serve now, about half each (a share is ceil(20 / 2) = 10).
-        assert set(answered) == {str(os.getpid()), *map(str, workers.pids)}, answered
-        assert max(answered.values()) <= 11, answered
+        with sock, serving(server, [sock]):
+            # Every connection opened while this process serves alone: all of them its own.
+            first = {client.get("/").text for client in clients}
+            assert first == {str(os.getpid())}
+            workers.start()
+            assert workers.wait_started(60), "the second process did not start"
+            answered: Counter[str] = Counter()
+            for _ in range(200):  # rounds over every kept connection (it ends once even)
+                answered = Counter(client.get("/").text for client in clients)
+                if len(answered) == 2 and max(answered.values()) <= 11:
+                    break
+                time.sleep(HAND_OVER_PAUSE / 2)
+            # Both processes serve now, about half each (a share is ceil(20 / 2) = 10).
+            assert set(answered) == {str(os.getpid()), *map(str, workers.pids)}, answered
+            assert max(answered.values()) <= 11, answered
     finally:
         for client in clients:
             client.close()
         workers.stop()
-        server.should_exit = True
-        thread.join(30)
-        sock.close()

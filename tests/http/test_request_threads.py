@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from syncd.http.workers import bind, make_server
+from tests.http._serving import serving
 
 
 class _Gauge:
@@ -46,18 +47,8 @@ def _serve(gauge: _Gauge, threads: int) -> Iterator[str]:
     app = Starlette(routes=[Route("/", route)])
     sock = bind("127.0.0.1", 0)
     server = make_server(app, threads=threads, log_config=None, access_log=False, ws="none")
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with sock, serving(server, [sock]):
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
 
 
 async def _many(url: str, clients: int) -> list[str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ from connectors.webhooks import WebhookOptions, sign
 from store import Store
 from syncd.http import create_app
 from tests.http._fakes import body, hook_config, register_hook
+from tests.http._serving import serving
 
 
 @pytest.fixture
@@ -30,17 +29,8 @@ def server(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="none")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
+    with serving(server, timeout=10):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def test_a_signed_webhook_over_a_real_socket_is_stored(
