@@ -448,7 +448,6 @@ def _own_cpu() -> float:
 def _serve(store_url: str, ready_path: str, workers: int) -> None:
     """The child: migrate, make a token, serve the API until stdin says stop (or closes);
     with ``workers`` > 1 in that many processes on one socket, as ``server.workers`` does."""
-
     from syncd.api import ApiSettings, create_api
     from syncd.http.workers import ServerWorkers, bind, freeze_heap, make_server
 

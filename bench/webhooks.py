@@ -124,13 +124,12 @@ def _config_text() -> str:
 
 def child(store_url: str, config_path: str, applied_path: str, poll_text: str) -> None:
     """Serve and apply until a line arrives on stdin; then write {inbox id: applied time}."""
-    import uvicorn
-
     from config.load import load_config
     from store import SyncTx
     from syncd.engine import build_connector, build_spec
     from syncd.engine.events import drain_inbox
     from syncd.http.app import create_app
+    from syncd.http.workers import make_server
 
     poll = float(poll_text)
     config = load_config(Path(config_path))
@@ -180,8 +179,13 @@ def child(store_url: str, config_path: str, applied_path: str, poll_text: str) -
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     app = create_app(config, http_store, connectors={"shop": shop})
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, backlog=4096)
+    # As the daemon builds its server: its requests run ``server.threads`` at once.
+    server = make_server(
+        app,
+        threads=config.server_threads,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
     )
     serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     serving.start()
