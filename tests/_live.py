@@ -17,12 +17,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["LiveServers", "serve"]
+__all__ = ["LiveServers", "serve", "serving", "start"]
 
 
 def serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
@@ -41,13 +43,34 @@ def serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
             access_log=False,
         )
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    return server, start(server), f"http://127.0.0.1:{port}"
+
+
+def start(
+    server: uvicorn.Server, sockets: list[socket.socket] | None = None, *, timeout: float = 10
+) -> threading.Thread:
+    """Run ``server`` on a daemon thread (on ``sockets``, else on its configured port) and
+    return once it accepts."""
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + timeout
     while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}"
+    return thread
+
+
+@contextmanager
+def serving(
+    server: uvicorn.Server, sockets: list[socket.socket] | None = None, *, timeout: float = 10
+) -> Iterator[None]:
+    """``server`` accepting until the block ends (``start``, then stopped)."""
+    thread = start(server, sockets, timeout=timeout)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
 
 
 class _Slot:

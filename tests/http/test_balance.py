@@ -24,7 +24,7 @@ from syncd.http.balance import (
     over_share,
 )
 from syncd.http.workers import ServerWorkers, bind, make_server, serve_on
-from tests.http._serving import serving
+from tests._live import serving
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ def test_connections_that_landed_on_one_process_spread_to_the_other() -> None:
     )
     clients = [httpx.Client(base_url=url, timeout=30) for _ in range(20)]
     try:
-        with sock, serving(server, [sock]):
+        with sock, serving(server, [sock], timeout=30):
             # Every connection opened while this process serves alone: all of them its own.
             first = {client.get("/").text for client in clients}
             assert first == {str(os.getpid())}

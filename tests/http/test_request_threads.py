@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from syncd.http.workers import bind, make_server
-from tests.http._serving import serving
+from tests._live import serving
 
 
 class _Gauge:
@@ -47,7 +47,7 @@ def _serve(gauge: _Gauge, threads: int) -> Iterator[str]:
     app = Starlette(routes=[Route("/", route)])
     sock = bind("127.0.0.1", 0)
     server = make_server(app, threads=threads, log_config=None, access_log=False, ws="none")
-    with sock, serving(server, [sock]):
+    with sock, serving(server, [sock], timeout=30):
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 

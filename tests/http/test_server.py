@@ -14,8 +14,8 @@ import uvicorn
 from connectors.webhooks import WebhookOptions, sign
 from store import Store
 from syncd.http import create_app
+from tests._live import serving
 from tests.http._fakes import body, hook_config, register_hook
-from tests.http._serving import serving
 
 
 @pytest.fixture
