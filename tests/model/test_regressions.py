@@ -596,6 +596,28 @@ def test_shop_swapping_two_customers_emails_comes_in_the_same_pass(
         assert h.run().counts.get("outbound.updated", 0) == 0
 
 
+@pytest.mark.xfail(strict=True, reason="an outbound swap of unique values is refused row by row")
+def test_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass(
+    store: Store, sql_db: SqlDatabase, tmp_path: Path
+) -> None:
+    """The outbound twin: a CRM user swaps Ann's and Bo's emails (through a third one, as
+    the CRM's unique check wants). The pass wrote the two rows one at a time: the shop's
+    unique index refused each, as the other still held its new email, on every retry,
+    and the two stayed apart for good (found on MariaDB, postgresql-manual-archive)."""
+    for h in _sync(store, sql_db, tmp_path, rule="manual", deletes="archive"):
+        ann_row, bo_row, ann, bo = _ann_and_bo_synced(h)
+
+        h.store.update_record("contacts", ann.id, {"email": "t@x.io"}, UI)
+        h.store.update_record("contacts", bo.id, {"email": "a@x.io"}, UI)
+        h.store.update_record("contacts", ann.id, {"email": "b@x.io"}, UI)
+        summary = h.run()
+
+        assert summary.counts.get("outbound.errors", 0) == 0
+        assert h.peer.rows()[ann_row]["email"] == "b@x.io"
+        assert h.peer.rows()[bo_row]["email"] == "a@x.io"
+        assert h.run().counts.get("inbound.updated", 0) == 0
+
+
 def _bo_held_since_the_first_match(h: Sync) -> tuple[str, Record]:
     """Bo in the shop (last name Lee) and in the CRM (Li), linked by email by a first pass
     under ``manual``, which holds the last name for an operator: no base for it yet."""
