@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, ColumnElement, Table, false, or_, true
+from sqlalchemy import Column, ColumnElement, Index, Table, UniqueConstraint, false, or_, true
 
 from connectors.base import ConnectorError, ExternalRecord
 from connectors.sql.options import SqlObjectOptions
@@ -72,6 +72,28 @@ class SqlObject:
     def read_row(self) -> RowReader:
         """Turns a row of :attr:`selected`, as a plain tuple, into a record."""
         return row_reader(self)
+
+    @cached_property
+    def releasable(self) -> tuple[Column[Any], ...]:
+        """The record fields a unique index or constraint covers that may be NULL.
+
+        A batch that swaps such values between rows is refused row by row, as each row would
+        take a value the other still holds; inside one transaction, setting them to NULL
+        first lets every row take its new value, and nobody outside sees the step between.
+        """
+        unique: set[str] = set()
+        for index in self.table.indexes:
+            if isinstance(index, Index) and index.unique:
+                unique.update(c.name for c in index.columns)
+        for constraint in self.table.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                unique.update(c.name for c in constraint.columns)
+        primary = {c.name for c in self.table.primary_key.columns}
+        return tuple(
+            column
+            for column in self.fields.values()
+            if column.name in unique and column.nullable and column.name not in primary
+        )
 
     def live(self) -> ColumnElement[bool]:
         """Rows not soft-deleted; NULL counts as live so a nullable flag needs no backfill."""

@@ -7,8 +7,11 @@ per set of columns written, one SELECT to read the rows back, straight in the tr
 through). If the database refuses any row, or the batch cannot be settled exactly, the whole
 transaction is rolled back (the batch is its first work, so nothing else goes with it) and
 the batch is written again in a fresh one with a SAVEPOINT per request, so that one refused
-row fails alone and the others are kept. Deletes go the same way: one statement per chunk
-of ids, row by row only when refused.
+row fails alone and the others are kept. Updates that swap a unique value (Ann takes Bo's
+email and Bo Ann's) are refused one at a time whatever their order; the refused updates
+then go again together, each row's unique fields set to NULL first, all in one SAVEPOINT:
+nobody outside sees the step between (see :meth:`Writer._land_swaps`). Deletes go the same
+way as writes: one statement per chunk of ids, row by row only when refused.
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ __all__ = ["Writer"]
 
 class _Fallback(Exception):
     """The batch cannot be written exactly as one: write its requests one at a time."""
+
+
+class _Unswappable(Exception):
+    """Some refused updates still cannot land with the unique values released."""
+
+    def __init__(self, stuck: set[int]) -> None:
+        super().__init__(f"{len(stuck)} updates refused")
+        self.stuck = stuck
 
 
 class _Redo(Exception):
@@ -101,6 +112,13 @@ class Writer:
             with self.db.connect() as conn:
                 for item in planned:
                     results[item.index] = self._write_alone(conn, obj, item)
+                refused = [
+                    item
+                    for item in planned
+                    if item.target is not None and not _ok(results[item.index])
+                ]
+                for index, result in self._land_swaps(conn, obj, refused).items():
+                    results[index] = result
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
 
@@ -333,6 +351,52 @@ class Writer:
         except (DBAPIError, StatementError) as exc:
             return self.db.failed(item.request.external_id, self.db.request_error(exc))
 
+    def _land_swaps(
+        self, conn: Connection, obj: SqlObject, refused: Sequence[_Planned]
+    ) -> dict[int, WriteResult]:
+        """The refused updates that land once their rows' unique values are released.
+
+        Two or more updates that take each other's unique values (a swap, or a longer ring)
+        are refused one at a time in any order. In one SAVEPOINT, every refused row's unique
+        fields are set to NULL, then the updates are written until none lands any more. If
+        some still cannot (a value a row outside the batch holds), the SAVEPOINT is rolled
+        back and the others are tried again without them, so a true duplicate fails alone
+        and the swap still lands. Results by request index; what is not there stays refused.
+        """
+        tried = [item for item in refused if any(c in item.values for c in obj.releasable)]
+        while len(tried) >= 2:
+            try:
+                with conn.begin_nested():
+                    return self._released_and_written(conn, obj, tried)
+            except _Unswappable as exc:
+                tried = [item for item in tried if item.index not in exc.stuck]
+        return {}
+
+    def _released_and_written(
+        self, conn: Connection, obj: SqlObject, items: Sequence[_Planned]
+    ) -> dict[int, WriteResult]:
+        """Release, then write ``items`` until none lands; _Unswappable names what did not."""
+        for item in items:
+            released = {c: None for c in obj.releasable if c in item.values}
+            conn.execute(update(obj.table).where(obj.id_col == item.target).values(released))
+        written: dict[int, WriteResult] = {}
+        left = list(items)
+        while left:
+            later = []
+            for item in left:
+                try:
+                    with conn.begin_nested():
+                        written[item.index] = self._write_one(conn, obj, item)
+                except RequestError:
+                    later.append(item)
+                except (DBAPIError, StatementError) as exc:
+                    self.db.request_error(exc)  # raises when the connection itself is gone
+                    later.append(item)
+            if len(later) == len(left):
+                raise _Unswappable({item.index for item in later})
+            left = later
+        return written
+
     def _write_one(self, conn: Connection, obj: SqlObject, item: _Planned) -> WriteResult:
         values = item.values
         if item.target is not None:
@@ -410,6 +474,10 @@ class Writer:
                 }
             )
         )
+
+
+def _ok(result: WriteResult | None) -> bool:
+    return result is not None and result.ok
 
 
 def _columns(values: Mapping[Column[Any], Any]) -> tuple[Column[Any], ...]:

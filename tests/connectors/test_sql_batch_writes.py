@@ -381,6 +381,128 @@ def test_two_updates_of_one_row_land_in_request_order(
     assert stored["name"] == "Second" and stored["amount"] == 1
 
 
+def _rows_by_id(db: SqlDatabase, table: Table) -> dict[str, tuple[Any, Any]]:
+    with db.engine.connect() as conn:
+        return {str(r.id): (r.email, r.name) for r in conn.execute(select(table))}
+
+
+def test_updates_that_rotate_a_unique_value_land_in_one_batch(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    """Ann takes Bo's email, Bo Cy's and Cy Ann's: any one of them alone is refused by the
+    unique index, whatever the order, so the redo released the emails first."""
+    table = customers(sql_db)
+    emails = ["ann@x.test", "bo@x.test", "cy@x.test", "di@x.test"]
+    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in emails])
+    connector = connect(table)
+    ann, bo, cy, di = connector.iter_ids("customers")
+    requests = [
+        WriteRequest("ann", ann, {"email": "bo@x.test", "name": "Ann"}),
+        WriteRequest("di", di, {"name": "Di"}),
+        WriteRequest("bo", bo, {"email": "cy@x.test"}),
+        WriteRequest("cy", cy, {"email": "ann@x.test", "name": "Cy"}),
+    ]
+
+    results = connector.write("customers", requests)
+
+    assert [r.outcome for r in results] == [WriteOutcome.UPDATED] * 4, results
+    assert_faithful(requests, results)
+    assert _rows_by_id(sql_db, table) == {
+        ann: ("bo@x.test", "Ann"),
+        bo: ("cy@x.test", ""),
+        cy: ("ann@x.test", "Cy"),
+        di: ("di@x.test", "Di"),
+    }
+
+
+def test_a_true_duplicate_beside_a_swap_fails_alone_and_keeps_its_value(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    """Eve asks for an email a row outside the batch holds: she is refused, with her own
+    email as it was (never left released), and the swap beside her still lands."""
+    table = customers(sql_db)
+    emails = ["ann@x.test", "bo@x.test", "eve@x.test", "zed@x.test"]
+    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in emails])
+    connector = connect(table)
+    ann, bo, eve, zed = connector.iter_ids("customers")
+
+    results = connector.write(
+        "customers",
+        [
+            WriteRequest("eve", eve, {"email": "zed@x.test", "name": "Eve"}),
+            WriteRequest("ann", ann, {"email": "bo@x.test"}),
+            WriteRequest("bo", bo, {"email": "ann@x.test"}),
+        ],
+    )
+
+    assert [r.outcome for r in results] == [
+        WriteOutcome.FAILED,
+        WriteOutcome.UPDATED,
+        WriteOutcome.UPDATED,
+    ]
+    assert results[0].error and not results[0].retriable
+    assert _rows_by_id(sql_db, table) == {
+        ann: ("bo@x.test", ""),
+        bo: ("ann@x.test", ""),
+        eve: ("eve@x.test", ""),
+        zed: ("zed@x.test", ""),
+    }
+
+
+def test_a_swap_whose_other_half_is_refused_leaves_both_rows_as_they_were(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    """Bo's half of the swap is refused for a reason of its own (a NOT NULL name): Ann's
+    half cannot land without it, and neither row is left with its email released."""
+    table = customers(sql_db)
+    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in ("ann@x.test", "bo@x.test")])
+    connector = connect(table)
+    ann, bo = connector.iter_ids("customers")
+
+    results = connector.write(
+        "customers",
+        [
+            WriteRequest("ann", ann, {"email": "bo@x.test"}),
+            WriteRequest("bo", bo, {"email": "ann@x.test", "name": None}),
+        ],
+    )
+
+    assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
+    assert _rows_by_id(sql_db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
+
+
+def test_a_swap_of_a_not_null_unique_value_is_refused_and_changes_nothing(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    """A unique column that may not be NULL cannot be released: the swap is refused as
+    before, both rows whole, for the sync to retry and an operator to see."""
+    table = sql_db.create(
+        Table(
+            sql_db.name("strict"),
+            sql_db.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("email", String(200), unique=True, nullable=False),
+            Column("name", String(200), nullable=False, server_default=""),
+            Column("updated_at", _timestamp(True), nullable=False),
+        )
+    )
+    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in ("ann@x.test", "bo@x.test")])
+    connector = connect(table)
+    ann, bo = connector.iter_ids("customers")
+
+    results = connector.write(
+        "customers",
+        [
+            WriteRequest("ann", ann, {"email": "bo@x.test"}),
+            WriteRequest("bo", bo, {"email": "ann@x.test"}),
+        ],
+    )
+
+    assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
+    assert all(r.error for r in results)
+    assert _rows_by_id(sql_db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
+
+
 def test_creates_that_cannot_be_told_apart_still_get_their_own_ids(
     sql_db: SqlDatabase, connect: MakeConnector
 ) -> None:

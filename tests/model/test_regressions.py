@@ -596,7 +596,6 @@ def test_shop_swapping_two_customers_emails_comes_in_the_same_pass(
         assert h.run().counts.get("outbound.updated", 0) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="an outbound swap of unique values is refused row by row")
 def test_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass(
     store: Store, sql_db: SqlDatabase, tmp_path: Path
 ) -> None:
