@@ -19,6 +19,7 @@ from store import ConflictSpec, Link
 from syncd.engine import associations
 from syncd.engine.diff import same_value
 from syncd.engine.spec import SyncSpec
+from syncd.engine.swaps import is_mark
 
 __all__ = ["RECORD_FIELD", "conflict", "crm_edited", "external_edited", "keeps_edit"]
 
@@ -155,9 +156,10 @@ def _unknown_outside(
 
 
 def _json(values: Mapping[str, str | None] | None) -> str | None:
-    """Properties only (association keys are kept by the associations themselves), so the
-    row reads the same whichever half of the pass records it, and is recorded once."""
+    """Properties only (association keys are kept by the associations themselves; a base's
+    release marks are syncd's own, see ``swaps``), so the row reads the same whichever half
+    of the pass records it, and is recorded once."""
     if values is None:
         return None
-    kept = {k: v for k, v in values.items() if not associations.is_key(k)}
+    kept = {k: v for k, v in values.items() if not associations.is_key(k) and not is_mark(k)}
     return json.dumps(kept, sort_keys=True, ensure_ascii=False)

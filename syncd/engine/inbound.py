@@ -28,7 +28,7 @@ from store import (
     SyncTx,
 )
 from store.errors import DuplicateError, RecordWriteError
-from syncd.engine import associations, delete_edit, intents
+from syncd.engine import associations, delete_edit, intents, swaps
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -194,6 +194,7 @@ def apply_page(
             continue
         item = _Pending(record, dict(read))
         if link is not None:
+            link = swaps.agreed(link, item.values)  # a value syncd emptied is agreed empty
             item.crm_id, item.base = link.crm_id, dict(link.base)
             item.seen_at, item.link = link.external_updated_at, link
         pending.append(item)

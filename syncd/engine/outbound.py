@@ -31,7 +31,7 @@ from store import (
     utcnow,
 )
 from store.errors import DuplicateError, RecordWriteError
-from syncd.engine import associations, delete_edit, identity, intents
+from syncd.engine import associations, delete_edit, identity, intents, swaps
 from syncd.engine.clock import external_changed_at
 from syncd.engine.context import RunContext
 from syncd.engine.diff import (
@@ -411,6 +411,9 @@ def _plan(
         batch.logs.append(_error(item.crm_id, item.external_id, str(exc)))
         batch.failed.append((item.crm_id, str(exc), False))
         return
+    if item.link is not None:  # a value syncd emptied to break a ring is agreed empty
+        item.link = swaps.agreed(item.link, ext_values)
+        item.base = dict(item.link.base)
     plan = plan_record(
         spec,
         base=item.base,
@@ -470,6 +473,7 @@ def _check_delete(
         values = read_external(spec, current.fields)
     except MappingError:
         values = {}
+    link = item.link = swaps.agreed(link, values)
     crm = item.record.properties if item.record is not None else None
     if not delete_edit.external_edited(spec, link, current, values, held, crm):
         item.version = link.external_version or current.version
@@ -544,8 +548,10 @@ def _write_outside(
     # new match value frees the old one, and a create of that old value must not be refused
     # (or adopt the record) as if the value were still taken.
     updates = [i for i in writes if i.external_id is not None]
-    for wave in _freeing_first(ctx, updates, external):
-        _send(ctx, wave, batch, deleted=deleted)
+    waves = _freeing_first(ctx, updates, external)
+    for n, wave in enumerate(waves):
+        # Rings (a swap of emails) wait in the last wave: refused there, they are broken.
+        _send(ctx, wave, batch, deleted=deleted, rings=external if n == len(waves) - 1 else None)
     creates, found = identity.refuse_taken(
         ctx, [i for i in writes if i.external_id is None], batch, deleted=deleted
     )
@@ -600,19 +606,28 @@ def _freeing_first(
     return [[updates[i] for i in wave] for wave in freeing_waves(moves)]
 
 
-def _send(ctx: RunContext, writes: list[_Out], batch: _Batch, *, deleted: set[str]) -> None:
-    """Write ``writes`` outside in chunks of the sync's batch size and settle each answer."""
-    spec = ctx.spec
-    for start in range(0, len(writes), spec.batch_size):
-        chunk = writes[start : start + spec.batch_size]
-        requests = [i.request for i in chunk if i.request is not None]
-        results = ctx.connector.write(spec.external_object, requests)
-        claimed = identity.claimed_elsewhere(ctx, chunk, results, deleted=deleted)
-        for item, result in zip(chunk, results, strict=True):
-            item.result = result
-            claim = claimed.get(item.crm_id)
-            if claim is None or identity.settle_claim(ctx, item, result, claim, batch):
-                _confirm(ctx, item, result, batch)
+def _send(
+    ctx: RunContext,
+    writes: list[_Out],
+    batch: _Batch,
+    *,
+    deleted: set[str],
+    rings: dict[str, ExternalRecord] | None = None,
+) -> None:
+    """Write ``writes`` outside in chunks of the sync's batch size and settle each answer.
+
+    With ``rings`` (the records as read before the pass wrote), updates refused because
+    they swap a match value among themselves are written again through an empty value
+    (``swaps``) before their answers are settled."""
+    results = swaps.written(ctx, [i.request for i in writes if i.request is not None])
+    if rings is not None:
+        results = swaps.land(ctx, writes, results, rings)
+    claimed = identity.claimed_elsewhere(ctx, writes, results, deleted=deleted)
+    for item, result in zip(writes, results, strict=True):
+        item.result = result
+        claim = claimed.get(item.crm_id)
+        if claim is None or identity.settle_claim(ctx, item, result, claim, batch):
+            _confirm(ctx, item, result, batch)
 
 
 def _delete_outside(ctx: RunContext, deletes: list[_Out], batch: _Batch) -> set[str]:

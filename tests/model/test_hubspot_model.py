@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
@@ -20,7 +21,13 @@ from syncd.api import ApiSettings, create_api
 from tests._live import LiveServers
 from tests.api.conftest import make_token
 from tests.model.hubspot_peer import HubSpotPeer
-from tests.model.machine import EXAMPLES_ENV, ci_rule_pairs, machine_class, model_settings
+from tests.model.machine import (
+    EXAMPLES_ENV,
+    InjectedCrash,
+    ci_rule_pairs,
+    machine_class,
+    model_settings,
+)
 
 STORES = ("sqlite", "postgresql")
 
@@ -182,33 +189,151 @@ def test_hubspot_contact_refused_for_a_match_a_delete_then_frees_is_read_by_the_
         connector.close()
 
 
-@pytest.mark.xfail(strict=True, reason="HubSpot takes no swap in one request: a release step")
+class _DiesAtWrite:
+    """The connector, dying at its ``at``-th write: before sending it, or after its answer
+    came (then the answer is lost)."""
+
+    def __init__(self, connector: Any, at: int, *, sent: bool) -> None:
+        self._connector, self._at, self._sent, self._calls = connector, at, sent, 0
+
+    def write(self, external_object: str, requests: Any) -> Any:
+        self._calls += 1
+        if self._calls == self._at and not self._sent:
+            raise InjectedCrash(f"before write {self._at}")
+        answers = self._connector.write(external_object, requests)
+        if self._calls == self._at:
+            raise InjectedCrash(f"after write {self._at}")
+        return answers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connector, name)
+
+
+def _crm_swaps_emails(store: Store, emails: dict[str, str]) -> None:
+    """The CRM user gives each contact (by first name) its new email, through free ones."""
+    from tests.model.machine import UI
+
+    by_first = {r.properties["firstname"]: r for r in store.list_records("contacts")}
+    for n, first in enumerate(emails):
+        store.update_record("contacts", by_first[first].id, {"email": f"t{n}@x.io"}, UI)
+    for first, email in emails.items():
+        store.update_record("contacts", by_first[first].id, {"email": email}, UI)
+
+
+def _emails_outside(remote: HubSpotPeer) -> dict[str, str | None]:
+    return {str(r["firstname"]): r["email"] for r in remote.rows().values()}
+
+
+def _emails_in_the_crm(store: Store) -> dict[str, str | None]:
+    return {
+        str(r.properties["firstname"]): r.properties.get("email")
+        for r in store.list_records("contacts")
+    }
+
+
+@pytest.mark.parametrize(
+    "swap",
+    [
+        {"Ann": "b@x.io", "Bo": "a@x.io"},
+        {"Ann": "b@x.io", "Bo": "c@x.io", "Cy": "a@x.io"},  # a ring of three
+        {"Ann": "b@x.io", "Bo": "a@x.io", "Cy": "d@x.io", "Di": "c@x.io"},  # two swaps
+    ],
+    ids=["swap", "ring-of-three", "two-swaps"],
+)
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
-def test_hubspot_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass(
-    remote: HubSpotPeer, store: Store, tmp_path: Path
+def test_hubspot_crm_swapping_contacts_emails_goes_out_in_the_same_pass(
+    remote: HubSpotPeer, store: Store, tmp_path: Path, swap: dict[str, str]
 ) -> None:
     """A CRM user swaps Ann's and Bo's emails (through a third one). HubSpot checks each
     input of a batch against the contacts as they were before it, and one at a time each
     update takes an email the other still holds: both were refused ("Contact already
     exists") on every retry, and the two stayed apart for good. The twin of the SQL
-    peers' `test_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass`."""
+    peers' `test_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass`. Now one
+    contact of each ring is emptied first, and the ring lands as a chain."""
     from syncd.engine import run_sync
-    from tests.model.machine import UI, build_sync
+    from tests.model.machine import SYNC, UI, build_sync
 
     spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
     connector = make_connector()
     try:
-        ann = store.create_record("contacts", {"email": "a@x.io", "firstname": "Ann"}, UI)
-        bo = store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
+        for first in ("Ann", "Bo", "Cy", "Di")[: len(swap)]:
+            email = f"{first[0].lower()}@x.io"
+            store.create_record("contacts", {"email": email, "firstname": first}, UI)
         run_sync(spec, connector, store)
 
-        store.update_record("contacts", ann.id, {"email": "t@x.io"}, UI)
-        store.update_record("contacts", bo.id, {"email": "a@x.io"}, UI)
-        store.update_record("contacts", ann.id, {"email": "b@x.io"}, UI)
+        _crm_swaps_emails(store, swap)
         summary = run_sync(spec, connector, store)
 
         assert summary.counts.get("outbound.errors", 0) == 0, summary.line()
-        by_first = {r["firstname"]: r["email"] for r in remote.rows().values()}
-        assert by_first == {"Ann": "b@x.io", "Bo": "a@x.io"}
+        assert _emails_outside(remote) == swap
+        assert store.list_conflicts(sync=SYNC, limit=10) == []
+        assert all(not k.startswith("@") for link in store.list_links(SYNC) for k in link.base)
+        before = remote.snapshot()
+        quiet = run_sync(spec, connector, store)
+        assert remote.snapshot() == before, quiet.line()
+        assert _emails_in_the_crm(store) == swap
+    finally:
+        connector.close()
+
+
+@pytest.mark.parametrize(
+    ("at", "sent"),
+    [(2, False), (2, True), (3, True)],
+    ids=["before-the-emptying", "after-the-emptying", "after-half-the-ring"],
+)
+@pytest.mark.parametrize("rule", ["external_wins", "most_recent", "manual"])
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_hubspot_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(
+    remote: HubSpotPeer, store: Store, tmp_path: Path, rule: str, at: int, sent: bool
+) -> None:
+    """The pass dies around the step that empties Ann's email outside (write 1 is the
+    refused ring, 2 the emptying, 3 Bo's update). The empty email left in HubSpot is
+    syncd's own: the next pass must write the swap, not take the empty value for an edit
+    (under ``external_wins`` or ``most_recent`` that would empty Ann's email in the CRM;
+    under ``manual`` hold it in a conflict)."""
+    from syncd.engine import run_sync
+    from tests.model.machine import SYNC, UI, build_sync
+
+    spec, make_connector = build_sync(remote, tmp_path, rule=rule, deletes="archive")
+    connector = make_connector()
+    try:
+        store.create_record("contacts", {"email": "a@x.io", "firstname": "Ann"}, UI)
+        store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
+        run_sync(spec, connector, store)
+        _crm_swaps_emails(store, {"Ann": "b@x.io", "Bo": "a@x.io"})
+
+        with pytest.raises(InjectedCrash):
+            run_sync(spec, _DiesAtWrite(connector, at, sent=sent), store)  # type: ignore[arg-type]
+        if sent and at == 2:
+            assert _emails_outside(remote) == {"Ann": None, "Bo": "b@x.io"}
+        run_sync(spec, connector, store)
+        run_sync(spec, connector, store)
+
+        assert _emails_in_the_crm(store) == {"Ann": "b@x.io", "Bo": "a@x.io"}
+        assert _emails_outside(remote) == {"Ann": "b@x.io", "Bo": "a@x.io"}
+        assert store.list_conflicts(sync=SYNC, limit=10) == []
+    finally:
+        connector.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_hubspot_email_emptied_outside_by_a_user_while_not_released_is_an_edit(
+    remote: HubSpotPeer, store: Store, tmp_path: Path
+) -> None:
+    """The release mark covers only syncd's own step: a user who empties an email in
+    HubSpot with no swap under way made an edit, which ``external_wins`` takes."""
+    from syncd.engine import run_sync
+    from tests.model.machine import UI, build_sync
+
+    spec, make_connector = build_sync(remote, tmp_path, rule="external_wins", deletes="archive")
+    connector = make_connector()
+    try:
+        store.create_record("contacts", {"email": "a@x.io", "firstname": "Ann"}, UI)
+        run_sync(spec, connector, store)
+        (row,) = remote.rows()
+        assert remote.edit(row, {"email": None})
+        run_sync(spec, connector, store)
+
+        assert _emails_in_the_crm(store) == {"Ann": None}
     finally:
         connector.close()

@@ -617,6 +617,29 @@ def test_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass(
         assert h.run().counts.get("inbound.updated", 0) == 0
 
 
+@pytest.mark.parametrize("find", [True, False])
+def test_rest_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass(
+    store: Store, rest_api: Server, tmp_path: Path, find: bool
+) -> None:
+    """The REST twin: the shop's API refuses each update while the other customer holds
+    its new email (409), so the swap goes out through an emptied email (``swaps``)."""
+    for h in _rest_sync(
+        store, rest_api, tmp_path, find=find, rule="most_recent", deletes="archive"
+    ):
+        ann_row, bo_row, ann, bo = _ann_and_bo_synced(h)
+
+        h.store.update_record("contacts", ann.id, {"email": "t@x.io"}, UI)
+        h.store.update_record("contacts", bo.id, {"email": "a@x.io"}, UI)
+        h.store.update_record("contacts", ann.id, {"email": "b@x.io"}, UI)
+        summary = h.run()
+
+        assert summary.counts.get("outbound.errors", 0) == 0
+        assert h.peer.rows()[ann_row]["email"] == "b@x.io"
+        assert h.peer.rows()[bo_row]["email"] == "a@x.io"
+        assert h.run().counts.get("inbound.updated", 0) == 0
+        assert h.contact("b@x.io")["firstname"] == "Ann"
+
+
 def _bo_held_since_the_first_match(h: Sync) -> tuple[str, Record]:
     """Bo in the shop (last name Lee) and in the CRM (Li), linked by email by a first pass
     under ``manual``, which holds the last name for an operator: no base for it yet."""

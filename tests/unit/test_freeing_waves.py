@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncd.engine.waves import freeing_waves
+from syncd.engine.waves import freeing_waves, ring_breakers
 
 
 def test_updates_that_touch_no_held_value_go_in_one_wave() -> None:
@@ -79,3 +79,69 @@ def test_every_update_lands_once_and_none_waits_for_one_after_it(
             # waits for it, which no order can land.
             if wave_of[giver] >= wave_of[taker]:
                 assert wave_of[giver] == wave_of[taker] == len(waves) - 1
+
+
+def _lands_in_order(moves: list[tuple[str | None, str | None] | None]) -> bool:
+    """Whether ``freeing_waves`` puts every giver in a wave before its taker's."""
+    waves = freeing_waves(moves)
+    wave_of = {i: n for n, wave in enumerate(waves) for i in wave}
+    for taker, move in enumerate(moves):
+        if move is None or move[1] is None or move[0] == move[1]:
+            continue
+        for giver, other in enumerate(moves):
+            if other is None or giver == taker or other[0] != move[1] or other[1] == other[0]:
+                continue
+            if wave_of[giver] >= wave_of[taker]:
+                return False
+    return True
+
+
+def _released(
+    moves: list[tuple[str | None, str | None] | None], breakers: list[int]
+) -> list[tuple[str | None, str | None] | None]:
+    return [
+        (None, move[1]) if i in breakers and move is not None else move
+        for i, move in enumerate(moves)
+    ]
+
+
+def test_a_chain_needs_no_breaker() -> None:
+    assert ring_breakers([("a@x.io", "b@x.io"), ("b@x.io", "c@x.io")]) == []
+
+
+def test_a_swap_is_broken_by_emptying_one_of_its_two() -> None:
+    moves = [("a@x.io", "b@x.io"), ("b@x.io", "a@x.io")]
+    assert ring_breakers(moves) == [0]
+    assert freeing_waves(_released(moves, [0])) == [[1], [0]]
+
+
+def test_what_waits_for_a_ring_is_never_the_one_emptied() -> None:
+    """Cy takes Ann's email and waits for the swap of Ann and Bo: emptying Cy frees nothing."""
+    moves = [("c@x.io", "a@x.io"), ("a@x.io", "b@x.io"), ("b@x.io", "a@x.io")]
+    (breaker,) = ring_breakers(moves)
+    assert breaker in (1, 2)
+
+
+def test_each_ring_gets_one_breaker() -> None:
+    moves = [
+        ("a@x.io", "b@x.io"),
+        ("b@x.io", "a@x.io"),
+        ("c@x.io", "d@x.io"),
+        ("d@x.io", "e@x.io"),
+        ("e@x.io", "c@x.io"),
+    ]
+    breakers = ring_breakers(moves)
+    assert len(breakers) == 2
+    assert len(set(breakers) & {0, 1}) == 1 and len(set(breakers) & {2, 3, 4}) == 1
+
+
+@given(st.lists(st.one_of(st.none(), st.tuples(_emails, _emails)), max_size=8))
+def test_once_the_breakers_give_their_values_up_every_update_lands_in_order(
+    moves: list[tuple[str | None, str | None] | None],
+) -> None:
+    breakers = ring_breakers(moves)
+    assert len(set(breakers)) == len(breakers)
+    assert all(moves[i] is not None for i in breakers)
+    assert _lands_in_order(_released(moves, breakers))
+    if _lands_in_order(moves):
+        assert breakers == []
