@@ -24,14 +24,17 @@ from dataclasses import replace
 from typing import Protocol
 
 from connectors.base import ExternalRecord, WriteRequest, WriteResult
-from store import Link, LinkWrite, SyncTx
+from store import Link, LinkWrite, LogAction, LogDirection, SyncTx
 from syncd.engine.context import RunContext
+from syncd.engine.log_rows import LogRows
 from syncd.engine.waves import freeing_waves, ring_breakers
 
 __all__ = ["agreed", "is_mark", "land"]
 
 #: The base key that marks a property syncd emptied outside to break a ring.
 MARK_PREFIX = "@released:"
+
+_ROWS = LogRows(LogDirection.OUTBOUND)
 
 
 class _Update(Protocol):
@@ -133,9 +136,11 @@ def _emptied(item: _Update, field_name: str) -> WriteRequest:
 
 
 def _mark(ctx: RunContext, items: Sequence[_Update], prop: str) -> None:
-    """Commit the release marks before anything is emptied outside (see the module)."""
+    """Commit the release marks before anything is emptied outside (see the module), with
+    a sync log row each, so an operator who sees the empty value knows whose it is."""
     spec = ctx.spec
     links = []
+    logs = []
     for item in items:
         link = item.link
         assert link is not None and item.external_id is not None
@@ -145,8 +150,14 @@ def _mark(ctx: RunContext, items: Sequence[_Update], prop: str) -> None:
                 item.external_id, item.crm_id, base, link.external_updated_at, link.external_version
             )
         )
+        message = (
+            f"{spec.match_external} emptied outside first: its value goes to another record"
+            " in a swap the system refused in one step; the new value follows"
+        )
+        logs.append(_ROWS.entry(LogAction.UPDATED, item.crm_id, item.external_id, message))
 
     def work(tx: SyncTx) -> None:
         tx.save_links(spec.crm_object, links)
+        tx.log(spec.crm_object, logs)
 
     ctx.store.sync_write(spec.name, ctx.once(work), run_id=ctx.run_id)

@@ -268,6 +268,12 @@ def test_hubspot_crm_swapping_contacts_emails_goes_out_in_the_same_pass(
         assert _emails_outside(remote) == swap
         assert store.list_conflicts(sync=SYNC, limit=10) == []
         assert all(not k.startswith("@") for link in store.list_links(SYNC) for k in link.base)
+        emptied = [
+            entry
+            for entry in store.sync_log(sync=SYNC, action="updated", limit=100)
+            if entry.message and entry.message.startswith("email emptied outside first")
+        ]
+        assert len(emptied) == len(swap) // 2  # one per ring
         before = remote.snapshot()
         quiet = run_sync(spec, connector, store)
         assert remote.snapshot() == before, quiet.line()
