@@ -386,16 +386,23 @@ def _rows_by_id(db: SqlDatabase, table: Table) -> dict[str, tuple[Any, Any]]:
         return {str(r.id): (r.email, r.name) for r in conn.execute(select(table))}
 
 
+def _people(
+    db: SqlDatabase, connect: MakeConnector, table: Table, *emails: str
+) -> tuple[SqlConnector, list[str]]:
+    """A connector over ``table`` holding one row per email, and the rows' ids in order."""
+    add_rows(db, table, [{"email": e, "updated_at": T0} for e in emails])
+    connector = connect(table)
+    return connector, list(connector.iter_ids("customers"))
+
+
 def test_updates_that_rotate_a_unique_value_land_in_one_batch(
     sql_db: SqlDatabase, connect: MakeConnector
 ) -> None:
     """Ann takes Bo's email, Bo Cy's and Cy Ann's: any one of them alone is refused by the
     unique index, whatever the order, so the redo released the emails first."""
     table = customers(sql_db)
-    emails = ["ann@x.test", "bo@x.test", "cy@x.test", "di@x.test"]
-    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in emails])
-    connector = connect(table)
-    ann, bo, cy, di = connector.iter_ids("customers")
+    emails = ("ann@x.test", "bo@x.test", "cy@x.test", "di@x.test")
+    connector, (ann, bo, cy, di) = _people(sql_db, connect, table, *emails)
     requests = [
         WriteRequest("ann", ann, {"email": "bo@x.test", "name": "Ann"}),
         WriteRequest("di", di, {"name": "Di"}),
@@ -421,10 +428,8 @@ def test_a_true_duplicate_beside_a_swap_fails_alone_and_keeps_its_value(
     """Eve asks for an email a row outside the batch holds: she is refused, with her own
     email as it was (never left released), and the swap beside her still lands."""
     table = customers(sql_db)
-    emails = ["ann@x.test", "bo@x.test", "eve@x.test", "zed@x.test"]
-    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in emails])
-    connector = connect(table)
-    ann, bo, eve, zed = connector.iter_ids("customers")
+    emails = ("ann@x.test", "bo@x.test", "eve@x.test", "zed@x.test")
+    connector, (ann, bo, eve, zed) = _people(sql_db, connect, table, *emails)
 
     results = connector.write(
         "customers",
@@ -455,9 +460,7 @@ def test_a_swap_whose_other_half_is_refused_leaves_both_rows_as_they_were(
     """Bo's half of the swap is refused for a reason of its own (a NOT NULL name): Ann's
     half cannot land without it, and neither row is left with its email released."""
     table = customers(sql_db)
-    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in ("ann@x.test", "bo@x.test")])
-    connector = connect(table)
-    ann, bo = connector.iter_ids("customers")
+    connector, (ann, bo) = _people(sql_db, connect, table, "ann@x.test", "bo@x.test")
 
     results = connector.write(
         "customers",
@@ -486,9 +489,7 @@ def test_a_swap_of_a_not_null_unique_value_is_refused_and_changes_nothing(
             Column("updated_at", _timestamp(True), nullable=False),
         )
     )
-    add_rows(sql_db, table, [{"email": e, "updated_at": T0} for e in ("ann@x.test", "bo@x.test")])
-    connector = connect(table)
-    ann, bo = connector.iter_ids("customers")
+    connector, (ann, bo) = _people(sql_db, connect, table, "ann@x.test", "bo@x.test")
 
     results = connector.write(
         "customers",

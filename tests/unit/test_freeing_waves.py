@@ -68,32 +68,32 @@ def test_every_update_lands_once_and_none_waits_for_one_after_it(
     placed = [i for wave in waves for i in wave]
     assert sorted(placed) == list(range(len(moves)))
     assert all(waves)
-    wave_of = {i: n for n, wave in enumerate(waves) for i in wave}
+    # The giver lands first, unless both are in the last wave: a ring and what waits for
+    # it, which no order can land.
+    for giver_wave, taker_wave in _givers_not_first(moves):
+        assert giver_wave == taker_wave == len(waves) - 1
+
+
+def _givers_not_first(
+    moves: list[tuple[str | None, str | None] | None],
+) -> list[tuple[int, int]]:
+    """The waves ``freeing_waves`` gives each update that gives a value up and one taking
+    it, wherever the giver does not land first."""
+    wave_of = {i: n for n, wave in enumerate(freeing_waves(moves)) for i in wave}
+    late = []
     for taker, move in enumerate(moves):
         if move is None or move[1] is None or move[0] == move[1]:
             continue
         for giver, other in enumerate(moves):
             if other is None or giver == taker or other[0] != move[1] or other[1] == other[0]:
                 continue
-            # The giver lands first, unless both are in the last wave: a cycle and what
-            # waits for it, which no order can land.
             if wave_of[giver] >= wave_of[taker]:
-                assert wave_of[giver] == wave_of[taker] == len(waves) - 1
+                late.append((wave_of[giver], wave_of[taker]))
+    return late
 
 
 def _lands_in_order(moves: list[tuple[str | None, str | None] | None]) -> bool:
-    """Whether ``freeing_waves`` puts every giver in a wave before its taker's."""
-    waves = freeing_waves(moves)
-    wave_of = {i: n for n, wave in enumerate(waves) for i in wave}
-    for taker, move in enumerate(moves):
-        if move is None or move[1] is None or move[0] == move[1]:
-            continue
-        for giver, other in enumerate(moves):
-            if other is None or giver == taker or other[0] != move[1] or other[1] == other[0]:
-                continue
-            if wave_of[giver] >= wave_of[taker]:
-                return False
-    return True
+    return not _givers_not_first(moves)
 
 
 def _released(
