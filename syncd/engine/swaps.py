@@ -86,6 +86,7 @@ def land(
         n
         for n, (item, result) in enumerate(zip(items, results, strict=True))
         if not result.ok
+        and not result.retriable  # a refusal: a timeout or a 429 is no sign of a ring
         and item.external_id is not None
         and item.link is not None
         and item.request is not None

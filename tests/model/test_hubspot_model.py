@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
+from connectors.base import WriteOutcome, WriteResult
 from store import Store
 from syncd.api import ApiSettings, create_api
 from tests._live import LiveServers
@@ -318,6 +319,53 @@ def test_hubspot_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(
         assert _emails_in_the_crm(store) == {"Ann": "b@x.io", "Bo": "a@x.io"}
         assert _emails_outside(remote) == {"Ann": "b@x.io", "Bo": "a@x.io"}
         assert store.list_conflicts(sync=SYNC, limit=10) == []
+    finally:
+        connector.close()
+
+
+class _BusyOnce:
+    """The connector, whose first write is answered "try again later" for every record."""
+
+    def __init__(self, connector: Any) -> None:
+        self._connector, self._busy = connector, True
+
+    def write(self, external_object: str, requests: Any) -> Any:
+        if self._busy:
+            self._busy = False
+            return [
+                WriteResult(WriteOutcome.FAILED, r.external_id, error="429", retriable=True)
+                for r in requests
+            ]
+        return self._connector.write(external_object, requests)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connector, name)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_hubspot_swap_answered_busy_is_not_taken_for_a_ring(
+    remote: HubSpotPeer, store: Store, tmp_path: Path
+) -> None:
+    """Only a refusal tells of a ring: a swap whose updates were answered 429 waits for its
+    retry, and nothing is emptied outside."""
+    from syncd.engine import run_sync
+    from tests.model.machine import SYNC, UI, build_sync
+
+    spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
+    connector = make_connector()
+    try:
+        store.create_record("contacts", {"email": "a@x.io", "firstname": "Ann"}, UI)
+        store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
+        run_sync(spec, connector, store)
+        _crm_swaps_emails(store, {"Ann": "b@x.io", "Bo": "a@x.io"})
+
+        summary = run_sync(spec, _BusyOnce(connector), store)  # type: ignore[arg-type]
+
+        assert summary.counts.get("outbound.errors") == 2
+        assert _emails_outside(remote) == {"Ann": "a@x.io", "Bo": "b@x.io"}
+        assert not any(
+            "emptied" in (entry.message or "") for entry in store.sync_log(sync=SYNC, limit=100)
+        )
     finally:
         connector.close()
 
