@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, ColumnElement, Index, Table, UniqueConstraint, false, or_, true
+from sqlalchemy import Column, ColumnElement, Table, false, or_, true
 
 from connectors.base import ConnectorError, ExternalRecord
 from connectors.sql.options import SqlObjectOptions
@@ -75,24 +75,20 @@ class SqlObject:
 
     @cached_property
     def releasable(self) -> tuple[Column[Any], ...]:
-        """The record fields a unique index or constraint covers that may be NULL.
+        """The record fields that may be NULL, which a swap of unique values goes through.
 
         A batch that swaps such values between rows is refused row by row, as each row would
         take a value the other still holds; inside one transaction, setting them to NULL
         first lets every row take its new value, and nobody outside sees the step between.
+        Every nullable field, not only those a reflected unique index names: a unique index
+        on an expression (``lower(email)``) lists no column, and a field a request writes
+        gets its new value right after anyway.
         """
-        unique: set[str] = set()
-        for index in self.table.indexes:
-            if isinstance(index, Index) and index.unique:
-                unique.update(c.name for c in index.columns)
-        for constraint in self.table.constraints:
-            if isinstance(constraint, UniqueConstraint):
-                unique.update(c.name for c in constraint.columns)
         primary = {c.name for c in self.table.primary_key.columns}
         return tuple(
             column
             for column in self.fields.values()
-            if column.name in unique and column.nullable and column.name not in primary
+            if column.nullable and column.name not in primary
         )
 
     def live(self) -> ColumnElement[bool]:

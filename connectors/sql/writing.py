@@ -9,7 +9,7 @@ transaction is rolled back (the batch is its first work, so nothing else goes wi
 the batch is written again in a fresh one with a SAVEPOINT per request, so that one refused
 row fails alone and the others are kept. Updates that swap a unique value (Ann takes Bo's
 email and Bo Ann's) are refused one at a time whatever their order; the refused updates
-then go again together, each row's unique fields set to NULL first, all in one SAVEPOINT:
+then go again together, each row's nullable written fields set to NULL first, in one SAVEPOINT:
 nobody outside sees the step between (see :meth:`Writer._land_swaps`). Deletes go the same
 way as writes: one statement per chunk of ids, row by row only when refused.
 """
@@ -354,11 +354,11 @@ class Writer:
     def _land_swaps(
         self, conn: Connection, obj: SqlObject, refused: Sequence[_Planned]
     ) -> dict[int, WriteResult]:
-        """The refused updates that land once their rows' unique values are released.
+        """The refused updates that land once their rows' values are released.
 
         Two or more updates that take each other's unique values (a swap, or a longer ring)
-        are refused one at a time in any order. In one SAVEPOINT, every refused row's unique
-        fields are set to NULL, then the updates are written until none lands any more. If
+        are refused one at a time in any order. In one SAVEPOINT, every refused row's nullable
+        written fields are set to NULL, then the updates are written until none lands any more. If
         some still cannot (a value a row outside the batch holds), the SAVEPOINT is rolled
         back and the others are tried again without them, so a true duplicate fails alone
         and the swap still lands. Results by request index; what is not there stays refused.
@@ -378,7 +378,11 @@ class Writer:
         """Release, then write ``items`` until none lands; _Unswappable names what did not."""
         for item in items:
             released = {c: None for c in obj.releasable if c in item.values}
-            conn.execute(update(obj.table).where(obj.id_col == item.target).values(released))
+            try:
+                conn.execute(update(obj.table).where(obj.id_col == item.target).values(released))
+            except (DBAPIError, StatementError) as exc:  # a CHECK wants one of them, say
+                self.db.request_error(exc)  # raises when the connection itself is gone
+                raise _Unswappable({item.index}) from None
         written: dict[int, WriteResult] = {}
         left = list(items)
         while left:

@@ -13,7 +13,16 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, event, select
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    event,
+    select,
+)
 
 from connectors.base import WriteOutcome, WriteRequest, WriteResult
 from connectors.sql import SqlConnector, SqlObjectOptions, SqlOptions
@@ -501,6 +510,69 @@ def test_a_swap_of_a_not_null_unique_value_is_refused_and_changes_nothing(
 
     assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
     assert all(r.error for r in results)
+    assert _rows_by_id(sql_db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
+
+
+def test_a_swap_under_a_unique_index_on_an_expression_lands(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    """``UNIQUE (lower(email))`` names no column a reflection can read: the swap lands all
+    the same, as every nullable field written goes through NULL."""
+    if sql_db.backend == "mariadb":
+        pytest.skip("MariaDB has no index on an expression")
+    table = sql_db.create(
+        Table(
+            sql_db.name("folded"),
+            sql_db.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("email", String(200)),
+            Column("name", String(200), nullable=False, server_default=""),
+            Column("updated_at", _timestamp(True), nullable=False),
+        )
+    )
+    with sql_db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE UNIQUE INDEX {table.name}_email ON {table.name} (lower(email))"
+        )
+    connector, (ann, bo) = _people(sql_db, connect, table, "ann@x.test", "bo@x.test")
+
+    results = connector.write(
+        "customers",
+        [
+            WriteRequest("ann", ann, {"email": "BO@x.test"}),
+            WriteRequest("bo", bo, {"email": "Ann@x.test"}),
+        ],
+    )
+
+    assert [r.outcome for r in results] == [WriteOutcome.UPDATED] * 2, results
+    assert _rows_by_id(sql_db, table) == {ann: ("BO@x.test", ""), bo: ("Ann@x.test", "")}
+
+
+def test_a_swap_whose_null_step_a_check_refuses_is_refused_and_changes_nothing(
+    sql_db: SqlDatabase, connect: MakeConnector
+) -> None:
+    table = sql_db.create(
+        Table(
+            sql_db.name("checked"),
+            sql_db.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("email", String(200), unique=True),
+            Column("name", String(200), nullable=False, server_default=""),
+            Column("updated_at", _timestamp(True), nullable=False),
+            CheckConstraint("email IS NOT NULL", name=f"{sql_db.name('checked')}_email"),
+        )
+    )
+    connector, (ann, bo) = _people(sql_db, connect, table, "ann@x.test", "bo@x.test")
+
+    results = connector.write(
+        "customers",
+        [
+            WriteRequest("ann", ann, {"email": "bo@x.test"}),
+            WriteRequest("bo", bo, {"email": "ann@x.test"}),
+        ],
+    )
+
+    assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
     assert _rows_by_id(sql_db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
 
 
