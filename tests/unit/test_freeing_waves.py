@@ -6,6 +6,8 @@ before it, so the waves are the whole of what keeps a moved email from being ref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -97,7 +99,7 @@ def _lands_in_order(moves: list[tuple[str | None, str | None] | None]) -> bool:
 
 
 def _released(
-    moves: list[tuple[str | None, str | None] | None], breakers: list[int]
+    moves: Sequence[tuple[str | None, str | None] | None], breakers: list[int]
 ) -> list[tuple[str | None, str | None] | None]:
     return [
         (None, move[1]) if i in breakers and move is not None else move
