@@ -637,38 +637,6 @@ def test_rest_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass(
         _crm_swaps_ann_and_bos_emails(h)
 
 
-@pytest.mark.xfail(strict=True, reason="a create refused as taking over an archived record's row")
-@pytest.mark.parametrize("rule", ["crm_wins", "most_recent"])
-def test_crm_contact_made_again_after_an_archive_under_ignore_is_linked_to_the_kept_row(
-    store: Store, sql_db: SqlDatabase, tmp_path: Path, rule: str
-) -> None:
-    """The CRM archives Dee; under ``deletes.from_crm: ignore`` the shop keeps her row, and
-    the link stays (so her row's edits are kept away from the archived record). A CRM user
-    then makes Dee again, with the same email. Her create was refused as "taking over" the
-    row linked to the archived record, retried "once the value is free", which it never
-    is: a live contact never synced (found by the model, REST and HubSpot, most_recent and
-    crm_wins, ignore). The row is the new contact's first match now; the link moves."""
-    for h in _sync(store, sql_db, tmp_path, rule=rule, deletes="ignore"):
-        row = h.peer.create({"email": "d@x.io", "firstname": "Dee", "lastname": None})
-        assert row is not None
-        h.run()
-        dee = h.store.find_record("contacts", "email", "d@x.io")
-        h.store.archive_records("contacts", [dee.id], UI)
-        h.run()
-        assert h.links() == {row: dee.id}
-
-        again = h.store.create_record(
-            "contacts", {"email": "d@x.io", "firstname": "Dee", "lastname": "Day"}, UI
-        )
-        summary = h.run()
-        h.run()
-
-        assert summary.counts.get("outbound.errors", 0) == 0, summary.line()
-        assert h.links() == {row: again.id}
-        assert h.peer.rows() == {row: {"email": "d@x.io", "firstname": "Dee", "lastname": "Day"}}
-        assert h.store.get_record("contacts", dee.id, include_archived=True).archived
-
-
 def _bo_held_since_the_first_match(h: Sync) -> tuple[str, Record]:
     """Bo in the shop (last name Lee) and in the CRM (Li), linked by email by a first pass
     under ``manual``, which holds the last name for an operator: no base for it yet."""
