@@ -754,6 +754,11 @@ class ModelMachine(RuleBasedStateMachine):
             for entry in self.store.outbox(SYNC, parked=True)
             if entry.last_error and "cannot look it up" in entry.last_error
         }
+        # A CRM record made with the match value of an archived one whose external record
+        # ``from_crm: ignore`` kept is never given that record (it stands for the archived
+        # one: test_from_crm_ignore_a_create_never_takes_the_kept_row); it waits, named, for
+        # an operator or for the value to be freed.
+        operators |= self._waiting_for_a_kept_record(crm)
         for crm_id, record in crm.items():
             if record is None or record.archived:
                 continue
@@ -780,6 +785,17 @@ class ModelMachine(RuleBasedStateMachine):
             if len(crm_ids) > 1:
                 problems.append(f"CRM duplicates by email {email}: {crm_ids}")
         return problems
+
+    def _waiting_for_a_kept_record(self, crm: dict[int, Record | None]) -> set[int]:
+        if self.spec.delete_from_crm != "ignore":
+            return set()
+        archived = {crm_id for crm_id, record in crm.items() if record and record.archived}
+        return {
+            entry.crm_id
+            for entry in self.store.outbox(SYNC)
+            if entry.last_error
+            and any(f"is linked to CRM record {a};" in entry.last_error for a in archived)
+        }
 
     def _deletes_followed_rules(
         self, crm: dict[int, Record | None], rows: dict[str, Values]
