@@ -323,6 +323,47 @@ def test_hubspot_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(
         connector.close()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_hubspot_swap_split_across_two_batches_lands_once_an_operator_retries_it(
+    remote: HubSpotPeer, store: Store, tmp_path: Path
+) -> None:
+    """Cy's record falls between Ann's and Bo's, and batches of two put Ann and Bo apart: no
+    batch holds the ring, so each half is refused ("Contact already exists") and parked,
+    as any refusal is. ``syncd errors retry`` makes both due at once; due records go first
+    and together, so the retry holds the ring and breaks it."""
+    from dataclasses import replace
+
+    from syncd.engine import run_sync
+    from tests.model.machine import SYNC, UI, build_sync
+
+    spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
+    spec = replace(spec, batch_size=2)
+    connector = make_connector()
+    try:
+        for first in ("Cy", "Ann", "Bo"):  # Cy's id first: pushed in id order, she splits them
+            email = f"{first[0].lower()}@x.io"
+            store.create_record("contacts", {"email": email, "firstname": first}, UI)
+        run_sync(spec, connector, store)
+        by_first = {r.properties["firstname"]: r.id for r in store.list_records("contacts")}
+        store.update_record("contacts", by_first["Ann"], {"email": "t@x.io"}, UI)
+        store.update_record("contacts", by_first["Cy"], {"lastname": "Cole"}, UI)
+        store.update_record("contacts", by_first["Bo"], {"email": "a@x.io"}, UI)
+        store.update_record("contacts", by_first["Ann"], {"email": "b@x.io"}, UI)
+
+        assert run_sync(spec, connector, store).counts.get("outbound.errors") == 2
+        parked = {entry.crm_id for entry in store.outbox(SYNC, parked=True)}
+        assert parked == {by_first["Ann"], by_first["Bo"]}
+
+        store.retry_parked(SYNC)
+        summary = run_sync(spec, connector, store)
+
+        assert summary.counts.get("outbound.errors", 0) == 0, summary.line()
+        assert _emails_outside(remote) == {"Ann": "b@x.io", "Bo": "a@x.io", "Cy": "c@x.io"}
+        assert store.outbox(SYNC) == []
+    finally:
+        connector.close()
+
+
 class _BusyOnce:
     """The connector, whose first write is answered "try again later" for every record."""
 
