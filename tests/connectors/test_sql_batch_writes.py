@@ -404,6 +404,26 @@ def _people(
     return connector, list(connector.iter_ids("customers"))
 
 
+def _assert_swap_refused(
+    db: SqlDatabase, connect: MakeConnector, table: Table, bo_also: dict[str, Any] | None = None
+) -> None:
+    """Ann and Bo in ``table``, their emails swapped in one batch (Bo's update writing
+    ``bo_also`` too): both are refused, with a reason each, and both rows stay whole."""
+    connector, (ann, bo) = _people(db, connect, table, "ann@x.test", "bo@x.test")
+
+    results = connector.write(
+        "customers",
+        [
+            WriteRequest("ann", ann, {"email": "bo@x.test"}),
+            WriteRequest("bo", bo, {"email": "ann@x.test", **(bo_also or {})}),
+        ],
+    )
+
+    assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
+    assert all(r.error for r in results)
+    assert _rows_by_id(db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
+
+
 def test_updates_that_rotate_a_unique_value_land_in_one_batch(
     sql_db: SqlDatabase, connect: MakeConnector
 ) -> None:
@@ -469,18 +489,7 @@ def test_a_swap_whose_other_half_is_refused_leaves_both_rows_as_they_were(
     """Bo's half of the swap is refused for a reason of its own (a NOT NULL name): Ann's
     half cannot land without it, and neither row is left with its email released."""
     table = customers(sql_db)
-    connector, (ann, bo) = _people(sql_db, connect, table, "ann@x.test", "bo@x.test")
-
-    results = connector.write(
-        "customers",
-        [
-            WriteRequest("ann", ann, {"email": "bo@x.test"}),
-            WriteRequest("bo", bo, {"email": "ann@x.test", "name": None}),
-        ],
-    )
-
-    assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
-    assert _rows_by_id(sql_db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
+    _assert_swap_refused(sql_db, connect, table, {"name": None})
 
 
 def test_a_swap_of_a_not_null_unique_value_is_refused_and_changes_nothing(
@@ -498,19 +507,7 @@ def test_a_swap_of_a_not_null_unique_value_is_refused_and_changes_nothing(
             Column("updated_at", _timestamp(True), nullable=False),
         )
     )
-    connector, (ann, bo) = _people(sql_db, connect, table, "ann@x.test", "bo@x.test")
-
-    results = connector.write(
-        "customers",
-        [
-            WriteRequest("ann", ann, {"email": "bo@x.test"}),
-            WriteRequest("bo", bo, {"email": "ann@x.test"}),
-        ],
-    )
-
-    assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
-    assert all(r.error for r in results)
-    assert _rows_by_id(sql_db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
+    _assert_swap_refused(sql_db, connect, table)
 
 
 def test_a_swap_under_a_unique_index_on_an_expression_lands(
@@ -562,18 +559,7 @@ def test_a_swap_whose_null_step_a_check_refuses_is_refused_and_changes_nothing(
             CheckConstraint("email IS NOT NULL", name=f"{sql_db.name('checked')}_email"),
         )
     )
-    connector, (ann, bo) = _people(sql_db, connect, table, "ann@x.test", "bo@x.test")
-
-    results = connector.write(
-        "customers",
-        [
-            WriteRequest("ann", ann, {"email": "bo@x.test"}),
-            WriteRequest("bo", bo, {"email": "ann@x.test"}),
-        ],
-    )
-
-    assert [r.outcome for r in results] == [WriteOutcome.FAILED] * 2
-    assert _rows_by_id(sql_db, table) == {ann: ("ann@x.test", ""), bo: ("bo@x.test", "")}
+    _assert_swap_refused(sql_db, connect, table)
 
 
 def test_creates_that_cannot_be_told_apart_still_get_their_own_ids(

@@ -10,21 +10,24 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from connectors.base import WriteOutcome, WriteResult
+from connectors.base import Connector, WriteOutcome, WriteResult
 from store import Store
 from syncd.api import ApiSettings, create_api
+from syncd.engine.spec import SyncSpec
 from tests._live import LiveServers
 from tests.api.conftest import make_token
 from tests.model.hubspot_peer import HubSpotPeer
 from tests.model.machine import (
     EXAMPLES_ENV,
     InjectedCrash,
+    build_sync,
     ci_rule_pairs,
     machine_class,
     model_settings,
@@ -47,6 +50,19 @@ def remote(
     finally:
         live_servers.unmount(url)
         store.close()
+
+
+@contextmanager
+def _synced(
+    remote: HubSpotPeer, tmp_path: Path, *, rule: str, deletes: str
+) -> Iterator[tuple[SyncSpec, Connector]]:
+    """The model's sync over the remote, as a user configures it; its connector closed after."""
+    spec, make_connector = build_sync(remote, tmp_path, rule=rule, deletes=deletes)
+    connector = make_connector()
+    try:
+        yield spec, connector
+    finally:
+        connector.close()
 
 
 def _cases() -> list[tuple[str, str, str]]:
@@ -78,11 +94,9 @@ def test_hubspot_email_one_contact_gave_up_reaches_the_other_in_the_same_pass(
     duplicate ("Contact already exists") and the sides stayed apart until a retry (found
     by this model, x5 on postgresql-manual-archive). Now Bo's goes in a second request."""
     from syncd.engine import run_sync
-    from tests.model.machine import UI, build_sync
+    from tests.model.machine import UI
 
-    spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule="manual", deletes="archive") as (spec, connector):
         bo = store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
         di = store.create_record("contacts", {"email": "d@x.io", "firstname": "Di"}, UI)
         run_sync(spec, connector, store)
@@ -95,8 +109,6 @@ def test_hubspot_email_one_contact_gave_up_reaches_the_other_in_the_same_pass(
         assert summary.counts.get("outbound.errors", 0) == 0, summary.line()
         by_first = {r["firstname"]: r["email"] for r in remote.rows().values()}
         assert by_first == {"Bo": "d@x.io", "Di": "e@x.io"}
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("rule", ["manual", "crm_wins"])
@@ -113,11 +125,9 @@ def test_hubspot_contact_created_again_does_not_overwrite_the_contact_its_email_
     and keeps Li in the conflict row."""
     from syncd.engine import run_sync
     from syncd.engine.reconcile import reconcile_deletes
-    from tests.model.machine import SYNC, UI, build_sync
+    from tests.model.machine import SYNC, UI
 
-    spec, make_connector = build_sync(remote, tmp_path, rule=rule, deletes="delete")
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule=rule, deletes="delete") as (spec, connector):
         old = remote.create({"email": "a@x.io", "firstname": "Ann", "lastname": "Lee"})
         assert old is not None
         run_sync(spec, connector, store)
@@ -149,8 +159,6 @@ def test_hubspot_contact_created_again_does_not_overwrite_the_contact_its_email_
             assert (row["firstname"], row["lastname"]) == ("Anna", "Lee")
         else:  # held for an operator: HubSpot's values stay where they are
             assert (row["firstname"], row["lastname"]) == ("Ann", "Li")
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
@@ -165,11 +173,9 @@ def test_hubspot_contact_refused_for_a_match_a_delete_then_frees_is_read_by_the_
     (found by this model, sqlite-most_recent-archive x5)."""
     from syncd.engine import run_sync
     from syncd.engine.reconcile import reconcile_deletes
-    from tests.model.machine import SYNC, build_sync
+    from tests.model.machine import SYNC
 
-    spec, make_connector = build_sync(remote, tmp_path, rule="crm_wins", deletes="archive")
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule="crm_wins", deletes="archive") as (spec, connector):
         old = remote.create({"email": "a@x.io", "firstname": "Ann", "lastname": None})
         assert old is not None
         run_sync(spec, connector, store)
@@ -186,8 +192,6 @@ def test_hubspot_contact_refused_for_a_match_a_delete_then_frees_is_read_by_the_
         assert bea.id != ann.id and bea.properties["firstname"] == "Bea"
         assert {link.external_id: link.crm_id for link in store.list_links(SYNC)} == {new: bea.id}
         assert store.inbound_errors(SYNC) == []
-    finally:
-        connector.close()
 
 
 class _DiesAtWrite:
@@ -252,11 +256,9 @@ def test_hubspot_crm_swapping_contacts_emails_goes_out_in_the_same_pass(
     peers' `test_crm_swapping_two_contacts_emails_goes_out_in_the_same_pass`. Now one
     contact of each ring is emptied first, and the ring lands as a chain."""
     from syncd.engine import run_sync
-    from tests.model.machine import SYNC, UI, build_sync
+    from tests.model.machine import SYNC, UI
 
-    spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule="manual", deletes="archive") as (spec, connector):
         for first in ("Ann", "Bo", "Cy", "Di")[: len(swap)]:
             email = f"{first[0].lower()}@x.io"
             store.create_record("contacts", {"email": email, "firstname": first}, UI)
@@ -279,8 +281,6 @@ def test_hubspot_crm_swapping_contacts_emails_goes_out_in_the_same_pass(
         quiet = run_sync(spec, connector, store)
         assert remote.snapshot() == before, quiet.line()
         assert _emails_in_the_crm(store) == swap
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize(
@@ -299,11 +299,9 @@ def test_hubspot_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(
     (under ``external_wins`` or ``most_recent`` that would empty Ann's email in the CRM;
     under ``manual`` hold it in a conflict)."""
     from syncd.engine import run_sync
-    from tests.model.machine import SYNC, UI, build_sync
+    from tests.model.machine import SYNC, UI
 
-    spec, make_connector = build_sync(remote, tmp_path, rule=rule, deletes="archive")
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule=rule, deletes="archive") as (spec, connector):
         store.create_record("contacts", {"email": "a@x.io", "firstname": "Ann"}, UI)
         store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
         run_sync(spec, connector, store)
@@ -319,8 +317,6 @@ def test_hubspot_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(
         assert _emails_in_the_crm(store) == {"Ann": "b@x.io", "Bo": "a@x.io"}
         assert _emails_outside(remote) == {"Ann": "b@x.io", "Bo": "a@x.io"}
         assert store.list_conflicts(sync=SYNC, limit=10) == []
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
@@ -334,12 +330,10 @@ def test_hubspot_swap_split_across_two_batches_lands_once_an_operator_retries_it
     from dataclasses import replace
 
     from syncd.engine import run_sync
-    from tests.model.machine import SYNC, UI, build_sync
+    from tests.model.machine import SYNC, UI
 
-    spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
-    spec = replace(spec, batch_size=2)
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule="manual", deletes="archive") as (spec, connector):
+        spec = replace(spec, batch_size=2)
         for first in ("Cy", "Ann", "Bo"):  # Cy's id first: pushed in id order, she splits them
             email = f"{first[0].lower()}@x.io"
             store.create_record("contacts", {"email": email, "firstname": first}, UI)
@@ -360,8 +354,6 @@ def test_hubspot_swap_split_across_two_batches_lands_once_an_operator_retries_it
         assert summary.counts.get("outbound.errors", 0) == 0, summary.line()
         assert _emails_outside(remote) == {"Ann": "b@x.io", "Bo": "a@x.io", "Cy": "c@x.io"}
         assert store.outbox(SYNC) == []
-    finally:
-        connector.close()
 
 
 class _BusyOnce:
@@ -390,11 +382,9 @@ def test_hubspot_swap_answered_busy_is_not_taken_for_a_ring(
     """Only a refusal tells of a ring: a swap whose updates were answered 429 waits for its
     retry, and nothing is emptied outside."""
     from syncd.engine import run_sync
-    from tests.model.machine import SYNC, UI, build_sync
+    from tests.model.machine import SYNC, UI
 
-    spec, make_connector = build_sync(remote, tmp_path, rule="manual", deletes="archive")
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule="manual", deletes="archive") as (spec, connector):
         store.create_record("contacts", {"email": "a@x.io", "firstname": "Ann"}, UI)
         store.create_record("contacts", {"email": "b@x.io", "firstname": "Bo"}, UI)
         run_sync(spec, connector, store)
@@ -407,8 +397,6 @@ def test_hubspot_swap_answered_busy_is_not_taken_for_a_ring(
         assert not any(
             "emptied" in (entry.message or "") for entry in store.sync_log(sync=SYNC, limit=100)
         )
-    finally:
-        connector.close()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
@@ -418,11 +406,9 @@ def test_hubspot_email_emptied_outside_by_a_user_while_not_released_is_an_edit(
     """The release mark covers only syncd's own step: a user who empties an email in
     HubSpot with no swap under way made an edit, which ``external_wins`` takes."""
     from syncd.engine import run_sync
-    from tests.model.machine import UI, build_sync
+    from tests.model.machine import UI
 
-    spec, make_connector = build_sync(remote, tmp_path, rule="external_wins", deletes="archive")
-    connector = make_connector()
-    try:
+    with _synced(remote, tmp_path, rule="external_wins", deletes="archive") as (spec, connector):
         store.create_record("contacts", {"email": "a@x.io", "firstname": "Ann"}, UI)
         run_sync(spec, connector, store)
         (row,) = remote.rows()
@@ -430,5 +416,3 @@ def test_hubspot_email_emptied_outside_by_a_user_while_not_released_is_an_edit(
         run_sync(spec, connector, store)
 
         assert _emails_in_the_crm(store) == {"Ann": None}
-    finally:
-        connector.close()
