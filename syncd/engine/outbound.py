@@ -594,15 +594,7 @@ def _freeing_first(
     field_name = ctx.spec.match_external
     if field_name is None or len(updates) < 2:
         return [updates]
-    moves: list[tuple[object, object] | None] = []
-    for item in updates:
-        assert item.request is not None and item.external_id is not None
-        if field_name not in item.request.fields:
-            moves.append(None)
-            continue
-        current = external.get(item.external_id)
-        held = current.fields.get(field_name) if current is not None else None
-        moves.append((held, item.request.fields[field_name]))
+    moves = [swaps.move(item, external, field_name) for item in updates]
     return [[updates[i] for i in wave] for wave in freeing_waves(moves)]
 
 

@@ -29,7 +29,7 @@ from syncd.engine.context import RunContext
 from syncd.engine.log_rows import LogRows
 from syncd.engine.waves import freeing_waves, ring_breakers
 
-__all__ = ["agreed", "is_mark", "land"]
+__all__ = ["agreed", "is_mark", "land", "move", "written"]
 
 #: The base key that marks a property syncd emptied outside to break a ring.
 MARK_PREFIX = "@released:"
@@ -82,17 +82,16 @@ def land(
     out = list(results)
     if field_name is None or prop is None or ctx.dry_run:
         return out
-    refused = [
-        n
-        for n, (item, result) in enumerate(zip(items, results, strict=True))
-        if not result.ok
-        and not result.retriable  # a refusal: a timeout or a 429 is no sign of a ring
-        and item.external_id is not None
-        and item.link is not None
-        and item.request is not None
-        and field_name in item.request.fields
-    ]
-    moves = [_move(items[n], external, field_name) for n in refused]
+    refused: list[int] = []
+    moves: list[tuple[object, object] | None] = []
+    for n, (item, result) in enumerate(zip(items, results, strict=True)):
+        # A refusal only: a timeout or a 429 is no sign of a ring.
+        if result.ok or result.retriable or item.external_id is None or item.link is None:
+            continue
+        taken = move(item, external, field_name)
+        if taken is not None:
+            refused.append(n)
+            moves.append(taken)
     breakers = ring_breakers(moves) if len(refused) > 1 else []
     if not breakers:
         return out
@@ -103,7 +102,7 @@ def land(
     if not released:
         return out
     ctx.log.info("ring_released", records=[items[refused[i]].crm_id for i in sorted(released)])
-    moves = [(None, move[1]) if i in released else move for i, move in enumerate(moves)]
+    moves = [(None, m[1]) if i in released and m else m for i, m in enumerate(moves)]
     for wave in freeing_waves(moves):
         at = [refused[i] for i in wave]
         requests = [items[n].request for n in at]
@@ -122,10 +121,15 @@ def written(ctx: RunContext, requests: Sequence[WriteRequest]) -> list[WriteResu
     return answers
 
 
-def _move(
+def move(
     item: _Update, external: Mapping[str, ExternalRecord], field_name: str
-) -> tuple[object, object]:
+) -> tuple[object, object] | None:
+    """What update ``item`` does to the match field: the value its record holds outside now
+    (in ``external``, as read before the pass wrote) and the one it writes; None when it
+    does not write that field (``waves`` takes these)."""
     assert item.request is not None and item.external_id is not None
+    if field_name not in item.request.fields:
+        return None
     current = external.get(item.external_id)
     held = current.fields.get(field_name) if current is not None else None
     return held, item.request.fields[field_name]
