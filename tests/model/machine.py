@@ -205,13 +205,17 @@ class _CrashingStore:
 
 class _CrashingConnector:
     """The connector, dying after the external side committed its ``at``-th write or delete
-    (the answer is lost)."""
+    (the answer is lost); or, at point ``before_external_write`` (not one the machine
+    draws: the sync transaction before a write is ``after_commit``), right before sending
+    its ``at``-th write."""
 
     def __init__(self, connector: Connector, crash: _Crash) -> None:
         self._connector = connector
         self._crash = crash
 
     def write(self, external_object: str, requests: Any) -> Any:
+        if self._crash.hit("before_external_write"):
+            raise InjectedCrash("before the external write was sent")
         result = self._connector.write(external_object, requests)
         if self._crash.hit("external_write"):
             raise InjectedCrash("after the external write, before its answer was kept")

@@ -27,6 +27,8 @@ from tests.model.hubspot_peer import HubSpotPeer
 from tests.model.machine import (
     EXAMPLES_ENV,
     InjectedCrash,
+    _Crash,
+    _CrashingConnector,
     build_sync,
     ci_rule_pairs,
     machine_class,
@@ -194,26 +196,6 @@ def test_hubspot_contact_refused_for_a_match_a_delete_then_frees_is_read_by_the_
         assert store.inbound_errors(SYNC) == []
 
 
-class _DiesAtWrite:
-    """The connector, dying at its ``at``-th write: before sending it, or after its answer
-    came (then the answer is lost)."""
-
-    def __init__(self, connector: Any, at: int, *, sent: bool) -> None:
-        self._connector, self._at, self._sent, self._calls = connector, at, sent, 0
-
-    def write(self, external_object: str, requests: Any) -> Any:
-        self._calls += 1
-        if self._calls == self._at and not self._sent:
-            raise InjectedCrash(f"before write {self._at}")
-        answers = self._connector.write(external_object, requests)
-        if self._calls == self._at:
-            raise InjectedCrash(f"after write {self._at}")
-        return answers
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._connector, name)
-
-
 def _crm_swaps_emails(store: Store, emails: dict[str, str]) -> None:
     """The CRM user gives each contact (by first name) its new email, through free ones."""
     from tests.model.machine import UI
@@ -284,14 +266,14 @@ def test_hubspot_crm_swapping_contacts_emails_goes_out_in_the_same_pass(
 
 
 @pytest.mark.parametrize(
-    ("at", "sent"),
-    [(2, False), (2, True), (3, True)],
+    ("point", "at"),
+    [("before_external_write", 2), ("external_write", 2), ("external_write", 3)],
     ids=["before-the-emptying", "after-the-emptying", "after-half-the-ring"],
 )
 @pytest.mark.parametrize("rule", ["external_wins", "most_recent", "manual"])
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 def test_hubspot_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(
-    remote: HubSpotPeer, store: Store, tmp_path: Path, rule: str, at: int, sent: bool
+    remote: HubSpotPeer, store: Store, tmp_path: Path, rule: str, point: str, at: int
 ) -> None:
     """The pass dies around the step that empties Ann's email outside (write 1 is the
     refused ring, 2 the emptying, 3 Bo's update). The empty email left in HubSpot is
@@ -308,8 +290,9 @@ def test_hubspot_swap_cut_short_by_a_crash_is_finished_by_the_next_pass(
         _crm_swaps_emails(store, {"Ann": "b@x.io", "Bo": "a@x.io"})
 
         with pytest.raises(InjectedCrash):
-            run_sync(spec, _DiesAtWrite(connector, at, sent=sent), store)  # type: ignore[arg-type]
-        if sent and at == 2:
+            dying = _CrashingConnector(connector, _Crash(point, at))
+            run_sync(spec, dying, store)  # type: ignore[arg-type]
+        if (point, at) == ("external_write", 2):
             assert _emails_outside(remote) == {"Ann": None, "Bo": "b@x.io"}
         run_sync(spec, connector, store)
         run_sync(spec, connector, store)
